@@ -1,0 +1,176 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace FineTune.Models;
+
+/// <summary>Which residual block a ResNet stacks: BasicBlock (18/34) or Bottleneck (50/101/152).</summary>
+public enum BlockKind { Basic, Bottleneck }
+
+/// <summary>The shape of a ResNet: its block kind and how many blocks each of the four stages holds.</summary>
+public sealed record ResNetArchitecture(BlockKind Block, int[] Layers)
+{
+    public int Expansion => Block == BlockKind.Basic ? 1 : 4;
+    public int FeatureCount => 512 * Expansion;
+    public override string ToString() => $"{Block} [{string.Join(", ", Layers)}]";
+}
+
+/// <summary>
+/// torchvision's ResNet, with the same module names, so a torchvision state dict
+/// (conv1.weight, layer1.0.bn1.running_mean, layer2.0.downsample.0.weight, fc.bias, ...) loads as is.
+/// </summary>
+public sealed class ResNet : Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1;
+    readonly BatchNorm2d bn1;
+    readonly ReLU relu;
+    readonly MaxPool2d maxpool;
+    readonly Sequential layer1, layer2, layer3, layer4;
+    readonly AdaptiveAvgPool2d avgpool;
+    readonly Linear fc;
+
+    public ResNetArchitecture Architecture { get; }
+    public int NumClasses => (int)fc.weight!.shape[0];
+
+    public ResNet(ResNetArchitecture architecture, int numClasses = 1000) : base("ResNet")
+    {
+        if (architecture.Layers.Length != 4 || architecture.Layers.Any(n => n < 1))
+            throw new ArgumentException($"A ResNet needs four stages of at least one block each; got [{string.Join(", ", architecture.Layers)}].");
+        Architecture = architecture;
+        int inplanes = 64;
+        conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
+        bn1 = BatchNorm2d(64);
+        relu = ReLU(inplace: true);
+        maxpool = MaxPool2d(3, stride: 2, padding: 1);
+        layer1 = MakeStage(ref inplanes, 64, architecture.Layers[0], 1);
+        layer2 = MakeStage(ref inplanes, 128, architecture.Layers[1], 2);
+        layer3 = MakeStage(ref inplanes, 256, architecture.Layers[2], 2);
+        layer4 = MakeStage(ref inplanes, 512, architecture.Layers[3], 2);
+        avgpool = AdaptiveAvgPool2d(1);
+        fc = Linear(architecture.FeatureCount, numClasses);
+        RegisterComponents();
+
+        // torchvision's initialisation: He (fan_out) for convolutions, BatchNorm at identity.
+        foreach (var (_, module) in named_modules())
+        {
+            if (module is Conv2d conv) init.kaiming_normal_(conv.weight, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+        }
+    }
+
+    Sequential MakeStage(ref int inplanes, int planes, int blocks, int stride)
+    {
+        var expansion = Architecture.Expansion;
+        var modules = new List<Module<Tensor, Tensor>>();
+        for (int i = 0; i < blocks; i++)
+        {
+            int s = i == 0 ? stride : 1;
+            Sequential? downsample = null;
+            if (i == 0 && (stride != 1 || inplanes != planes * expansion))
+                downsample = Sequential(Conv2d(inplanes, planes * expansion, 1, stride: s, bias: false), BatchNorm2d(planes * expansion));
+            modules.Add(Architecture.Block == BlockKind.Basic
+                ? new BasicBlock(inplanes, planes, s, downsample)
+                : new Bottleneck(inplanes, planes, s, downsample));
+            inplanes = planes * expansion;
+        }
+        return Sequential(modules);
+    }
+
+    /// <summary>The globally pooled features ([N, 512·expansion]), i.e. everything but the classifier.</summary>
+    public Tensor Features(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = maxpool.call(relu.call(bn1.call(conv1.call(x))));
+        y = layer4.call(layer3.call(layer2.call(layer1.call(y))));
+        return flatten(avgpool.call(y), 1).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var features = Features(x);
+        return fc.call(features);
+    }
+
+    /// <summary>The classifier, for optimiser groups with their own learning rate.</summary>
+    public Linear Head => fc;
+
+    /// <summary>Everything but the classifier.</summary>
+    public IEnumerable<Parameter> BackboneParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith("fc.", StringComparison.Ordinal)).Select(p => p.parameter);
+
+    /// <summary>Replaces the classifier for <paramref name="numClasses"/> classes, initialised as the seed does (Xavier-uniform weight, zero bias).</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        if (numClasses < 1) throw new ArgumentException($"num_classes must be at least 1; got {numClasses}.");
+        // TorchSharp cannot re-register a submodule, so the head keeps its module and gets new parameters.
+        using (no_grad())
+        {
+            var device = fc.weight!.device;
+            var weight = empty(numClasses, Architecture.FeatureCount, device: device);
+            init.xavier_uniform_(weight);
+            fc.weight = new Parameter(weight); // takes over the native handle of `weight`
+            fc.bias = new Parameter(zeros(numClasses, device: device));
+        }
+    }
+}
+
+/// <summary>torchvision's BasicBlock: two 3x3 convolutions and a shortcut.</summary>
+sealed class BasicBlock : Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1, conv2;
+    readonly BatchNorm2d bn1, bn2;
+    readonly ReLU relu;
+    readonly Sequential? downsample;
+
+    public BasicBlock(int inplanes, int planes, int stride, Sequential? downsample) : base("BasicBlock")
+    {
+        conv1 = Conv2d(inplanes, planes, 3, stride: stride, padding: 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        relu = ReLU(inplace: true);
+        conv2 = Conv2d(planes, planes, 3, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        this.downsample = downsample;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = relu.call(bn1.call(conv1.call(x)));
+        y = bn2.call(conv2.call(y));
+        var identity = downsample is null ? x : downsample.call(x);
+        return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>torchvision's Bottleneck (ResNet v1.5: the stride sits on the 3x3 convolution).</summary>
+sealed class Bottleneck : Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1, conv2, conv3;
+    readonly BatchNorm2d bn1, bn2, bn3;
+    readonly ReLU relu;
+    readonly Sequential? downsample;
+
+    public Bottleneck(int inplanes, int planes, int stride, Sequential? downsample) : base("Bottleneck")
+    {
+        conv1 = Conv2d(inplanes, planes, 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        conv3 = Conv2d(planes, planes * 4, 1, bias: false);
+        bn3 = BatchNorm2d(planes * 4);
+        relu = ReLU(inplace: true);
+        this.downsample = downsample;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = relu.call(bn1.call(conv1.call(x)));
+        y = relu.call(bn2.call(conv2.call(y)));
+        y = bn3.call(conv3.call(y));
+        var identity = downsample is null ? x : downsample.call(x);
+        return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
+    }
+}

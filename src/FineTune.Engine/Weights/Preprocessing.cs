@@ -1,0 +1,31 @@
+using static TorchSharp.torch;
+
+namespace FineTune.Weights;
+
+public enum ChannelOrder { Rgb, Bgr }
+
+/// <summary>
+/// How pixels must be prepared for a set of weights: the model sees
+/// (reorder(rgb01 · PixelScale) − Mean) / Std, with Mean and Std given in the model's channel order.
+/// torchvision: scale 1, RGB, ImageNet mean/std. The bundled CNTK model: scale 255, BGR, mean only.
+/// </summary>
+public sealed record Preprocessing(int InputSize, float PixelScale, ChannelOrder ChannelOrder, float[] Mean, float[] Std)
+{
+    /// <summary>torchvision's ImageNet preprocessing (IMAGENET1K_V1 transforms).</summary>
+    public static Preprocessing ImageNet { get; } =
+        new(224, 1f, ChannelOrder.Rgb, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>Normalises a batch of RGB images in [0, 1], shape [N, 3, H, W], for the model.</summary>
+    public Tensor Normalize(Tensor rgb01)
+    {
+        using var scope = NewDisposeScope();
+        var x = PixelScale == 1f ? rgb01 : rgb01 * PixelScale;
+        if (ChannelOrder == ChannelOrder.Bgr) x = x.flip(1);
+        using var mean = tensor(Mean, dtype: float32, device: x.device).view(1, 3, 1, 1);
+        using var std = tensor(Std, dtype: float32, device: x.device).view(1, 3, 1, 1);
+        return ((x - mean) / std).MoveToOuterDisposeScope();
+    }
+
+    public override string ToString() =>
+        $"{InputSize}px, {ChannelOrder}, pixels x{PixelScale:0.###}, mean [{string.Join(", ", Mean.Select(m => m.ToString("0.###")))}], std [{string.Join(", ", Std.Select(s => s.ToString("0.###")))}]";
+}
