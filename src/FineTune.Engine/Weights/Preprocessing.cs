@@ -6,7 +6,8 @@ public enum ChannelOrder { Rgb, Bgr }
 
 /// <summary>
 /// How pixels must be prepared for a set of weights: the model sees
-/// (reorder(rgb01 · PixelScale) − Mean) / Std, with Mean and Std given in the model's channel order.
+/// (reorder(rgb01 · PixelScale) − Mean) / Std, with Mean and Std given in the model's channel order
+/// (Mean becomes a per-pixel MeanImage for weights trained with one).
 /// torchvision: scale 1, RGB, ImageNet mean/std. The bundled CNTK model: scale 255, BGR, a mean image, std 1.
 /// </summary>
 public sealed record Preprocessing(int InputSize, float PixelScale, ChannelOrder ChannelOrder, float[] Mean, float[] Std)
@@ -14,7 +15,8 @@ public sealed record Preprocessing(int InputSize, float PixelScale, ChannelOrder
     /// <summary>
     /// When set, subtracted per pixel (resized to the batch's size) instead of <see cref="Mean"/>, which then only
     /// summarises it. Pipelines that fold the mean into a lookup table must subtract <see cref="MeanImage.ResizedTo"/> too:
-    /// with the bundled ResNet-18 the channel means alone change the features by about 1% (see its parity test).
+    /// with the bundled ResNet-18 the channel means alone move the pooled features by about 4% of the largest one
+    /// (measured in BundledResNet18ParityTests), against 5e-7 with the image.
     /// </summary>
     public MeanImage? MeanImage { get; init; }
 
