@@ -48,4 +48,30 @@ public class PyTorchParityTests(ITestOutputHelper output)
         Console.WriteLine(line);
         Assert.True(difference <= 1e-4 * largest, line);
     }
+
+    [PyTorchTheory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void A_state_dict_saved_with_a_newer_pickle_protocol_passes_the_guard_and_loads_the_same(int protocol)
+    {
+        // torch.save uses protocol 2 (GLOBAL); protocols 4+ name globals by STACK_GLOBAL with memoised strings.
+        var original = Path.Combine(PyTorchReference.Fixtures, "resnet18.pth");
+        using var temp = new TempFolder();
+        var resaved = temp.File($"resnet18-p{protocol}.pth");
+        PyTorchReference.RunScript($$"""
+            import torch
+            torch.save(torch.load("{{original}}"), "{{resaved}}", pickle_protocol={{protocol}})
+            """, TimeSpan.FromMinutes(2));
+        var a = StateDictFile.Read(original);
+        var b = StateDictFile.Read(resaved);
+        try
+        {
+            Assert.Equal(a.Keys.Order(), b.Keys.Order());
+            foreach (var (key, tensor) in a) Assert.True(tensor.equal(b[key]).all().item<bool>(), key);
+        }
+        finally
+        {
+            foreach (var t in a.Values.Concat(b.Values)) t.Dispose();
+        }
+    }
 }
