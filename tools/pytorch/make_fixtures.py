@@ -46,7 +46,8 @@ def make_model(arch: str, seed: int) -> torch.nn.Module:
 
 def write_safetensors(path: str, state: dict) -> None:
     """The safetensors layout: u64 little-endian header length, JSON header, then the raw tensor bytes."""
-    header, blobs, offset = {}, [], 0
+    # __metadata__ as safetensors' own torch writer adds it, so readers are tested against real-world headers.
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, tensor in state.items():
         t = tensor.detach().contiguous().cpu()
         data = t.numpy().astype(t.numpy().dtype.newbyteorder("<"), copy=False).tobytes()
@@ -93,7 +94,13 @@ def main() -> None:
             json.dump(manifest, f, indent=2)
         if os.path.isdir(target):
             shutil.rmtree(target)
-        os.rename(work, target)
+        try:
+            os.rename(work, target)
+        except OSError:
+            # Another run renamed a complete set into place first: keep that one.
+            if not os.path.isfile(os.path.join(target, "manifest.json")):
+                raise
+            shutil.rmtree(work, ignore_errors=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -50,7 +50,7 @@ public static class WeightsDownloader
             log?.Invoke($"verified {fileName} (sha256 {actual[..16]}...)");
             return target;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && e is not WeightsNotFoundException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
             var why = e is TaskCanceledException ? "timed out" : e.Message;
             throw new WeightsNotFoundException($"Cannot download {url} ({why}): {Fallback()}.");
