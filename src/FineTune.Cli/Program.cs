@@ -28,7 +28,7 @@ try
     return command.Run(args[1..]);
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
-catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException
+catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException or WeightsException
                               or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
 {
     return Fail(e.Message, 1);
