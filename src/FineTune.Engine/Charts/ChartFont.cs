@@ -40,10 +40,13 @@ public static class ChartFont
         ? null
         : $"no usable font found, so charts are drawn without text; install one (Debian/Ubuntu: apt-get install fonts-dejavu-core) or set {EnvironmentVariable} to a .ttf file";
 
+    /// <summary>The typeface in a font file when it can write chart text; null for a missing, unreadable or glyph-less file.</summary>
+    public static SKTypeface? TryLoad(string path) => File.Exists(path) ? Usable(SafeFromFile(path)) : null;
+
     static (SKTypeface?, string) Resolve()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnvironment) && Usable(SafeFromFile(fromEnvironment)) is { } chosen)
+        if (!string.IsNullOrWhiteSpace(fromEnvironment) && TryLoad(fromEnvironment) is { } chosen)
             return (chosen, fromEnvironment);
 
         foreach (var family in Families)
@@ -51,7 +54,7 @@ public static class ChartFont
                 return (match, $"font family {family}");
 
         foreach (var file in KnownFiles)
-            if (File.Exists(file) && Usable(SafeFromFile(file)) is { } fromFile)
+            if (TryLoad(file) is { } fromFile)
                 return (fromFile, file);
 
         if (Usable(SKTypeface.Default) is { } fallback) return (fallback, $"SkiaSharp default ({fallback.FamilyName})");

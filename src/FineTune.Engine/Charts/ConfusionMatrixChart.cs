@@ -34,16 +34,18 @@ public static class ConfusionMatrixChart
 
         var longestName = matrix.ClassNames.Count == 0 ? 0 : matrix.ClassNames.Max(name => Canvas.Width(nameFont, name));
         var left = 40 + longestName + 8;
-        var top = 56f;
+        var top = 58f;
         var gridSize = cell * n;
         var colourBarLeft = left + gridSize + 24;
-        var width = (int)Math.Ceiling(colourBarLeft + 18 + 60);
+        var subtitle = $"{n} classes; rows: true class, colour: share of the row (square-root scale){(showCounts ? ", numbers: counts" : "")}";
+        using var subtitleFont = Canvas.Font(12);
+        var width = (int)Math.Ceiling(Math.Max(colourBarLeft + 18 + 60, 20 + Math.Max(Canvas.Width(titleFont, title), Canvas.Width(subtitleFont, subtitle))));
         var height = (int)Math.Ceiling(top + gridSize + 8 + longestName + 40);
 
         return Canvas.ToPng(width, height, canvas =>
         {
-            Canvas.Text(canvas, $"{title} ({n} classes; colour: share of the true class, counts in cells)",
-                left + gridSize / 2, 28, titleFont, Palette.Text, SKTextAlign.Center);
+            Canvas.Text(canvas, title, width / 2f, 22, titleFont, Palette.Text, SKTextAlign.Center);
+            Canvas.Text(canvas, subtitle, width / 2f, 42, subtitleFont, Palette.Axis, SKTextAlign.Center);
 
             for (var t = 0; t < n; t++)
             {
