@@ -34,7 +34,10 @@ public static class ResultsFile
 
     sealed record Document(
         string Format, string Experiment, string Backbone, TrainingMode Mode, int BestEpoch,
-        double TrainAccuracy, double ValAccuracy, double WallSeconds, List<EpochRecord> History, double? TestAccuracy = null);
+        double TrainAccuracy, double ValAccuracy,
+        [property: JsonPropertyOrder(1)] double WallSeconds,
+        [property: JsonPropertyOrder(2)] List<EpochRecord> History,
+        double? TestAccuracy = null); // optional: an experiment is written before its test, which adds it
 
     public static string ToJson(RunResult result) => JsonSerializer.Serialize(
         new Document(FormatTag, result.Experiment, result.Backbone, result.Mode, result.BestEpoch, result.TrainAccuracy,
@@ -58,15 +61,33 @@ public static class ResultsFile
         }
         catch (JsonException e)
         {
-            var where = e.Path is { Length: > 0 } jsonPath ? $" at {jsonPath}" : "";
-            throw new InvalidDataException($"{path}: not a valid results file{where}: {FirstLine(e.Message)}; rerun the experiment or delete the file", e);
+            throw new InvalidDataException($"{path}: not a valid results file: {Describe(e)}; rerun the experiment or delete the file", e);
         }
         if (document is null) throw new InvalidDataException($"{path}: empty results file (null); rerun the experiment or delete the file");
         if (document.Format != FormatTag)
             throw new InvalidDataException($"{path}: format is '{document.Format}', expected '{FormatTag}'; this program reads only that version");
+        foreach (var (key, value) in new[] { ("train_accuracy", document.TrainAccuracy), ("val_accuracy", document.ValAccuracy), ("test_accuracy", document.TestAccuracy ?? 0) })
+            if (!(value >= 0 && value <= 1))
+                throw new InvalidDataException($"{path}: '{key}' is {value}, but accuracies are fractions from 0 to 1; rerun the experiment or fix the file");
+        if (document.BestEpoch < 0) throw new InvalidDataException($"{path}: 'best_epoch' is {document.BestEpoch}; it must be 0 or more");
         return new RunResult(document.Experiment, document.Backbone, document.Mode, document.BestEpoch, document.TrainAccuracy,
             document.ValAccuracy, document.TestAccuracy, document.WallSeconds, document.History);
     }
 
-    static string FirstLine(string message) => message.Split('\n')[0].Trim();
+    // System.Text.Json's messages name .NET types; say instead which key is wrong, in the file's own terms.
+    static string Describe(JsonException e)
+    {
+        var message = e.Message;
+        var key = e.Path is { Length: > 2 } jsonPath ? jsonPath[2..] : null;
+        if (message.Contains("missing required properties", StringComparison.Ordinal))
+        {
+            var names = System.Text.RegularExpressions.Regex.Matches(message[message.IndexOf("including", StringComparison.Ordinal)..], "'([^']+)'")
+                .Select(m => m.Groups[1].Value);
+            return $"missing key(s) {string.Join(", ", names)}";
+        }
+        if (message.Contains("could not be mapped", StringComparison.Ordinal)) return $"unknown key '{key}'";
+        if (message.Contains("doesn't allow null", StringComparison.Ordinal)) return $"'{key}' must not be null";
+        if (key is null) return $"not JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})";
+        return $"wrong value for '{key}' (line {e.LineNumber + 1}; mode is \"finetune\" or \"scratch\", accuracies are numbers 0..1)";
+    }
 }

@@ -9,7 +9,7 @@ namespace FineTune.Evaluation;
 /// midpoint away from zero (0.125 -> "0.13"); Python rounds the exact binary value half to even
 /// (0.125 -> "0.12"), so a byte-for-byte report needs Python's rule.
 /// </summary>
-static class PythonFormat
+public static class PythonFormat
 {
     /// <summary>Python's <c>format(value, ".{digits}f")</c>.</summary>
     public static string Fixed(double value, int digits)
