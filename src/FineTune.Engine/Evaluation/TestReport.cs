@@ -53,6 +53,21 @@ public sealed class TestReport
             TopKAccuracy.Compute(samples, 5), samples.Count(s => !s.IsCorrect), seconds, seconds > 0 ? samples.Count / seconds : 0);
     }
 
+    /// <summary>The lines <c>finetune test</c> prints: accuracy, top-5, images and time, then any ill-defined-metric warnings.</summary>
+    public string SummaryText()
+    {
+        var s = Summary;
+        var lines = new List<string>
+        {
+            string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Test accuracy: {100 * s.Accuracy:F2}%  top-5: {100 * s.Top5Accuracy:F2}%  ({s.SampleCount - s.MisclassifiedCount}/{s.SampleCount} right)"),
+            string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Test time: {s.TestSeconds:F1} s ({s.ImagesPerSecond:F1} images/s)"),
+        };
+        lines.AddRange(Metrics.Warnings.Select(w => "warning: " + w));
+        return string.Join("\n", lines) + "\n";
+    }
+
     /// <summary>
     /// Writes the report files into <paramref name="folder"/> (created if needed), each atomically, and
     /// returns their paths. <paramref name="digits"/> is the text report's decimals (scikit-learn's default 2).

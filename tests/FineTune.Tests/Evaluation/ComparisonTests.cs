@@ -121,3 +121,24 @@ public class ComparisonTests
         Assert.Contains("| ResNet-101 (random init, from scratch) | 65 | 99.93 | 62.60 | 63.87 |", md);
     }
 }
+
+public class ComparisonReportTests
+{
+    [Fact]
+    public void Compare_writes_the_table_as_markdown_and_json_and_the_curves_png()
+    {
+        using var folder = new TempFolder();
+        List<EpochRecord> history = [new(1, 2, 0.5, 2, 0.5), new(2, 1, 0.7, 1, 0.6)];
+        var runs = new[]
+        {
+            RunResult.FromHistory("r18f", "resnet18", TrainingMode.Finetune, history, 10, 0.61),
+            RunResult.FromHistory("r18s", "resnet18", TrainingMode.Scratch, history, 10, 0.31),
+        };
+        var table = ComparisonReport.Write(folder.Path, runs);
+        Assert.Equal(table.ToMarkdown(), File.ReadAllText(folder.File(ComparisonReport.MarkdownFile)));
+        Assert.Equal(8, JsonNode.Parse(File.ReadAllText(folder.File(ComparisonReport.JsonFile)))!["rows"]!.AsArray().Count);
+        using var png = SkiaSharp.SKBitmap.Decode(folder.File(ComparisonReport.CurvesFile));
+        Assert.Equal(FineTune.Charts.ValidationCurvesChart.Width, png.Width);
+        Assert.Equal(3, Directory.GetFiles(folder.Path).Length); // no temporary files left behind
+    }
+}

@@ -101,3 +101,16 @@ public class TestReportTests
         Assert.Contains(target, e.Message);
     }
 }
+
+public class TestReportSummaryTextTests
+{
+    [Fact]
+    public void Summary_text_gives_accuracy_top5_time_and_warnings()
+    {
+        SamplePrediction[] samples = [new("a.jpg", 0, [0.9f, 0.1f, 0f]), new("b.jpg", 1, [0.6f, 0.4f, 0f])];
+        var text = new TestReport(["a", "b", "never_seen"], samples, TimeSpan.FromSeconds(4)).SummaryText();
+        Assert.StartsWith("Test accuracy: 50.00%  top-5: 100.00%  (1/2 right)\nTest time: 4.0 s (0.5 images/s)\n", text);
+        Assert.Contains("warning: Precision is ill-defined", text);
+        Assert.Contains("never_seen", text);
+    }
+}
