@@ -20,6 +20,9 @@ public sealed class LinePlot
     public required IReadOnlyList<PlotSeries> Series { get; init; }
     public IReadOnlyList<PlotMarker> Markers { get; init; } = [];
     public bool IntegerX { get; init; } = true;
+    /// <summary>Bounds the y axis never needs to cross when the data stays within them (0 for a loss, 100 for an accuracy in %).</summary>
+    public double? YFloor { get; init; }
+    public double? YCeiling { get; init; }
     /// <summary>Where the legend goes: true for the lower right (rising curves), false for the upper right (falling ones).</summary>
     public bool LegendBottom { get; init; }
 
@@ -30,11 +33,13 @@ public sealed class LinePlot
         using var tickFont = Canvas.Font(11);
 
         var points = Series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
-        var (xLow, xHigh, xTicks) = points.Count == 0
-            ? NiceTicks.For(0, 1, 8, IntegerX)
-            : NiceTicks.For(points.Min(p => p.X), points.Max(p => p.X), 8, IntegerX);
-        var (yLow, yHigh, yTicks) = points.Count == 0 ? NiceTicks.For(0, 1) : NiceTicks.For(points.Min(p => p.Y), points.Max(p => p.Y));
-        var yTickWidth = yTicks.Max(t => Canvas.Width(tickFont, NiceTicks.Label(t, yTicks)));
+        var (xLow, xHigh) = points.Count == 0 ? NiceTicks.Limits(0, 1) : NiceTicks.Limits(points.Min(p => p.X), points.Max(p => p.X));
+        var (yLow, yHigh) = points.Count == 0
+            ? NiceTicks.Limits(0, 1, YFloor, YCeiling)
+            : NiceTicks.Limits(points.Min(p => p.Y), points.Max(p => p.Y), YFloor, YCeiling);
+        var xTicks = NiceTicks.Within(xLow, xHigh, 10, IntegerX);
+        var yTicks = NiceTicks.Within(yLow, yHigh, 6);
+        var yTickWidth = yTicks.Count == 0 ? 0 : yTicks.Max(t => Canvas.Width(tickFont, NiceTicks.Label(t, yTicks)));
 
         var plot = new SKRect(area.Left + 30 + yTickWidth + 10, area.Top + 34, area.Right - 12, area.Bottom - 52);
         float Px(double x) => plot.Left + (float)((x - xLow) / (xHigh - xLow)) * plot.Width;

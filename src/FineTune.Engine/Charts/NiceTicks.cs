@@ -1,26 +1,33 @@
 namespace FineTune.Charts;
 
-/// <summary>Axis ticks at "nice" steps (1, 2 or 5 times a power of ten), as plotting libraries choose them.</summary>
+/// <summary>Axis limits and ticks at "nice" steps (1, 2 or 5 times a power of ten), as plotting libraries choose them.</summary>
 public static class NiceTicks
 {
-    /// <summary>Ticks covering [min, max] with at most about <paramref name="maxTicks"/> steps, and the axis range they span.</summary>
-    public static (double Low, double High, IReadOnlyList<double> Ticks) For(double min, double max, int maxTicks = 6, bool integers = false)
+    /// <summary>
+    /// Axis limits like matplotlib's: the data range plus a 5% margin on each side (so no point sits on the
+    /// frame), kept within [floor, ceiling] when the data is (an accuracy axis need not pass 100%).
+    /// </summary>
+    public static (double Low, double High) Limits(double min, double max, double? floor = null, double? ceiling = null)
     {
         if (!double.IsFinite(min) || !double.IsFinite(max)) (min, max) = (0, 1);
         if (max < min) (min, max) = (max, min);
-        if (max - min < 1e-12)
-        {
-            var pad = Math.Abs(min) > 1e-12 ? Math.Abs(min) * 0.1 : 1;
-            min -= pad;
-            max += pad;
-        }
-        var step = NiceStep((max - min) / Math.Max(1, maxTicks));
-        if (integers) step = Math.Max(1, Math.Round(step));
-        var low = Math.Floor(min / step) * step;
-        var high = Math.Ceiling(max / step) * step;
+        var margin = max - min < 1e-12 ? Math.Max(Math.Abs(min) * 0.05, 0.5) : (max - min) * 0.05;
+        var low = min - margin;
+        var high = max + margin;
+        if (floor is { } f && min >= f) low = Math.Max(low, f);
+        if (ceiling is { } c && max <= c) high = Math.Min(high, c);
+        return (low, high);
+    }
+
+    /// <summary>Ticks at a nice step inside [low, high], about <paramref name="maxTicks"/> of them at most; whole numbers only when <paramref name="integers"/>.</summary>
+    public static IReadOnlyList<double> Within(double low, double high, int maxTicks = 6, bool integers = false)
+    {
+        var step = NiceStep((high - low) / Math.Max(1, maxTicks));
+        if (integers) step = Math.Max(1, Math.Ceiling(step));
         var ticks = new List<double>();
-        for (var i = 0; low + i * step <= high + step * 1e-9; i++) ticks.Add(Math.Round(low + i * step, 10));
-        return (low, high, ticks);
+        var first = Math.Ceiling(low / step - 1e-9) * step;
+        for (var i = 0; first + i * step <= high + step * 1e-9; i++) ticks.Add(Math.Round(first + i * step, 10));
+        return ticks;
     }
 
     static double NiceStep(double rough)

@@ -24,6 +24,7 @@ public static class TrainingCurvesChart
             Title = $"{experimentName}: loss",
             XLabel = "Epoch",
             YLabel = "Loss",
+            YFloor = 0,
             Series =
             [
                 new PlotSeries("train loss", history.Select(r => ((double)r.Epoch, r.TrainLoss)).ToList(), train),
@@ -36,6 +37,8 @@ public static class TrainingCurvesChart
             Title = $"{experimentName}: accuracy",
             XLabel = "Epoch",
             YLabel = "Accuracy (%)",
+            YFloor = 0,
+            YCeiling = 100,
             LegendBottom = true,
             Series =
             [

@@ -35,6 +35,8 @@ public static class ValidationCurvesChart
             Title = title,
             XLabel = "Epoch",
             YLabel = "Validation accuracy (%)",
+            YFloor = 0,
+            YCeiling = 100,
             Series = series,
             Markers = markers,
             LegendBottom = true,

@@ -79,19 +79,24 @@ public class ChartTests
     }
 
     [Theory]
-    [InlineData(0.0, 1.0, false, 0.0, 1.0)]
-    [InlineData(1.0, 30.0, true, 0.0, 30.0)]
-    [InlineData(23.4, 94.0, false, 20.0, 100.0)]
-    [InlineData(5.0, 5.0, true, 4.0, 6.0)]
-    public void Axis_ranges_snap_to_nice_ticks(double min, double max, bool integers, double low, double high)
+    [InlineData(1.0, 30.0, null, null, -0.45, 31.45)]     // 5% margin on both sides
+    [InlineData(20.0, 100.0, 0.0, 100.0, 16.0, 100.0)]    // an accuracy axis stops at 100%
+    [InlineData(0.1, 2.0, 0.0, null, 0.005, 2.095)]       // a loss axis stays above 0
+    [InlineData(5.0, 5.0, null, null, 4.5, 5.5)]          // a single value (one epoch) still gets a range
+    public void Axis_limits_add_a_margin_within_the_given_bounds(double min, double max, double? floor, double? ceiling, double low, double high)
     {
-        var (l, h, ticks) = NiceTicks.For(min, max, 8, integers);
-        Assert.Equal(low, l);
-        Assert.Equal(high, h);
-        Assert.Equal(low, ticks[0]);
-        Assert.Equal(high, ticks[^1]);
-        Assert.InRange(ticks.Count, 2, 12);
+        var (l, h) = NiceTicks.Limits(min, max, floor, ceiling);
+        Assert.Equal(low, l, 9);
+        Assert.Equal(high, h, 9);
     }
+
+    [Theory]
+    [InlineData(-0.45, 31.45, 10, true, new[] { 0.0, 5, 10, 15, 20, 25, 30 })]
+    [InlineData(0.55, 1.45, 10, true, new[] { 1.0 })]
+    [InlineData(16.0, 100.0, 6, false, new[] { 20.0, 40, 60, 80, 100 })]
+    [InlineData(0.005, 2.095, 6, false, new[] { 0.5, 1, 1.5, 2 })]
+    public void Ticks_fall_on_nice_steps_inside_the_limits(double low, double high, int maxTicks, bool integers, double[] expected)
+        => Assert.Equal(expected, NiceTicks.Within(low, high, maxTicks, integers));
 
     static int CountPixels(SKBitmap bitmap, SKColor colour)
     {
