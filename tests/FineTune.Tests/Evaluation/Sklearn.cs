@@ -18,7 +18,8 @@ public sealed class SklearnFactAttribute : FactAttribute
 /// <summary>Runs scikit-learn's classification_report on the same labels, for byte-for-byte comparison.</summary>
 static class Sklearn
 {
-    public const string Python = "/usr/bin/python3";
+    /// <summary>Debian's python3 (where apt's python3-sklearn lives); FINETUNE_PYTHON points elsewhere, e.g. at a venv.</summary>
+    public static readonly string Python = Environment.GetEnvironmentVariable("FINETUNE_PYTHON") is { Length: > 0 } custom ? custom : "/usr/bin/python3";
 
     static readonly Lazy<string?> Probe = new(() =>
     {
