@@ -6,7 +6,8 @@ namespace FineTune.Evaluation;
 /// </summary>
 public sealed record SamplePrediction(string Path, int TrueLabel, float[] Probabilities)
 {
-    public int PredictedLabel { get; } = ArgMax(Probabilities);
+    // Computed on each use, so a `with` copy that swaps the probabilities never keeps a stale answer.
+    public int PredictedLabel => ArgMax(Probabilities);
 
     public float Confidence => Probabilities[PredictedLabel];
 
