@@ -1,0 +1,20 @@
+using SkiaSharp;
+
+namespace FineTune.Charts;
+
+/// <summary>matplotlib's "tab10" colours, so the charts look like the seed's.</summary>
+public static class Palette
+{
+    static readonly SKColor[] Tab10 =
+    [
+        new(0x1f, 0x77, 0xb4), new(0xff, 0x7f, 0x0e), new(0x2c, 0xa0, 0x2c), new(0xd6, 0x27, 0x28), new(0x94, 0x67, 0xbd),
+        new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f), new(0xbc, 0xbd, 0x22), new(0x17, 0xbe, 0xcf),
+    ];
+
+    public static SKColor Color(int index) => Tab10[((index % Tab10.Length) + Tab10.Length) % Tab10.Length];
+
+    public static readonly SKColor Text = new(0x22, 0x22, 0x22);
+    public static readonly SKColor Axis = new(0x44, 0x44, 0x44);
+    public static readonly SKColor Grid = new(0xe4, 0xe4, 0xe4);
+    public static readonly SKColor Marker = new(0x55, 0x55, 0x55);
+}

@@ -1,0 +1,25 @@
+using FineTune.Charts;
+using FineTune.IO;
+
+namespace FineTune.Comparison;
+
+/// <summary>What <c>finetune compare</c> leaves in its output folder: the table as Markdown and JSON, and the validation curves of all runs.</summary>
+public static class ComparisonReport
+{
+    public const string MarkdownFile = "results_table.md";
+    public const string JsonFile = "results_table.json";
+    public const string CurvesFile = "val_accuracy_curves.png";
+
+    /// <summary>Writes the three files atomically into <paramref name="folder"/> and returns the table (to print).</summary>
+    public static ResultsTable Write(string folder, IReadOnlyList<RunResult> runs, bool includeSeedConfigurations = true)
+    {
+        var table = new ResultsTable(runs, includeSeedConfigurations);
+        AtomicWrite.Text(Path.Combine(folder, MarkdownFile), table.ToMarkdown());
+        AtomicWrite.Text(Path.Combine(folder, JsonFile), table.ToJson());
+        var ordered = ResultsCollector.Order(runs);
+        ValidationCurvesChart.Save(Path.Combine(folder, CurvesFile),
+            ordered.Select(r => new NamedHistory(r.Experiment, r.History)).ToList(),
+            "Validation accuracy: fine-tuned vs from scratch");
+        return table;
+    }
+}

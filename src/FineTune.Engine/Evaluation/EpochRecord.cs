@@ -1,0 +1,17 @@
+namespace FineTune.Evaluation;
+
+/// <summary>
+/// One epoch of training as the curves and results files need it. Accuracies are fractions (0..1);
+/// charts and tables show them as percentages.
+/// </summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy)
+{
+    /// <summary>The epoch with the highest validation accuracy (the first one on a tie, as "improved" is strict), or null for an empty history.</summary>
+    public static EpochRecord? Best(IReadOnlyList<EpochRecord> history)
+    {
+        EpochRecord? best = null;
+        foreach (var record in history)
+            if (double.IsFinite(record.ValAccuracy) && (best is null || record.ValAccuracy > best.ValAccuracy)) best = record;
+        return best;
+    }
+}
