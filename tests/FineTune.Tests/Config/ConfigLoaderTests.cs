@@ -141,4 +141,15 @@ public class ConfigLoaderTests
         Assert.Contains("/nonexistent/x.yaml", e.Message);
         Assert.Contains("--config", e.Message);
     }
+
+    [Fact]
+    public void Every_key_is_documented_in_docs_config_md()
+    {
+        var doc = File.ReadAllText(RepoFiles.Path("docs", "config.md"));
+        var keys = ConfigPrinter.ToYaml(FineTuneConfig.Defaults).Split('\n')
+            .Where(l => l.StartsWith("  ", StringComparison.Ordinal) && l.Contains(':'))
+            .Select(l => l.Trim().Split(':')[0]).Where(k => k != "augmentation");
+        foreach (var key in keys)
+            Assert.True(doc.Contains($"`{key}`") || doc.Contains($".{key}`") || doc.Contains($"`{key}`, "), $"docs/config.md does not document {key}");
+    }
 }
