@@ -13,7 +13,12 @@ public static class ConfigPrinter
     {
         var sb = new StringBuilder();
         void Section(string name) => sb.Append(name).Append(":\n");
-        void Key(string key, object? value, int indent = 2) => sb.Append(' ', indent).Append(key).Append(": ").Append(Format(value)).Append('\n');
+        void Key(string key, object? value, int indent = 2, string? note = null)
+        {
+            sb.Append(' ', indent).Append(key).Append(": ").Append(Format(value));
+            if (note is not null) sb.Append("  # ").Append(note);
+            sb.Append('\n');
+        }
 
         Section("data");
         Key("data_dir", c.Data.DataDir);
@@ -24,7 +29,7 @@ public static class ConfigPrinter
         Key("num_workers", c.Data.NumWorkers);
         Key("seed", c.Data.Seed);
         Key("source", c.Data.Source == DataSource.Folder ? "folder" : "synthetic");
-        Key("image_size", c.Data.ImageSize);
+        Key("image_size", c.Data.ImageSize, note: c.Data.ImageSize is null ? "the weights' input size (224 for ImageNet ResNets)" : null);
         Key("cache_images", c.Data.CacheImages);
         Key("synthetic_images_per_class", c.Data.SyntheticImagesPerClass);
         sb.Append("  augmentation:\n");
@@ -55,7 +60,7 @@ public static class ConfigPrinter
         Key("patience", t.Patience);
         Key("factor", t.Factor);
         Key("early_stopping", t.EarlyStopping);
-        Key("step_size", t.StepSize);
+        Key("step_size", t.StepSize, note: t.StepSize is null ? $"num_epochs / 3 = {t.EffectiveStepSize}" : null);
         Key("label_smoothing", t.LabelSmoothing);
         Key("warmup_epochs", t.WarmupEpochs);
         Key("freeze_backbone_epochs", t.FreezeBackboneEpochs);
@@ -85,10 +90,14 @@ public static class ConfigPrinter
     {
         null => "null",
         bool b => b ? "true" : "false",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e"),
         int i => i.ToString(CultureInfo.InvariantCulture),
-        // Quote strings so paths with ':' or '#' survive the round trip.
-        string s => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"",
+        string s => Quoted(s) ? "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"" : s,
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>Plain words and paths print bare; anything YAML could read as another type or as syntax is quoted.</summary>
+    static bool Quoted(string s) =>
+        s.Length == 0 || !s.All(ch => char.IsLetterOrDigit(ch) || ch is '_' or '-' or '.' or '/') || !char.IsLetter(s[0]) && s[0] is not ('.' or '/' or '_')
+        || s.ToLowerInvariant() is "true" or "false" or "yes" or "no" or "on" or "off" or "null" or "y" or "n";
 }
