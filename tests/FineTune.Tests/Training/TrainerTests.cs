@@ -183,3 +183,20 @@ public class TrainerTests
         Assert.Contains("model.num_classes", e.Message);
     }
 }
+
+public class FreezeTests
+{
+    [Fact]
+    public void A_frozen_backbone_keeps_its_weights_while_the_classifier_learns()
+    {
+        var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { FreezeBackboneEpochs = 1, WeightDecay = 0.1 });
+        using var model = Tiny.Model();
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        new Trainer(config, model, Tiny.Data(config), FineTune.Weights.Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            bool same = p.eq(before[name]).all().item<bool>();
+            Assert.True(name.StartsWith("fc.") ? !same : same, $"{name} {(same ? "did not change" : "changed")}");
+        }
+    }
+}

@@ -18,7 +18,7 @@ public sealed class CheckpointFile
 {
     const string InfoEntry = "checkpoint.json", ModelEntry = "model.bin", OptimizerEntry = "optimizer.bin";
 
-    static readonly JsonSerializerOptions Json = new()
+    internal static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
