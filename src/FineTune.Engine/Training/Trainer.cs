@@ -134,7 +134,7 @@ public sealed class Trainer(
             _bestPath ?? (File.Exists(Policy.BestPath) ? Policy.BestPath : null), _lastPath, _history, clock.Elapsed);
         if (message.Length > 0) progress.Line(message);
         progress.Line(_bestEpoch > 0
-            ? $"Total time {ProgressReporter.Clock(clock.Elapsed)}; best epoch {_bestEpoch} with validation accuracy {_bestValAccuracy * 100:0.00}% ({result.BestCheckpoint})."
+            ? string.Create(CultureInfo.InvariantCulture, $"Total time {ProgressReporter.Clock(clock.Elapsed)}; best epoch {_bestEpoch} with validation accuracy {_bestValAccuracy * 100:0.00}% ({result.BestCheckpoint}).")
             : $"Total time {ProgressReporter.Clock(clock.Elapsed)}; no epoch finished.");
         return result;
     }
@@ -173,7 +173,7 @@ public sealed class Trainer(
             double lossValue = loss.item<float>();
             if (!double.IsFinite(lossValue))
                 return new PhaseResult(0, 0, PhaseStop.Diverged, null,
-                    $"Training stopped: the loss became {lossValue} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
+                    $"Training stopped: the loss became {(double.IsNaN(lossValue) ? "NaN" : "Inf")} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
                     $"Lower training.base_lr or set training.grad_clip; the best checkpoint so far is kept{(File.Exists(Policy.BestPath) ? $" ({Policy.BestPath})" : "")}.");
             loss.backward();
             if (_t.GradClip > 0) nn.utils.clip_grad_norm_(parameters.Where(p => p.requires_grad), _t.GradClip);
@@ -249,7 +249,7 @@ public sealed class Trainer(
         _epochsWithoutImprovement = info.EpochsWithoutImprovement;
         _history.AddRange(info.History);
         progress.Line(info.Partial is null
-            ? $"Resuming from {checkpoint.Path}: {info.Epoch} epoch(s) done, best validation accuracy {Math.Max(0, info.BestValAccuracy) * 100:0.00}% at epoch {info.BestEpoch}."
+            ? string.Create(CultureInfo.InvariantCulture, $"Resuming from {checkpoint.Path}: {info.Epoch} epoch(s) done, best validation accuracy {Math.Max(0, info.BestValAccuracy) * 100:0.00}% at epoch {info.BestEpoch}.")
             : $"Resuming from {checkpoint.Path}: epoch {info.Epoch + 1} at step {info.Partial.BatchesDone + 1}.");
         if (info.Epoch >= _t.NumEpochs && info.Partial is null)
             progress.Line($"Nothing to do: the checkpoint has all {_t.NumEpochs} epochs of training.num_epochs; raise it to train longer.");
