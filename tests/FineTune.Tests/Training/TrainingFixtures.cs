@@ -14,9 +14,23 @@ static class Tiny
     public const int Classes = 4;
     public static readonly ResNetArchitecture Architecture = new(BlockKind.Basic, [1, 1, 1, 1]);
 
+    /// <summary>
+    /// This test run's scratch space (checkpoints are megabytes). The test host is often ended without running exit
+    /// handlers, so each run removes the folders of earlier runs whose process is gone.
+    /// </summary>
+    static readonly Lazy<string> RunRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "finetune-tests");
+        if (Directory.Exists(parent))
+            foreach (var old in Directory.GetDirectories(parent))
+                if (int.TryParse(Path.GetFileName(old).Split('-')[0], out var pid) && !Directory.Exists($"/proc/{pid}"))
+                    try { Directory.Delete(old, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+    });
+
     public static string TempFolder()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "finetune-tests", Guid.NewGuid().ToString("N")[..12]);
+        var dir = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir);
         return dir;
     }
