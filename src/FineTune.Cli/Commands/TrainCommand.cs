@@ -117,10 +117,7 @@ public static class TrainCommand
         if (!int.TryParse(first, out var index) || index < 0)
             throw new UsageException($"--gpu expects a device number such as 0; got '{gpu}'.");
         if (!cuda.is_available())
-        {
-            Console.WriteLine($"Note: --gpu {gpu} asked for CUDA, but this build has no usable GPU; training on the CPU.");
-            return CPU;
-        }
-        return CUDA;
+            throw new UsageException($"--gpu {gpu} needs CUDA, which this build or machine lacks: build with `dotnet build -p:FineTuneBackend=cuda` on a machine with an NVIDIA GPU, or drop --gpu to train on the CPU.");
+        return new Device(DeviceType.CUDA, index);
     }
 }

@@ -59,6 +59,16 @@ public class TrainCommandTests
         Assert.Single(err.Trim().Split('\n'));
     }
 
+    [CpuOnlyFact]
+    public void Gpu_on_a_cpu_build_names_the_cuda_build_switch()
+    {
+        var dir = Tiny.TempFolder();
+        File.WriteAllText(Path.Combine(dir, "c.yaml"), TinyYaml(dir, 1));
+        var (code, _, err) = Run(dir, "train", "--config", "c.yaml", "--gpu", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("-p:FineTuneBackend=cuda", err);
+    }
+
     [Fact]
     public void A_missing_dataset_is_reported_before_training_with_how_to_get_it()
     {
@@ -103,5 +113,14 @@ public class TrainCommandTests
         Assert.True(code == 0, resumeErr);
         Assert.Contains("Resuming from", output);
         Assert.Contains("best epoch", output);
+    }
+}
+
+/// <summary>A fact about CPU-only machines; SKIPPED with the reason where CUDA is usable.</summary>
+public sealed class CpuOnlyFactAttribute : FactAttribute
+{
+    public CpuOnlyFactAttribute()
+    {
+        if (TorchSharp.torch.cuda.is_available()) Skip = "CUDA is available here, so --gpu trains on the GPU instead of failing.";
     }
 }
