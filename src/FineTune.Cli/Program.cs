@@ -1,5 +1,9 @@
 using FineTune.Cli;
 using FineTune.Cli.Commands;
+using FineTune.Config;
+using FineTune.Training;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.Data;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Weights;
@@ -8,6 +12,8 @@ using FineTune.Weights;
 var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
 {
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    ["train"] = ("train a model from a YAML config (--config F [--resume P] [--dry-run])", a => TrainCommand.Run(new CommandLine(a, TrainCommand.Flags))),
+    ["export"] = ("write a checkpoint's model as a PyTorch .pth state dict (--model_path P)", a => ExportCommand.Run(new CommandLine(a, new HashSet<string>()))),
 };
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
@@ -29,7 +35,9 @@ try
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException or WeightsException
-                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+                              or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException
+                              or NotSupportedException)
 {
     return Fail(e.Message, 1);
 }

@@ -1,0 +1,123 @@
+using FineTune.Config;
+using FineTune.Models;
+using FineTune.Native;
+using FineTune.Training;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.Data;
+using FineTune.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune.Cli.Commands;
+
+/// <summary>
+/// `finetune train --config F [--experiment_name N] [--gpu 0] [--distributed] [--local_rank R] [--resume P] [--dry-run]`:
+/// the seed's train.py.
+/// </summary>
+public static class TrainCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "distributed", "dry_run" };
+
+    /// <summary>
+    /// SEAM: the data pipeline's folder loader (scan data_dir, split with data.seed, transforms, batches).
+    /// The lead sets this to the data branch's loader; until then only data.source: synthetic trains.
+    /// </summary>
+    public static Func<FineTuneConfig, Preprocessing, TrainingData>? FolderLoader { get; set; }
+
+    public static int Run(CommandLine cl)
+    {
+        var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml");
+        var experimentName = cl.Get("experiment_name");
+        var gpu = cl.Get("gpu");
+        bool distributed = cl.Flag("distributed");
+        cl.GetInt("local_rank", 0); // accepted for the seed's launch scripts; MPI assigns ranks
+        var resumePath = cl.Get("resume");
+        bool dryRun = cl.Flag("dry_run");
+        cl.RejectUnknown("train");
+
+        var config = ConfigLoader.Load(configPath);
+        if (experimentName is not null)
+        {
+            if (experimentName.Length == 0 || experimentName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+                throw new UsageException($"--experiment_name '{experimentName}' cannot be a folder name: use letters, digits, '-' and '_'.");
+            config = config with { Experiment = config.Experiment with { Name = experimentName } };
+        }
+
+        if (dryRun) return DryRun(config, resumePath);
+
+        // SEAM: distributed training comes from the MPI branch (an ITrainingCollective passed to the Trainer).
+        if (distributed)
+            throw new UsageException("--distributed needs the MPI launcher, which this build does not include; train without --distributed.");
+
+        // Fail on unwritable outputs and a missing dataset before loading any weights or data.
+        OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
+        OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
+        if (config.Data.Source == DataSource.Folder) TrainingDataFactory.EnsureDatasetPresent(config);
+
+        TorchNative.EnsureLoaded();
+        var device = ChooseDevice(gpu);
+        random.manual_seed(config.Data.Seed);
+
+        CheckpointFile? resume = null;
+        ResNet model;
+        Preprocessing preprocessing;
+        if (resumePath is not null)
+        {
+            resume = CheckpointFile.Load(resumePath);
+            resume.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {configPath}");
+            model = resume.CreateModel();
+            preprocessing = resume.Info.Preprocessing ?? Preprocessing.ImageNet;
+        }
+        else
+        {
+            var weights = config.Model.Pretrained ? WeightsCatalog.Resolve(config.Model.Backbone, config.Model.Weights) : null;
+            model = ModelFactory.Create(config.Model.Backbone, weights, config.Model.NumClasses);
+            preprocessing = weights?.Preprocessing ?? Preprocessing.ImageNet;
+            Console.WriteLine(weights is null
+                ? $"Model: {config.Model.Backbone} from scratch, {config.Model.NumClasses} classes."
+                : $"Model: {config.Model.Backbone} from {weights.Name} ({weights.Provenance}), {config.Model.NumClasses} classes.");
+        }
+        using var _ = model;
+        model.to(device);
+
+        var data = new TrainingDataFactory(FolderLoader).Open(config, preprocessing);
+        Console.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}.");
+
+        var stop = new StopSignal();
+        using var signals = stop.ListenToProcessSignals();
+        var trainer = new Trainer(config, model, data, preprocessing, ProgressReporter.ForConsole(), stop, null, device);
+        var result = trainer.Run(resume);
+        (data.Train as IDisposable)?.Dispose();
+        (data.Val as IDisposable)?.Dispose();
+        return result.Outcome switch
+        {
+            TrainingOutcome.Interrupted => stop.ExitCode,
+            TrainingOutcome.Diverged => 1,
+            _ => 0,
+        };
+    }
+
+    static int DryRun(FineTuneConfig config, string? resumePath)
+    {
+        Console.WriteLine($"# Resolved config from {config.Source} (defaults filled in); nothing is trained (--dry-run).");
+        Console.Write(ConfigPrinter.ToYaml(config));
+        Console.WriteLine();
+        Console.WriteLine($"# checkpoints: {Path.GetFullPath(config.Experiment.RunCheckpointDir)}");
+        Console.WriteLine($"# logs:        {Path.GetFullPath(config.Experiment.RunLogDir)}");
+        Console.WriteLine($"# weights:     {(config.Model.Pretrained ? $"pretrained ({config.Model.Weights})" : "none (from scratch)")}");
+        Console.WriteLine($"# data:        {(config.Data.Source == DataSource.Synthetic ? "synthetic images" : Path.GetFullPath(config.Data.DataDir) + (Directory.Exists(config.Data.DataDir) ? "" : " (missing: run `finetune data prepare`)"))}");
+        if (resumePath is not null) Console.WriteLine($"# resume from: {resumePath}{(File.Exists(resumePath) ? "" : " (missing)")}");
+        return 0;
+    }
+
+    static Device ChooseDevice(string? gpu)
+    {
+        if (gpu is null) return CPU;
+        var first = gpu.Split(',')[0].Trim();
+        if (!int.TryParse(first, out var index) || index < 0)
+            throw new UsageException($"--gpu expects a device number such as 0; got '{gpu}'.");
+        if (!cuda.is_available())
+            throw new UsageException($"--gpu {gpu} needs CUDA, which this build or machine lacks: build with `dotnet build -p:FineTuneBackend=cuda` on a machine with an NVIDIA GPU, or drop --gpu to train on the CPU.");
+        return new Device(DeviceType.CUDA, index);
+    }
+}

@@ -1,0 +1,110 @@
+namespace FineTune.Config;
+
+/// <summary>
+/// A training run as the seed's YAML describes it: four sections, each a typed record. Every key of the
+/// seed is here under its seed name (snake_case in YAML); the extra keys are optional with defaults
+/// documented in docs/config.md. Inner code reads these records, never the YAML.
+/// </summary>
+public sealed record FineTuneConfig(DataConfig Data, ModelConfig Model, TrainingConfig Training, ExperimentConfig Experiment)
+{
+    /// <summary>The file the config came from (for messages); "(defaults)" when built in code.</summary>
+    public string Source { get; init; } = "(defaults)";
+
+    public static FineTuneConfig Defaults { get; } = new(new DataConfig(), new ModelConfig(), new TrainingConfig(), new ExperimentConfig());
+}
+
+/// <summary>Where the images come from and how they are split and batched.</summary>
+public sealed record DataConfig
+{
+    public string DataDir { get; init; } = "data/caltech-101/101_ObjectCategories";
+    public double TrainSize { get; init; } = 0.5;
+    public double ValSize { get; init; } = 0.25;
+    public double TestSize { get; init; } = 0.25;
+    public int BatchSize { get; init; } = 32;
+    public int NumWorkers { get; init; } = 4;
+    public int Seed { get; init; } = 42;
+    /// <summary>folder: class subfolders under data_dir (the seed). synthetic: procedurally drawn images, no files.</summary>
+    public DataSource Source { get; init; } = DataSource.Folder;
+    /// <summary>Side of the square image the model sees; null means the weights' own input size (224 for ImageNet ResNets).</summary>
+    public int? ImageSize { get; init; }
+    /// <summary>Keep decoded, resized images in memory after the first epoch.</summary>
+    public bool CacheImages { get; init; }
+    /// <summary>Images per class when source is synthetic.</summary>
+    public int SyntheticImagesPerClass { get; init; } = 24;
+    public AugmentationConfig Augmentation { get; init; } = new();
+}
+
+public enum DataSource { Folder, Synthetic }
+
+/// <summary>Training-time augmentation (the seed: RandomResizedCrop + horizontal flip; evaluation: resize + centre crop).</summary>
+public sealed record AugmentationConfig
+{
+    public bool RandomResizedCrop { get; init; } = true;
+    /// <summary>Smallest area fraction RandomResizedCrop may keep (torchvision default 0.08).</summary>
+    public double MinCropScale { get; init; } = 0.08;
+    public bool HorizontalFlip { get; init; } = true;
+    /// <summary>Strength of brightness/contrast/saturation jitter; 0 turns it off.</summary>
+    public double ColorJitter { get; init; }
+}
+
+/// <summary>Which network and which starting weights.</summary>
+public sealed record ModelConfig
+{
+    public string Backbone { get; init; } = "resnet18";
+    public bool Pretrained { get; init; } = true;
+    public int NumClasses { get; init; } = 101;
+    /// <summary>auto | bundled | torchvision | download | a path to a .pth/.safetensors file; used when pretrained is true.</summary>
+    public string Weights { get; init; } = "auto";
+}
+
+public enum OptimizerKind { Sgd, Adam, AdamW }
+public enum SchedulerKind { Step, Cosine, ReduceLrOnPlateau, None }
+
+/// <summary>The seed's training hyper-parameters, plus a few optional modern ones (all off by default).</summary>
+public sealed record TrainingConfig
+{
+    public int NumEpochs { get; init; } = 30;
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
+    public double BaseLr { get; init; } = 1e-4;
+    public double FcLrMultiplier { get; init; } = 1;
+    public double WeightDecay { get; init; } = 1e-4;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Eps { get; init; } = 1e-8;
+    public double Momentum { get; init; } = 0.9;
+    public bool Nesterov { get; init; }
+    public SchedulerKind Scheduler { get; init; } = SchedulerKind.ReduceLrOnPlateau;
+    public int Patience { get; init; } = 5;
+    public double Factor { get; init; } = 0.1;
+    /// <summary>Epochs without validation improvement before stopping; 0 turns early stopping off.</summary>
+    public int EarlyStopping { get; init; } = 10;
+    /// <summary>Epochs between decays of the step scheduler; null means num_epochs / 3 as in the seed.</summary>
+    public int? StepSize { get; init; }
+    public double LabelSmoothing { get; init; }
+    /// <summary>Epochs over which the learning rate ramps linearly (per step) from near 0 to its scheduled value.</summary>
+    public int WarmupEpochs { get; init; }
+    /// <summary>Epochs at the start during which only the classifier trains.</summary>
+    public int FreezeBackboneEpochs { get; init; }
+    /// <summary>Largest gradient norm; 0 turns clipping off.</summary>
+    public double GradClip { get; init; }
+    /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>
+    public int Threads { get; init; }
+
+    public int EffectiveStepSize => StepSize ?? Math.Max(1, NumEpochs / 3);
+}
+
+/// <summary>Where a run's checkpoints and logs go, and which checkpoints are kept.</summary>
+public sealed record ExperimentConfig
+{
+    public string Name { get; init; } = "experiment";
+    public string CheckpointDir { get; init; } = "outputs/checkpoints";
+    public string LogDir { get; init; } = "outputs/logs";
+    /// <summary>true: keep checkpoint_best and the last epoch's; false: also every save_every epochs.</summary>
+    public bool SaveBestOnly { get; init; } = true;
+    public int SaveEvery { get; init; } = 5;
+    /// <summary>Also write the best model as a PyTorch state dict (checkpoint_best.pth) for torchvision's load_state_dict.</summary>
+    public bool ExportPytorch { get; init; } = true;
+
+    public string RunCheckpointDir => Path.Combine(CheckpointDir, Name);
+    public string RunLogDir => Path.Combine(LogDir, Name);
+}

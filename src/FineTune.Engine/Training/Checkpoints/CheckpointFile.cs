@@ -1,0 +1,122 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FineTune.Models;
+using FineTune.Native;
+using TorchSharp.Modules;
+
+namespace FineTune.Training.Checkpoints;
+
+/// <summary>A checkpoint that cannot be used as asked: unreadable, or for another backbone or class count.</summary>
+public sealed class CheckpointException(string message) : Exception(message);
+
+/// <summary>
+/// Reads and writes checkpoints (a zip of checkpoint.json, model.bin, optimizer.bin), atomically.
+/// Tensors use TorchSharp's own format, which round-trips bit for bit; PyTorch users get a .pth export.
+/// </summary>
+public sealed class CheckpointFile
+{
+    const string InfoEntry = "checkpoint.json", ModelEntry = "model.bin", OptimizerEntry = "optimizer.bin";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public string Path { get; }
+    public CheckpointInfo Info { get; }
+    readonly byte[] _model;
+    readonly byte[]? _optimizer;
+
+    CheckpointFile(string path, CheckpointInfo info, byte[] model, byte[]? optimizer)
+    {
+        Path = path; Info = info; _model = model; _optimizer = optimizer;
+    }
+
+    public static void Save(string path, CheckpointInfo info, ResNet model, OptimizerHelper? optimizer)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            using (var s = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(s, info with { SavedAt = DateTimeOffset.UtcNow }, Json);
+            using (var s = zip.CreateEntry(ModelEntry, CompressionLevel.NoCompression).Open())
+            using (var w = new BinaryWriter(s)) model.save(w);
+            if (optimizer is not null)
+            {
+                using var s = zip.CreateEntry(OptimizerEntry, CompressionLevel.NoCompression).Open();
+                using var w = new BinaryWriter(s);
+                optimizer.save_state_dict(w);
+            }
+        });
+    }
+
+    public static CheckpointFile Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new CheckpointException($"Checkpoint '{path}' not found: pass the path of a .ckpt file written by `finetune train` (under experiment.checkpoint_dir/<name>/).");
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var infoEntry = zip.GetEntry(InfoEntry) ?? throw new InvalidDataException("no checkpoint.json");
+            CheckpointInfo info;
+            using (var s = infoEntry.Open()) info = JsonSerializer.Deserialize<CheckpointInfo>(s, Json) ?? throw new InvalidDataException("empty checkpoint.json");
+            if (info.Format > CheckpointInfo.CurrentFormat)
+                throw new CheckpointException($"Checkpoint '{path}' has format {info.Format}, newer than this program reads ({CheckpointInfo.CurrentFormat}): update finetune.");
+            var model = ReadAll(zip.GetEntry(ModelEntry) ?? throw new InvalidDataException("no model.bin"));
+            var optimizer = zip.GetEntry(OptimizerEntry) is { } o ? ReadAll(o) : null;
+            return new CheckpointFile(path, info, model, optimizer);
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or IOException and not FileNotFoundException)
+        {
+            throw new CheckpointException($"'{path}' is not a readable finetune checkpoint ({e.Message}): pass a .ckpt written by `finetune train`.");
+        }
+    }
+
+    static byte[] ReadAll(ZipArchiveEntry entry)
+    {
+        using var s = entry.Open();
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Fails with a clear message when this checkpoint is not for <paramref name="backbone"/> with <paramref name="numClasses"/> classes.</summary>
+    public void EnsureMatches(string backbone, int numClasses, string what)
+    {
+        if (!string.Equals(Info.Backbone, backbone, StringComparison.OrdinalIgnoreCase))
+            throw new CheckpointException($"Checkpoint '{Path}' holds a {Info.Backbone}, but {what} asks for {backbone}: use a checkpoint of a {backbone} run or set model.backbone: {Info.Backbone}.");
+        if (Info.NumClasses != numClasses)
+            throw new CheckpointException($"Checkpoint '{Path}' has {Info.NumClasses} classes, but {what} asks for {numClasses}: use a checkpoint trained on this dataset or set model.num_classes: {Info.NumClasses}.");
+    }
+
+    /// <summary>A fresh model with this checkpoint's architecture and weights.</summary>
+    public ResNet CreateModel()
+    {
+        TorchNative.EnsureLoaded();
+        var model = new ResNet(Info.Architecture, Info.NumClasses);
+        LoadModelInto(model);
+        return model;
+    }
+
+    public void LoadModelInto(ResNet model)
+    {
+        if (model.Architecture.Block != Info.Block || !model.Architecture.Layers.SequenceEqual(Info.Layers) || model.NumClasses != Info.NumClasses)
+            throw new CheckpointException($"Checkpoint '{Path}' holds a {Info.Backbone} ({Info.Architecture}, {Info.NumClasses} classes), which does not fit a {model.Architecture} model with {model.NumClasses} classes.");
+        using var reader = new BinaryReader(new MemoryStream(_model));
+        model.load(reader, strict: true);
+    }
+
+    public void LoadOptimizerInto(OptimizerHelper optimizer)
+    {
+        if (_optimizer is null) throw new CheckpointException($"Checkpoint '{Path}' has no optimizer state, so training cannot resume from it.");
+        using var reader = new BinaryReader(new MemoryStream(_optimizer));
+        try { optimizer.load_state_dict(reader); }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException)
+        {
+            throw new CheckpointException($"Checkpoint '{Path}' was trained with optimizer {Info.Optimizer}; resume with the same training.optimizer ({e.Message}).");
+        }
+    }
+}

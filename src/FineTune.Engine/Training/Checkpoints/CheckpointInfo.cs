@@ -1,0 +1,45 @@
+using FineTune.Models;
+using FineTune.Weights;
+
+namespace FineTune.Training.Checkpoints;
+
+/// <summary>One finished epoch's numbers (the curves and the comparison table are drawn from these).</summary>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, double[] LearningRates, double Seconds);
+
+/// <summary>Sums of an epoch that was interrupted part way, so a resume reports the same epoch numbers.</summary>
+public sealed record PartialEpoch(int BatchesDone, double LossSum, long Correct, long Seen);
+
+/// <summary>
+/// Everything in a checkpoint besides tensors: where training stands, what was trained, and on what.
+/// A checkpoint is a zip: checkpoint.json (this), model.bin (TorchSharp state dict), optimizer.bin.
+/// </summary>
+public sealed record CheckpointInfo
+{
+    public const int CurrentFormat = 1;
+    public int Format { get; init; } = CurrentFormat;
+    /// <summary>Why it was written: best, epoch, early_stop, interrupted.</summary>
+    public string Reason { get; init; } = "epoch";
+    /// <summary>Completed epochs (1-based number of the last complete epoch).</summary>
+    public int Epoch { get; init; }
+    /// <summary>Set when the run stopped inside epoch <see cref="Epoch"/> + 1.</summary>
+    public PartialEpoch? Partial { get; init; }
+    public long GlobalStep { get; init; }
+    public string Backbone { get; init; } = "";
+    public BlockKind Block { get; init; }
+    public int[] Layers { get; init; } = [];
+    public int NumClasses { get; init; }
+    public string Optimizer { get; init; } = "";
+    public double BestValAccuracy { get; init; }
+    public int BestEpoch { get; init; }
+    public int EpochsWithoutImprovement { get; init; }
+    public ScheduleState Scheduler { get; init; } = new();
+    /// <summary>The resolved config (YAML) the run was started with.</summary>
+    public string ConfigYaml { get; init; } = "";
+    public string[] ClassNames { get; init; } = [];
+    public Preprocessing? Preprocessing { get; init; }
+    public string SplitManifestHash { get; init; } = "";
+    public List<EpochRecord> History { get; init; } = [];
+    public DateTimeOffset SavedAt { get; init; }
+
+    public ResNetArchitecture Architecture => new(Block, Layers);
+}

@@ -1,0 +1,36 @@
+using FineTune.Config;
+using FineTune.Weights;
+using static TorchSharp.torch;
+
+namespace FineTune.Training.Data;
+
+/// <summary>One mini-batch: images [N, 3, H, W] float32, already normalised for the weights; labels int64 [N].</summary>
+public sealed record Batch(Tensor Images, Tensor Labels) : IDisposable
+{
+    public long Count => Labels.shape[0];
+    public void Dispose() { Images.Dispose(); Labels.Dispose(); }
+}
+
+/// <summary>
+/// What the trainer needs from a data pipeline: the batches of one epoch, in an order that depends only on
+/// the epoch number (so a resumed run sees the same batches as an uninterrupted one).
+/// </summary>
+public interface IBatchSource
+{
+    int ImageCount { get; }
+    int BatchCount { get; }
+    /// <summary>The batches of <paramref name="epoch"/> (1-based), skipping the first <paramref name="skipBatches"/> (resume mid-epoch).</summary>
+    IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0);
+}
+
+/// <summary>A dataset ready to train on: training and validation batches, the class names, and the split's identity.</summary>
+public sealed record TrainingData(IBatchSource Train, IBatchSource Val, IReadOnlyList<string> ClassNames, string SplitManifestHash);
+
+/// <summary>Raised when the dataset is missing; the message says how to get it.</summary>
+public sealed class DatasetNotFoundException(string message) : Exception(message);
+
+/// <summary>Opens the data a config names, with the preprocessing of the chosen weights.</summary>
+public interface ITrainingDataFactory
+{
+    TrainingData Open(FineTuneConfig config, Preprocessing preprocessing);
+}

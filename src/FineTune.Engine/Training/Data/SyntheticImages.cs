@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using System.Text;
+using FineTune.Weights;
+using static TorchSharp.torch;
+
+namespace FineTune.Training.Data;
+
+/// <summary>
+/// Procedurally drawn images for a dataset-free run (quickstart, tests): class k is a set of coloured stripes
+/// at angle k·180°/K with a class-specific frequency; phase, shift and pixel noise vary per image, so a model
+/// has to learn orientation and colour, not memorise pixels. Deterministic in (seed, part).
+/// </summary>
+public static class SyntheticImages
+{
+    /// <summary>Train and validation sources of <paramref name="classes"/> classes, <paramref name="perClass"/> images each per part.</summary>
+    public static TrainingData Create(int classes, int perClass, int imageSize, int batchSize, int seed, Preprocessing preprocessing)
+    {
+        var names = Enumerable.Range(0, classes).Select(k => $"stripes_{k * 180 / classes:000}deg").ToList();
+        var train = new InMemoryBatchSource(Draw(classes, perClass, imageSize, seed, preprocessing), batchSize, shuffle: true, seed);
+        var val = new InMemoryBatchSource(Draw(classes, Math.Max(2, perClass / 2), imageSize, seed + 7919, preprocessing), batchSize, shuffle: false, seed);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"synthetic;{classes};{perClass};{imageSize};{seed}")));
+        return new TrainingData(train, val, names, hash);
+    }
+
+    /// <summary>Images [N, 3, S, S] normalised for <paramref name="preprocessing"/>, and labels [N], classes interleaved.</summary>
+    public static (Tensor Images, Tensor Labels) Draw(int classes, int perClass, int size, int seed, Preprocessing preprocessing)
+    {
+        using var scope = NewDisposeScope();
+        var gen = new TorchSharp.torch.Generator((ulong)seed);
+        int n = classes * perClass;
+        var labels = arange(n, dtype: int64) % classes;
+        var coords = linspace(0, 1, size);
+        var yy = coords.view(1, size, 1).expand(n, size, size);
+        var xx = coords.view(1, 1, size).expand(n, size, size);
+        var k = labels.to(float32);
+        var angle = (k * (MathF.PI / classes)).view(n, 1, 1);
+        var freq = (2 + (labels % 3).to(float32) * 1.5f).view(n, 1, 1);
+        var phase = (rand(n, generator: gen) * (2 * MathF.PI)).view(n, 1, 1);
+        var wave = sin((xx * cos(angle) + yy * sin(angle)) * freq * (2 * MathF.PI) + phase) * 0.5f + 0.5f;
+        // Colour: a class hue mixed with a random tint, so colour alone does not give the class away.
+        var hue = (k / classes).view(n, 1);
+        var classColour = cat([0.5f + 0.5f * cos(hue * 6.283f), 0.5f + 0.5f * cos(hue * 6.283f + 2.094f), 0.5f + 0.5f * cos(hue * 6.283f + 4.189f)], 1);
+        var colour = (classColour * 0.7f + rand(n, 3, generator: gen) * 0.3f).view(n, 3, 1, 1);
+        var images = (wave.unsqueeze(1) * colour + randn(n, 3, size, size, generator: gen) * 0.08f).clamp(0, 1);
+        var normalised = preprocessing.Normalize(images);
+        return (normalised.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
+    }
+}
+
+/// <summary>A dataset held as two tensors; batches are slices in an epoch-seeded order.</summary>
+public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchSize, bool shuffle, int seed) : IBatchSource, IDisposable
+{
+    public InMemoryBatchSource((Tensor Images, Tensor Labels) data, int batchSize, bool shuffle, int seed)
+        : this(data.Images, data.Labels, batchSize, shuffle, seed) { }
+
+    public int ImageCount => (int)labels.shape[0];
+    public int BatchCount => (ImageCount + batchSize - 1) / batchSize;
+
+    public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
+    {
+        var order = Enumerable.Range(0, ImageCount).ToArray();
+        // The order depends only on (seed, epoch): a resumed run replays exactly the batches it would have seen.
+        if (shuffle) new Random(unchecked(seed * 100_003 + epoch) & int.MaxValue).Shuffle(order);
+        for (int b = skipBatches; b < BatchCount; b++)
+        {
+            var idx = order.Skip(b * batchSize).Take(batchSize).Select(i => (long)i).ToArray();
+            using var index = tensor(idx, dtype: int64);
+            yield return new Batch(images.index_select(0, index), labels.index_select(0, index));
+        }
+    }
+
+    public void Dispose() { images.Dispose(); labels.Dispose(); }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using FineTune.Config;
+using FineTune.Models;
+using FineTune.Training.Data;
+using FineTune.Weights;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FineTune.Tests.Training;
+
+/// <summary>Tiny real training setups: a one-block-per-stage ResNet on 32 px procedurally drawn images, seconds per run.</summary>
+static class Tiny
+{
+    public const int Classes = 4;
+    public static readonly ResNetArchitecture Architecture = new(BlockKind.Basic, [1, 1, 1, 1]);
+
+    /// <summary>
+    /// This test run's scratch space (checkpoints are megabytes). The test host is often ended without running exit
+    /// handlers, so each run removes the folders of earlier runs whose process is gone.
+    /// </summary>
+    static readonly Lazy<string> RunRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "finetune-tests");
+        if (Directory.Exists(parent))
+            foreach (var old in Directory.GetDirectories(parent))
+                if (int.TryParse(Path.GetFileName(old).Split('-')[0], out var pid) && !Directory.Exists($"/proc/{pid}"))
+                    try { Directory.Delete(old, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+    });
+
+    public static string TempFolder()
+    {
+        var dir = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static FineTuneConfig Config(string root, int epochs = 2, Func<TrainingConfig, TrainingConfig>? training = null) =>
+        new FineTuneConfig(
+            new DataConfig { Source = DataSource.Synthetic, BatchSize = 8, ImageSize = 32, SyntheticImagesPerClass = 6, Seed = 3 },
+            new ModelConfig { Backbone = "resnet18", Pretrained = false, NumClasses = Classes },
+            (training ?? (t => t))(new TrainingConfig { NumEpochs = epochs, BaseLr = 1e-3, FcLrMultiplier = 10, Patience = 0, EarlyStopping = 0, Threads = 1 }),
+            new ExperimentConfig { Name = "tiny", CheckpointDir = Path.Combine(root, "ckpt"), LogDir = Path.Combine(root, "logs"), ExportPytorch = false })
+        { Source = "tiny.yaml" };
+
+    /// <summary>A fresh model whose initial weights depend only on <paramref name="seed"/>.</summary>
+    public static ResNet Model(int seed = 1)
+    {
+        random.manual_seed(seed);
+        var model = new ResNet(Architecture, Classes);
+        model.ResetClassifier(Classes);
+        return model;
+    }
+
+    public static TrainingData Data(FineTuneConfig config) =>
+        new TrainingDataFactory().Open(config, Preprocessing.ImageNet);
+
+    /// <summary>Largest absolute difference between two models' state dicts (parameters and buffers).</summary>
+    public static double MaxDifference(ResNet a, ResNet b)
+    {
+        var sa = a.state_dict();
+        var sb = b.state_dict();
+        Assert.Equal(sa.Keys.Order(), sb.Keys.Order());
+        double max = 0;
+        foreach (var (key, ta) in sa)
+        {
+            using var diff = (ta.to(float64) - sb[key].to(float64)).abs().max();
+            max = Math.Max(max, diff.item<double>());
+        }
+        return max;
+    }
+}
+
+/// <summary>A batch source that passes another one through and lets a test act after a given batch (stop, poison).</summary>
+sealed class InterceptingSource(IBatchSource inner, Func<int, int, Batch, Batch> onBatch) : IBatchSource
+{
+    public int ImageCount => inner.ImageCount;
+    public int BatchCount => inner.BatchCount;
+
+    public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
+    {
+        int b = skipBatches;
+        foreach (var batch in inner.Epoch(epoch, skipBatches)) yield return onBatch(epoch, b++, batch);
+    }
+}
+
+/// <summary>Runs /usr/bin/python3 (Debian's, which has python3-torch) and reports whether a module imports.</summary>
+static class DebianPython
+{
+    public const string Path = "/usr/bin/python3";
+    static readonly Dictionary<string, bool> Cache = [];
+
+    public static bool Has(string modules)
+    {
+        lock (Cache)
+        {
+            if (Cache.TryGetValue(modules, out var known)) return known;
+            bool ok = File.Exists(Path) && Run($"-c \"import {modules}\"", out _) == 0;
+            return Cache[modules] = ok;
+        }
+    }
+
+    public static int Run(string arguments, out string output)
+    {
+        var psi = new ProcessStartInfo(Path, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        output = p.StandardOutput.ReadToEnd() + stderr.Result;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+}
+
+/// <summary>A fact that is SKIPPED, with the reason, when Debian's python3 lacks the modules it needs.</summary>
+public sealed class PythonFactAttribute : FactAttribute
+{
+    public PythonFactAttribute(string modules, string package)
+    {
+        if (!DebianPython.Has(modules)) Skip = $"{DebianPython.Path} cannot import {modules}: install {package} (apt) to run this check.";
+    }
+}
