@@ -1,4 +1,7 @@
+using FineTune.Charts;
+using FineTune.Comparison;
 using FineTune.Config;
+using FineTune.IO;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Training;
@@ -87,6 +90,7 @@ public static class TrainCommand
         using var signals = stop.ListenToProcessSignals();
         var trainer = new Trainer(config, model, data, preprocessing, ProgressReporter.ForConsole(), stop, null, device);
         var result = trainer.Run(resume);
+        WriteRunSummary(config, result);
         (data.Train as IDisposable)?.Dispose();
         (data.Val as IDisposable)?.Dispose();
         return result.Outcome switch
@@ -110,14 +114,27 @@ public static class TrainCommand
         return 0;
     }
 
-    static Device ChooseDevice(string? gpu)
+    /// <summary>
+    /// The seed's `<name>_curves.png` and a results.json (best epoch, accuracies, history) beside the
+    /// checkpoints: `finetune test` adds the test accuracy, `finetune compare` collects them.
+    /// </summary>
+    static void WriteRunSummary(FineTuneConfig config, TrainingResult result)
     {
-        if (gpu is null) return CPU;
-        var first = gpu.Split(',')[0].Trim();
-        if (!int.TryParse(first, out var index) || index < 0)
-            throw new UsageException($"--gpu expects a device number such as 0; got '{gpu}'.");
-        if (!cuda.is_available())
-            throw new UsageException($"--gpu {gpu} needs CUDA, which this build or machine lacks: build with `dotnet build -p:FineTuneBackend=cuda` on a machine with an NVIDIA GPU, or drop --gpu to train on the CPU.");
-        return new Device(DeviceType.CUDA, index);
+        if (result.History.Count == 0 || !result.History.Any(r => double.IsFinite(r.ValAccuracy))) return;
+        var folder = config.Experiment.RunCheckpointDir;
+        var name = config.Experiment.Name;
+        AtomicWrite.Bytes(Path.Combine(folder, TrainingCurvesChart.FileName(name)), TrainingCurvesChart.Render(name, result.History));
+        var mode = config.Model.Pretrained ? TrainingMode.Finetune : TrainingMode.Scratch;
+        var previous = File.Exists(Path.Combine(folder, ResultsFile.FileName)) ? ResultsFile.Read(Path.Combine(folder, ResultsFile.FileName)) : null;
+        double wall = result.Elapsed.TotalSeconds + (previous?.WallSeconds ?? 0) * (result.History.Count > 0 && previous is not null && previous.History.Count < result.History.Count ? 1 : 0);
+        ResultsFile.Write(folder, RunResult.FromHistory(name, config.Model.Backbone, mode, result.History, wall));
+        Console.WriteLine($"Curves: {Path.Combine(folder, TrainingCurvesChart.FileName(name))}; results: {Path.Combine(folder, ResultsFile.FileName)}");
+    }
+
+    /// <summary>The seed's --gpu, as a usage error (exit 2) when it cannot be honoured.</summary>
+    internal static Device ChooseDevice(string? gpu)
+    {
+        try { return TorchNative.SelectDevice(gpu); }
+        catch (Exception e) when (e is ArgumentException or NativeLibraryException) { throw new UsageException(e.Message); }
     }
 }

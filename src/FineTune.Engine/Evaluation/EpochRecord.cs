@@ -1,10 +1,12 @@
 namespace FineTune.Evaluation;
 
 /// <summary>
-/// One epoch of training as the curves and results files need it. Accuracies are fractions (0..1);
-/// charts and tables show them as percentages.
+/// One finished epoch of training: what checkpoints, curves and results files are drawn from.
+/// Accuracies are fractions (0..1); charts and tables show them as percentages. LearningRates
+/// (backbone, classifier) and Seconds are known to the trainer and optional elsewhere.
 /// </summary>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy)
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy,
+    double[]? LearningRates = null, double Seconds = 0)
 {
     /// <summary>The epoch with the highest validation accuracy (the first one on a tie, as "improved" is strict), or null for an empty history.</summary>
     public static EpochRecord? Best(IReadOnlyList<EpochRecord> history)

@@ -60,7 +60,7 @@ public static class TorchNative
         if (!torch.cuda.is_available())
             throw new NativeLibraryException(
                 $"--gpu {gpu} asks for CUDA, but this build has the CPU backend only: rebuild with `dotnet build -p:FineTuneBackend=cuda` (needs TorchSharp-cuda-linux from nuget.org and an NVIDIA driver), or leave out --gpu to train on the CPU.");
-        return torch.CUDA.Equals(null) ? torch.CPU : new torch.Device(DeviceType.CUDA, index);
+        return new torch.Device(DeviceType.CUDA, index);
     }
 
     static string PrepareLinuxLibrary()

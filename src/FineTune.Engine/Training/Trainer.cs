@@ -1,3 +1,4 @@
+using FineTune.Evaluation;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -308,14 +309,14 @@ public sealed class Trainer(
         events.AddScalar("epoch/train_accuracy", r.TrainAccuracy, r.Epoch);
         events.AddScalar("epoch/val_loss", r.ValLoss, r.Epoch);
         events.AddScalar("epoch/val_accuracy", r.ValAccuracy, r.Epoch);
-        events.AddScalar("lr/backbone", r.LearningRates[OptimizerFactory.BackboneGroup], r.Epoch);
-        events.AddScalar("lr/classifier", r.LearningRates[OptimizerFactory.ClassifierGroup], r.Epoch);
+        events.AddScalar("lr/backbone", r.LearningRates![OptimizerFactory.BackboneGroup], r.Epoch);
+        events.AddScalar("lr/classifier", r.LearningRates![OptimizerFactory.ClassifierGroup], r.Epoch);
         events.Flush();
     }
 
     string Summary(EpochRecord r, bool improved) => string.Create(CultureInfo.InvariantCulture,
         $"Epoch {r.Epoch}/{_t.NumEpochs}: train loss {r.TrainLoss:0.0000} acc {r.TrainAccuracy * 100:0.00}% | val loss {r.ValLoss:0.0000} acc {r.ValAccuracy * 100:0.00}% | " +
-        $"lr {r.LearningRates[0]:0.##e0}/{r.LearningRates[1]:0.##e0} | {ProgressReporter.Clock(TimeSpan.FromSeconds(r.Seconds))}{(improved ? " | best" : "")}");
+        $"lr {r.LearningRates![0]:0.##e0}/{r.LearningRates![1]:0.##e0} | {ProgressReporter.Clock(TimeSpan.FromSeconds(r.Seconds))}{(improved ? " | best" : "")}");
 
     Dictionary<string, object> HParams() => new()
     {

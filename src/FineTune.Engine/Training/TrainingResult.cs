@@ -1,3 +1,4 @@
+using FineTune.Evaluation;
 using FineTune.Training.Checkpoints;
 
 namespace FineTune.Training;

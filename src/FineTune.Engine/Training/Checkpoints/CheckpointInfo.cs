@@ -1,10 +1,8 @@
+using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Weights;
 
 namespace FineTune.Training.Checkpoints;
-
-/// <summary>One finished epoch's numbers (the curves and the comparison table are drawn from these).</summary>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, double[] LearningRates, double Seconds);
 
 /// <summary>Sums of an epoch that was interrupted part way, so a resume reports the same epoch numbers.</summary>
 public sealed record PartialEpoch(int BatchesDone, double LossSum, long Correct, long Seen);
