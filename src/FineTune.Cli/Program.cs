@@ -1,5 +1,6 @@
 using FineTune.Cli;
 using FineTune.Cli.Commands;
+using FineTune.Data;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Weights;
@@ -8,6 +9,7 @@ using FineTune.Weights;
 var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
 {
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
 };
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
@@ -29,7 +31,8 @@ try
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException
-                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+                              or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException)
 {
     return Fail(e.Message, 1);
 }
