@@ -39,7 +39,9 @@ public static class SafeExtractor
                         CreateSymbolicLink(archiveName, entry.Name, entry.LinkName, path);
                         break;
                     case TarEntryType.HardLink:
-                        var source = EntryPath.Under(target, EntryPath.Segments(archiveName, entry.LinkName, "hard link target"), archiveName, entry.Name);
+                        string source;
+                        try { source = EntryPath.Under(target, EntryPath.Segments(archiveName, entry.LinkName, "hard link target"), archiveName, entry.Name); }
+                        catch (UnsafeArchiveException) { throw EntryPath.Refuse(archiveName, entry.Name, $"is a hard link to '{entry.LinkName}', outside the target folder"); }
                         if (!File.Exists(source)) throw EntryPath.Refuse(archiveName, entry.Name, $"hard link to '{entry.LinkName}', which is not an earlier file of the archive");
                         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                         File.Copy(source, path, overwrite: true);
