@@ -56,7 +56,6 @@ public sealed class DataLoader : IDisposable
     readonly LoaderOptions _options;
     readonly ConcurrentDictionary<int, CachedImage> _cache = new();
     readonly ConcurrentDictionary<string, ImageProblem> _problems = new();
-    readonly ConcurrentBag<float[]> _buffers = new();
 
     sealed record CachedImage(SKBitmap Bitmap, int OriginalWidth, int OriginalHeight);
 
@@ -85,25 +84,12 @@ public sealed class DataLoader : IDisposable
         return _options.DropLast ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
     }
 
-    /// <summary>The batches of one epoch as tensors. Breaking out of the loop stops the workers.</summary>
+    /// <summary>
+    /// The batches of one epoch. Each worker writes its images straight into the memory of a fresh tensor, so the training
+    /// step receives it without a copy; the consumer owns each batch and disposes it. Breaking out of the loop stops the
+    /// workers and disposes the batches they had prepared.
+    /// </summary>
     public IEnumerable<Batch> Epoch(int epoch)
-    {
-        foreach (var raw in RawEpoch(epoch))
-        {
-            var n = raw.Indices.Length;
-            var s = _transform.Size;
-            var images = torch.tensor(raw.Pixels.AsSpan(0, n * 3 * s * s).ToArray(), [n, 3, s, s], float32);
-            _buffers.Add(raw.Pixels);
-            var labels = torch.tensor(raw.Labels, int64);
-            yield return new Batch(images, labels, raw.Indices, raw.Indices.Select(i => _dataset.Samples[i].RelativePath).ToArray());
-        }
-    }
-
-    /// <summary>A batch before it becomes tensors: the float buffer is on loan, given back by <see cref="Epoch"/>.</summary>
-    public sealed record RawBatch(float[] Pixels, long[] Labels, int[] Indices);
-
-    /// <summary>The epoch's batches as float buffers (for benchmarks and tests that do not need torch).</summary>
-    public IEnumerable<RawBatch> RawEpoch(int epoch)
     {
         var indices = EpochIndices(epoch);
         var bs = _options.BatchSize;
@@ -115,7 +101,7 @@ public sealed class DataLoader : IDisposable
             batches.Add(chunk);
         }
         int workers = Math.Min(_options.NumWorkers, Math.Max(1, batches.Count));
-        var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<(RawBatch? Batch, Exception? Error)>(_options.PrefetchPerWorker)).ToArray();
+        var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<(Batch? Batch, Exception? Error)>(_options.PrefetchPerWorker)).ToArray();
         using var stop = new CancellationTokenSource();
         var threads = new Thread[workers];
         for (int w = 0; w < workers; w++)
@@ -130,19 +116,24 @@ public sealed class DataLoader : IDisposable
             {
                 var (batch, error) = queues[b % workers].Take(stop.Token);
                 if (error is not null) throw new InvalidOperationException($"Data loader worker failed: {error.Message}", error);
-                yield return batch!;
+                if (batch is not null) yield return batch;
             }
         }
         finally
         {
             stop.Cancel();
             foreach (var t in threads) t.Join();
-            foreach (var q in queues) q.Dispose();
+            foreach (var q in queues)
+            {
+                while (q.TryTake(out var left)) left.Batch?.Dispose();
+                q.Dispose();
+            }
         }
     }
 
-    void Work(int worker, int workers, int epoch, List<int[]> batches, BlockingCollection<(RawBatch?, Exception?)> queue, CancellationToken stop)
+    void Work(int worker, int workers, int epoch, List<int[]> batches, BlockingCollection<(Batch?, Exception?)> queue, CancellationToken stop)
     {
+        Batch? pending = null;
         try
         {
             using var renderer = new ImageRenderer(_preprocessing);
@@ -150,29 +141,44 @@ public sealed class DataLoader : IDisposable
             for (int b = worker; b < batches.Count; b += workers)
             {
                 var wanted = batches[b];
-                var pixels = TakeBuffer(wanted.Length * plane);
+                var images = torch.empty([wanted.Length, 3, s, s], float32);
                 var kept = new List<int>(wanted.Length);
-                foreach (var index in wanted)
+                try
                 {
-                    stop.ThrowIfCancellationRequested();
-                    if (RenderSample(renderer, index, epoch, pixels.AsSpan(kept.Count * plane, plane))) kept.Add(index);
+                    var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(images.bytes);
+                    foreach (var index in wanted)
+                    {
+                        stop.ThrowIfCancellationRequested();
+                        if (RenderSample(renderer, index, epoch, pixels.Slice(kept.Count * plane, plane))) kept.Add(index);
+                    }
                 }
-                var labels = kept.Select(i => (long)_dataset.Samples[i].Label).ToArray();
-                queue.Add((new RawBatch(pixels, labels, kept.ToArray()), null), stop);
+                catch { images.Dispose(); throw; }
+                if (kept.Count == 0)
+                {
+                    // Nothing usable: an empty marker keeps the consumer's batch order; it never sees an empty batch.
+                    images.Dispose();
+                    queue.Add((null, null), stop);
+                    continue;
+                }
+                if (kept.Count < wanted.Length)
+                {
+                    // Unusable files were left out: keep only the rows that were written.
+                    var shorter = images.narrow(0, 0, kept.Count).clone();
+                    images.Dispose();
+                    images = shorter;
+                }
+                var labels = torch.tensor(kept.Select(i => (long)_dataset.Samples[i].Label).ToArray(), int64);
+                pending = new Batch(images, labels, kept.ToArray(), kept.Select(i => _dataset.Samples[i].RelativePath).ToArray());
+                queue.Add((pending, null), stop);
+                pending = null;
             }
         }
-        catch (OperationCanceledException) { }
+        catch (OperationCanceledException) { pending?.Dispose(); }
         catch (Exception e)
         {
+            pending?.Dispose();
             try { queue.Add((null, e), stop); } catch (OperationCanceledException) { }
         }
-    }
-
-    float[] TakeBuffer(int length)
-    {
-        while (_buffers.TryTake(out var buffer))
-            if (buffer.Length >= length) return buffer;
-        return new float[length];
     }
 
     /// <summary>Decodes and augments one sample into <paramref name="destination"/>; false (and a recorded problem) if the file is unusable.</summary>

@@ -10,6 +10,10 @@ public class DataLoaderTests
 {
     static ImageDataset Dataset(params int[] perClass) => ImageDataset.FromScan(DatasetScan.Run(TestFiles.Dataset(perClass)));
 
+    /// <summary>Every pixel of an epoch, batch after batch, copied out of the tensors (which are then disposed).</summary>
+    static float[] Pixels(DataLoader loader, int epoch) =>
+        loader.Epoch(epoch).SelectMany(b => { using (b) return b.Images.data<float>().ToArray(); }).ToArray();
+
     [Fact]
     public void Batches_are_normalised_float_images_and_int64_labels()
     {
@@ -37,7 +41,7 @@ public class DataLoaderTests
         float[] Run(int workers, int epoch, ulong seed)
         {
             using var loader = new DataLoader(data, new TrainTransform(Size: 24), Preprocessing.ImageNet, new LoaderOptions(BatchSize: 5, NumWorkers: workers, Seed: seed));
-            return loader.RawEpoch(epoch).SelectMany(b => b.Pixels.Take(b.Indices.Length * 3 * 24 * 24)).ToArray();
+            return Pixels(loader, epoch);
         }
         var a = Run(1, 0, 42);
         Assert.Equal(a, Run(3, 0, 42));
@@ -50,7 +54,7 @@ public class DataLoaderTests
     {
         using var loader = new DataLoader(Dataset(5, 6), new EvalTransform(Size: 16), Preprocessing.ImageNet, new LoaderOptions(BatchSize: 4, DropLast: true, Shuffle: false));
         Assert.Equal(2, loader.BatchesPerEpoch());
-        Assert.Equal([4, 4], loader.RawEpoch(0).Select(b => b.Indices.Length));
+        Assert.Equal([4, 4], loader.Epoch(0).Select(b => { using (b) return b.Count; }));
     }
 
     [Fact]
@@ -86,7 +90,7 @@ public class DataLoaderTests
         {
             using var loader = new DataLoader(data, new EvalTransform(Size: 24), Preprocessing.ImageNet, new LoaderOptions(BatchSize: 6, Shuffle: false, CacheImages: cache));
             float[] last = [];
-            for (int e = 0; e < epochs; e++) last = loader.RawEpoch(e).SelectMany(b => b.Pixels.Take(b.Indices.Length * 3 * 24 * 24)).ToArray();
+            for (int e = 0; e < epochs; e++) last = Pixels(loader, e);
             return last;
         }
         var plain = Run(false, 1);
@@ -94,6 +98,18 @@ public class DataLoaderTests
         Assert.Equal(plain.Length, cached.Length);
         // Solid-colour images: the cache's pre-shrink changes nothing but rounding.
         Assert.True(plain.Zip(cached).Max(p => Math.Abs(p.First - p.Second)) < 0.05f);
+    }
+
+    [Fact]
+    public void A_batch_whose_files_all_broke_is_skipped()
+    {
+        var data = Dataset(2, 2);
+        File.WriteAllBytes(data.Samples[0].FullPath, []);
+        File.WriteAllBytes(data.Samples[1].FullPath, []);
+        using var loader = new DataLoader(data, new EvalTransform(Size: 8), Preprocessing.ImageNet, new LoaderOptions(BatchSize: 2, Shuffle: false));
+        var counts = loader.Epoch(0).Select(b => { using (b) return b.Count; }).ToList();
+        Assert.Equal([2], counts);
+        Assert.Equal(2, loader.Problems.Count);
     }
 
     [Fact]
@@ -111,7 +127,7 @@ public class DataLoaderTests
         TestFiles.Write(dir, "café/图片.jpg", TestFiles.Encode(20, 20, SKColors.Red));
         TestFiles.Write(dir, "ß/ü.png", TestFiles.Encode(20, 20, SKColors.Blue, format: SKEncodedImageFormat.Png));
         using var loader = new DataLoader(ImageDataset.FromScan(DatasetScan.Run(dir)), new EvalTransform(Size: 8), Preprocessing.ImageNet, new LoaderOptions(BatchSize: 2));
-        Assert.Equal(2, loader.RawEpoch(0).Single().Indices.Length);
+        using (var batch = loader.Epoch(0).Single()) Assert.Equal(2, batch.Count);
         Assert.Empty(loader.Problems);
     }
 }

@@ -80,4 +80,27 @@ public class TransformTests
         Assert.Contains("Crop scale", Assert.Throws<DatasetException>(() => new TrainTransform(ScaleMin: 0.9, ScaleMax: 0.5).Validate()).Message);
         Assert.Throws<DatasetException>(() => ImageTransform.Preset("fancy"));
     }
+
+    [PilFact]
+    public void Resize_matches_PIL_bilinear_when_enlarging()
+    {
+        var dir = TestFiles.TempDir("pilresize");
+        var (code, output) = TestFiles.Python($$"""
+            from PIL import Image
+            import numpy as np
+            y, x = np.mgrid[0:12, 0:16]
+            a = np.stack([x * 15, y * 20, (x * y) % 256], -1).astype(np.uint8)
+            Image.fromarray(a).save(r'{{dir}}/g.png')
+            Image.fromarray(a).resize((36, 24), Image.BILINEAR).save(r'{{dir}}/big.png')
+            """);
+        Assert.True(code == 0, output);
+        // 36 wide: 32 pixels a row go through the AVX2 path, the last 4 through the scalar one; both must match PIL.
+        var output36 = Render(File.ReadAllBytes(Path.Combine(dir, "g.png")), new AffinePlan(SKRect.Create(0, 0, 16, 12), false, 0, 36, 24));
+        var pil = ImageDecoder.DecodeRgb(Path.Combine(dir, "big.png"));
+        float worst = 0;
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 36 * 24; i++)
+                worst = Math.Max(worst, Math.Abs(output36[c * 36 * 24 + i] * 255 - pil.Pixels[i * 3 + c]));
+        Assert.True(worst <= 1.01f, $"largest difference from PIL: {worst} levels");
+    }
 }
