@@ -38,7 +38,6 @@ static class DataBench
         bool havePython = !noPython && File.Exists(python) && script is not null && File.Exists(script);
         if (!noPython && !havePython) Console.WriteLine($"torchvision side skipped: needs {python} (python3-torchvision) and tools/pytorch/bench_data.py (--script).");
 
-        var results = new List<string>();
         try
         {
             foreach (var w in workers)
@@ -47,7 +46,7 @@ static class DataBench
                 for (int r = 0; r < repeats; r++)
                 {
                     ours.Add(MeasureOurs(dataset, w, batch, r));
-                    if (havePython) theirs.Add(MeasureTorchvision(python, script!, dir, list, w, batch, r));
+                    if (havePython) theirs.Add(MeasureTorchvision(python, script!, dir, list, w, batch, r, dataset.Count));
                 }
                 double o = Median(ours);
                 var line = $"workers {w}: FineTune {o:0.0} img/s (runs {string.Join(", ", ours.Select(x => x.ToString("0.0", CultureInfo.InvariantCulture)))})";
@@ -57,7 +56,6 @@ static class DataBench
                     line += $"; torchvision {t:0.0} img/s (runs {string.Join(", ", theirs.Select(x => x.ToString("0.0", CultureInfo.InvariantCulture)))}); ratio {o / t:0.00}x";
                 }
                 Console.WriteLine(line);
-                results.Add(line);
             }
         }
         finally { File.Delete(list); }
@@ -74,7 +72,7 @@ static class DataBench
         return images / clock.Elapsed.TotalSeconds;
     }
 
-    static double MeasureTorchvision(string python, string script, string dir, string list, int workers, int batch, int epoch)
+    static double MeasureTorchvision(string python, string script, string dir, string list, int workers, int batch, int epoch, int expectedImages)
     {
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { script, "--data_dir", dir, "--list", list, "--workers", workers.ToString(), "--batch_size", batch.ToString(), "--seed", epoch.ToString() })
@@ -86,6 +84,9 @@ static class DataBench
         var line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("images_per_second ", StringComparison.Ordinal));
         if (p.ExitCode != 0 || line is null)
             throw new IOException($"The torchvision benchmark failed (exit {p.ExitCode}): {stderr.Trim().Split('\n').LastOrDefault()}; install python3-torchvision or pass --no_python.");
+        var count = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("images ", StringComparison.Ordinal));
+        if (count is null || int.Parse(count["images ".Length..], CultureInfo.InvariantCulture) != expectedImages)
+            throw new IOException($"The torchvision benchmark read {count ?? "no"} images instead of {expectedImages}: the two sides would not be comparable.");
         return double.Parse(line["images_per_second ".Length..], CultureInfo.InvariantCulture);
     }
 
