@@ -21,6 +21,7 @@ public static class DatasetPreparer
             throw new FileNotFoundException($"Archive '{archive}' not found; pass --archive with the path of caltech-101.zip or 101_ObjectCategories.tar.gz (or use --download).");
         var final = Path.Combine(outDir, ImageFolder);
         if (Directory.Exists(final)) return (final, true, 0);
+        bool createdOut = !Directory.Exists(outDir);
         Directory.CreateDirectory(outDir);
         var temp = Path.Combine(outDir, $".prepare-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
@@ -31,6 +32,12 @@ public static class DatasetPreparer
                 throw new UnsafeArchiveException($"Archive '{archive}' has no '{ImageFolder}/' folder; it is not the Caltech-101 image archive. Pass caltech-101.zip or 101_ObjectCategories.tar.gz.");
             Directory.Move(extracted, final);
             return (final, false, files);
+        }
+        catch when (createdOut)
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            if (Directory.Exists(outDir) && !Directory.EnumerateFileSystemEntries(outDir).Any()) Directory.Delete(outDir);
+            throw;
         }
         finally
         {
