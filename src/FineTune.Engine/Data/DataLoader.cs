@@ -29,7 +29,8 @@ public sealed record LoaderOptions(int BatchSize = 32, int NumWorkers = 2, bool 
 
 /// <summary>
 /// One batch: images [N, 3, H, W] float32, normalised for the weights; labels [N] int64; and which samples they are.
-/// Dispose it (or let a dispose scope take it) when the step is done, so memory stays flat.
+/// Its tensors are made on a worker thread, so no dispose scope of the consumer owns them: dispose the batch
+/// (`using var batch = ...` or `foreach ... using (batch)`) when the step is done, so memory stays flat.
 /// </summary>
 public sealed class Batch(Tensor images, Tensor labels, int[] indices, string[] paths) : IDisposable
 {
@@ -45,7 +46,7 @@ public sealed class Batch(Tensor images, Tensor labels, int[] indices, string[] 
 
 /// <summary>
 /// Serves an <see cref="ImageDataset"/> as batches: NumWorkers threads each build whole batches (decode, one affine
-/// resample, normalise into a float buffer) and keep up to PrefetchPerWorker of them ready; the consumer takes them in order.
+/// resample, normalise straight into the batch tensor) and keep up to PrefetchPerWorker of them ready; the consumer takes them in order.
 /// A file that fails to decode is left out of its batch and recorded in <see cref="Problems"/>: it never stops an epoch.
 /// </summary>
 public sealed class DataLoader : IDisposable
@@ -62,7 +63,12 @@ public sealed class DataLoader : IDisposable
     public DataLoader(ImageDataset dataset, ImageTransform transform, Preprocessing preprocessing, LoaderOptions options)
     {
         _dataset = dataset;
-        _transform = transform;
+        _transform = transform switch
+        {
+            TrainTransform t => t.Validate(),
+            EvalTransform e => e.Validate(),
+            _ => transform,
+        };
         _preprocessing = preprocessing;
         _options = options.Validate();
         if (dataset.Count == 0) throw new DatasetException($"The dataset under '{dataset.Root}' has no images to load; check the data folder and the split.");

@@ -32,6 +32,18 @@ public class TransformTests
     }
 
     [Fact]
+    public void A_large_shrink_averages_through_mipmaps_and_keeps_the_geometry()
+    {
+        // 640 -> 32 pixels: far beyond what bilinear can shrink without aliasing, and PNG cannot be decoded small.
+        var file = TestFiles.Encode(640, 640, new SKColor(255, 0, 0), new SKColor(0, 0, 255), SKEncodedImageFormat.Png);
+        var output = Render(file, new AffinePlan(SKRect.Create(0, 0, 640, 640), true, 0, 32, 32));
+        int plane = 32 * 32, row = 16 * 32;
+        Assert.Equal(1f, output[2 * plane + row + 2], 2); // flipped: blue on the left
+        Assert.Equal(1f, output[row + 29], 2);            // red on the right
+        Assert.Equal(0f, output[2 * plane + row + 29], 2);
+    }
+
+    [Fact]
     public void Rotation_fills_the_corners_with_black()
     {
         var file = TestFiles.Encode(64, 64, SKColors.White, format: SKEncodedImageFormat.Png);
