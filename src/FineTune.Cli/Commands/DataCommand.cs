@@ -18,7 +18,7 @@ public static class DataCommand
             "verify" => Verify(new CommandLine(rest, new HashSet<string> { "keep_background" })),
             "synth" => Synth(new CommandLine(rest, new HashSet<string>())),
             "bench" => DataBench.Run(new CommandLine(rest, new HashSet<string> { "no_python", "keep_background" })),
-            _ => throw new UsageException("Use `finetune data prepare --archive PATH [--out DIR]`, `data verify --data_dir DIR`, `data synth --out DIR --classes N --per-class M` or `data bench --data_dir DIR [--workers 1,2]`."),
+            _ => throw new UsageException("Use `finetune data prepare --archive PATH [--out DIR]`, `data verify --data_dir DIR [--manifest EXPERIMENT_DIR]`, `data synth --out DIR --classes N --per-class M` or `data bench --data_dir DIR [--workers 1,2]`."),
         };
     }
 
@@ -54,6 +54,7 @@ public static class DataCommand
         var dir = cl.Require("data_dir", "the folder holding one sub-folder per class");
         var keep = cl.Flag("keep_background");
         var maxPixels = cl.Get("max_pixels");
+        var manifestDir = cl.Get("manifest");
         cl.RejectUnknown("data verify");
         var options = new ScanOptions(KeepBackground: keep,
             MaxPixels: maxPixels is null ? ImageDecoder.DefaultMaxPixels : long.TryParse(maxPixels, out var m) && m > 0 ? m : throw new UsageException($"--max_pixels expects a positive whole number; got '{maxPixels}'."));
@@ -62,6 +63,12 @@ public static class DataCommand
         var empty = scan.EmptyClasses();
         if (empty.Count > 0)
             throw new DatasetException($"Class '{empty[0]}' has no usable images{(empty.Count > 1 ? $" (and {empty.Count - 1} more classes)" : "")}; every class folder needs images: add some or remove the folder.");
+        if (manifestDir is not null)
+        {
+            var manifest = SplitManifest.Load(manifestDir);
+            manifest.Verify(dir);
+            Console.WriteLine($"Split manifest {Path.Combine(manifestDir, SplitManifest.FileName)}: all {manifest.Entries.Count} files unchanged (seed {manifest.Seed}, train/val/test {manifest.Ratios}).");
+        }
         return 0;
     }
 

@@ -50,6 +50,26 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
         return new SplitManifest(CurrentVersion, seed, ratios, scan.Classes.ToList(), entries);
     }
 
+    /// <summary>
+    /// What train, test and predict call: the experiment's split if it has one (checked against the data folder and the
+    /// configured seed and ratios), else a fresh one from a scan of <paramref name="dataRoot"/>, saved into the experiment folder.
+    /// </summary>
+    public static SplitManifest LoadOrCreate(string experimentDir, string dataRoot, SplitRatios ratios, ulong seed, ScanOptions? scan = null)
+    {
+        ratios.Validate();
+        if (File.Exists(System.IO.Path.Combine(experimentDir, FileName)))
+        {
+            var existing = Load(experimentDir);
+            if (existing.Seed != seed || existing.Ratios != ratios)
+                throw new DatasetException($"Experiment folder '{experimentDir}' already holds a split made with seed {existing.Seed} and train/val/test {existing.Ratios}, but the config asks for seed {seed} and {ratios}; use a new experiment name, or delete {FileName} to re-split.");
+            existing.Verify(dataRoot);
+            return existing;
+        }
+        var created = Create(DatasetScan.Run(dataRoot, scan), ratios, seed);
+        created.Save(experimentDir);
+        return created;
+    }
+
     public IEnumerable<ManifestEntry> Of(Split split) => Entries.Where(e => e.Split == split);
 
     /// <summary>Writes `split.json` into the folder atomically (temp file, then rename): a crash never leaves half a manifest.</summary>

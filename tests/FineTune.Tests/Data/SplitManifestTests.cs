@@ -83,6 +83,19 @@ public class SplitManifestTests
     }
 
     [Fact]
+    public void LoadOrCreate_reuses_the_experiments_split_and_refuses_a_different_seed()
+    {
+        var dir = TestFiles.Dataset(6, 6);
+        var experiment = TestFiles.TempDir("exp2");
+        var first = SplitManifest.LoadOrCreate(experiment, dir, SplitRatios.Seed, 42);
+        TestFiles.Write(dir, "class0/later.jpg", File.ReadAllBytes(Path.Combine(dir, "class1/img000.jpg")));
+        var again = SplitManifest.LoadOrCreate(experiment, dir, SplitRatios.Seed, 42);
+        Assert.Equal(first.Entries, again.Entries); // the added file does not enter any split
+        var e = Assert.Throws<DatasetException>(() => SplitManifest.LoadOrCreate(experiment, dir, SplitRatios.Seed, 7));
+        Assert.Contains("seed 42", e.Message);
+    }
+
+    [Fact]
     public void Dataset_from_a_manifest_split_has_that_split_only()
     {
         var dir = TestFiles.Dataset(8, 8);
