@@ -7,9 +7,25 @@ namespace FineTune.Tests.Data;
 /// <summary>Real image files made by the tests (encoded by Skia's libjpeg-turbo/libpng, or by PIL where Skia cannot write the format).</summary>
 static class TestFiles
 {
+    /// <summary>All folders of this test process live under one root, named by the process id.</summary>
+    static readonly string Root = Path.Combine(Path.GetTempPath(), $"finetune-tests-{Environment.ProcessId}");
+
+    static TestFiles()
+    {
+        // The test host may be killed before ProcessExit finishes, so each run also removes the roots of runs that are gone.
+        foreach (var old in Directory.EnumerateDirectories(Path.GetTempPath(), "finetune-tests-*"))
+            if (int.TryParse(Path.GetFileName(old)["finetune-tests-".Length..], out var pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+                try { Directory.Delete(old, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+    }
+
+    /// <summary>A fresh folder for one test, removed with its run's root.</summary>
     public static string TempDir(string tag)
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"finetune-test-{tag}-{Guid.NewGuid():N}");
+        var dir = Path.Combine(Root, $"{tag}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         return dir;
     }
