@@ -4,6 +4,7 @@ using FineTune.Config;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Data;
+using FineTune.Data;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Weights;
@@ -14,6 +15,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
     ["train"] = ("train a model from a YAML config (--config F [--resume P] [--dry-run])", a => TrainCommand.Run(new CommandLine(a, TrainCommand.Flags))),
     ["export"] = ("write a checkpoint's model as a PyTorch .pth state dict (--model_path P)", a => ExportCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
 };
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
@@ -37,7 +39,8 @@ catch (UsageException e) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException or WeightsException
                               or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                               or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException
-                              or NotSupportedException)
+                              or NotSupportedException
+                              or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException)
 {
     return Fail(e.Message, 1);
 }

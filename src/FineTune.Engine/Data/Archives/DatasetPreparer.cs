@@ -1,0 +1,89 @@
+using System.IO.Compression;
+
+namespace FineTune.Data.Archives;
+
+/// <summary>
+/// `finetune data prepare`: turns the official `caltech-101.zip` (which holds `caltech-101/101_ObjectCategories.tar.gz`)
+/// or the inner `.tar.gz`/`.tar` into `out/101_ObjectCategories/`. Extraction happens in a temporary folder beside the
+/// output and is moved into place only when complete, so an interrupted or refused run leaves no half dataset.
+/// </summary>
+public static class DatasetPreparer
+{
+    public const string ImageFolder = "101_ObjectCategories";
+    const string InnerArchive = "101_ObjectCategories.tar.gz";
+
+    public enum ArchiveKind { Zip, Gzip, Tar, Unknown }
+
+    /// <summary>Returns the prepared image folder. If it already exists nothing is touched.</summary>
+    public static (string Folder, bool AlreadyThere, int Files) Prepare(string archive, string outDir)
+    {
+        if (!File.Exists(archive))
+            throw new FileNotFoundException($"Archive '{archive}' not found; pass --archive with the path of caltech-101.zip or 101_ObjectCategories.tar.gz (or use --download).");
+        var final = Path.Combine(outDir, ImageFolder);
+        if (Directory.Exists(final)) return (final, true, 0);
+        bool createdOut = !Directory.Exists(outDir);
+        Directory.CreateDirectory(outDir);
+        var temp = Path.Combine(outDir, $".prepare-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            int files = Extract(archive, temp);
+            var extracted = Path.Combine(temp, ImageFolder);
+            if (!Directory.Exists(extracted))
+                throw new UnsafeArchiveException($"Archive '{archive}' has no '{ImageFolder}/' folder; it is not the Caltech-101 image archive. Pass caltech-101.zip or 101_ObjectCategories.tar.gz.");
+            Directory.Move(extracted, final);
+            return (final, false, files);
+        }
+        catch when (createdOut)
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            if (Directory.Exists(outDir) && !Directory.EnumerateFileSystemEntries(outDir).Any()) Directory.Delete(outDir);
+            throw;
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    static int Extract(string archive, string target)
+    {
+        switch (Detect(archive))
+        {
+            case ArchiveKind.Zip:
+                using (var zip = SafeExtractor.OpenZip(archive))
+                {
+                    SafeExtractor.CheckZipEntries(zip, archive);
+                    var inner = zip.Entries.FirstOrDefault(e => e.FullName.Replace('\\', '/').Split('/')[^1] == InnerArchive)
+                        ?? throw new UnsafeArchiveException($"Zip '{archive}' holds no {InnerArchive}; it is not the official caltech-101.zip.");
+                    try
+                    {
+                        using var entryStream = inner.Open();
+                        using var gzip = new GZipStream(entryStream, CompressionMode.Decompress);
+                        int files = SafeExtractor.ExtractTar(gzip, target, $"{archive}!{inner.FullName}");
+                        gzip.CopyTo(Stream.Null); // reads to the entry's end, where .NET checks its CRC-32
+                        return files;
+                    }
+                    catch (InvalidDataException e) { throw SafeExtractor.Damaged(archive, e); }
+                }
+            case ArchiveKind.Gzip:
+                return GzipCheck.ExtractTarGz(archive, target);
+            case ArchiveKind.Tar:
+                using (var file = File.OpenRead(archive))
+                    return SafeExtractor.ExtractTar(file, target, archive);
+            default:
+                throw new UnsafeArchiveException($"'{archive}' is not a zip, tar.gz or tar archive (by its content); pass caltech-101.zip or 101_ObjectCategories.tar.gz.");
+        }
+    }
+
+    /// <summary>By content: zip `PK\3\4`, gzip `1F 8B`, tar `ustar` at offset 257.</summary>
+    public static ArchiveKind Detect(string path)
+    {
+        var head = new byte[512];
+        int n;
+        using (var f = File.OpenRead(path)) n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return ArchiveKind.Zip;
+        if (n >= 2 && head[0] == 0x1F && head[1] == 0x8B) return ArchiveKind.Gzip;
+        if (n >= 262 && head.AsSpan(257, 5).SequenceEqual("ustar"u8)) return ArchiveKind.Tar;
+        return ArchiveKind.Unknown;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+
+namespace FineTune.Data.Archives;
+
+/// <summary>
+/// Extracts tar, tar.gz and zip archives without trusting them: every entry name is checked (no `..`, no absolute
+/// path), links must stay inside the target (symbolic links: relative, downward targets only; hard links are
+/// copied from the already-extracted file), device files and FIFOs are refused. The caller extracts into a fresh
+/// temporary folder and moves it into place, so a refused or damaged archive leaves nothing behind.
+/// </summary>
+public static class SafeExtractor
+{
+    /// <summary>Extracts a tar stream (already decompressed) into <paramref name="target"/>.</summary>
+    public static int ExtractTar(Stream tarStream, string target, string archiveName)
+    {
+        Directory.CreateDirectory(target);
+        int files = 0;
+        using var reader = new TarReader(tarStream, leaveOpen: true);
+        try
+        {
+            while (reader.GetNextEntry(copyData: false) is { } entry)
+            {
+                var segments = EntryPath.Segments(archiveName, entry.Name);
+                if (segments.Length == 0) continue; // "./"
+                var path = EntryPath.Under(target, segments, archiveName, entry.Name);
+                switch (entry.EntryType)
+                {
+                    case TarEntryType.Directory:
+                        Directory.CreateDirectory(path);
+                        break;
+                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                        using (var output = new FileStream(path, FileMode.Create, FileAccess.Write))
+                            entry.DataStream?.CopyTo(output);
+                        files++;
+                        break;
+                    case TarEntryType.SymbolicLink:
+                        CreateSymbolicLink(archiveName, entry.Name, entry.LinkName, path);
+                        break;
+                    case TarEntryType.HardLink:
+                        string source;
+                        try { source = EntryPath.Under(target, EntryPath.Segments(archiveName, entry.LinkName, "hard link target"), archiveName, entry.Name); }
+                        catch (UnsafeArchiveException) { throw EntryPath.Refuse(archiveName, entry.Name, $"is a hard link to '{entry.LinkName}', outside the target folder"); }
+                        if (!File.Exists(source)) throw EntryPath.Refuse(archiveName, entry.Name, $"hard link to '{entry.LinkName}', which is not an earlier file of the archive");
+                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                        File.Copy(source, path, overwrite: true);
+                        files++;
+                        break;
+                    case TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes:
+                        break;
+                    default:
+                        throw EntryPath.Refuse(archiveName, entry.Name, $"is a {entry.EntryType} entry (device files, FIFOs and other special entries are not allowed)");
+                }
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+        {
+            throw Damaged(archiveName, e);
+        }
+        return files;
+    }
+
+    /// <summary>Extracts every entry of a zip file into <paramref name="target"/>, after checking all of them.</summary>
+    public static int ExtractZip(string zipPath, string target)
+    {
+        using var zip = OpenZip(zipPath);
+        CheckZipEntries(zip, zipPath);
+        Directory.CreateDirectory(target);
+        int files = 0;
+        try
+        {
+            foreach (var entry in zip.Entries)
+            {
+                var path = EntryPath.Under(target, EntryPath.Segments(zipPath, entry.FullName), zipPath, entry.FullName);
+                if (entry.FullName.EndsWith('/')) { Directory.CreateDirectory(path); continue; }
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                using (var input = entry.Open())
+                using (var output = new FileStream(path, FileMode.Create, FileAccess.Write))
+                    input.CopyTo(output);
+                files++;
+            }
+        }
+        catch (InvalidDataException e) { throw Damaged(zipPath, e); }
+        return files;
+    }
+
+    internal static ZipArchive OpenZip(string zipPath)
+    {
+        try { return ZipFile.OpenRead(zipPath); }
+        catch (InvalidDataException e) { throw Damaged(zipPath, e); }
+    }
+
+    /// <summary>Refuses a zip whose names escape, or that holds links or special files (unix mode in the external attributes).</summary>
+    internal static void CheckZipEntries(ZipArchive zip, string zipPath)
+    {
+        foreach (var entry in zip.Entries)
+        {
+            EntryPath.Segments(zipPath, entry.FullName);
+            int type = (entry.ExternalAttributes >> 16) & 0xF000;
+            if (type == 0xA000) throw EntryPath.Refuse(zipPath, entry.FullName, "is a symbolic link (links are not allowed in zip archives)");
+            if (type is 0x2000 or 0x6000 or 0x1000 or 0xC000) throw EntryPath.Refuse(zipPath, entry.FullName, "is a device file, FIFO or socket");
+        }
+    }
+
+    static void CreateSymbolicLink(string archive, string entry, string linkTarget, string path)
+    {
+        var unified = linkTarget.Replace('\\', '/');
+        if (unified.Length == 0) throw EntryPath.Refuse(archive, entry, "is a symbolic link with an empty target");
+        if (unified.StartsWith('/') || Path.IsPathRooted(linkTarget))
+            throw EntryPath.Refuse(archive, entry, $"is a symbolic link to the absolute path '{linkTarget}', outside the target folder");
+        // Only downward targets: with `..` a chain of links could climb out even when each looks inside on paper.
+        if (unified.Split('/').Any(p => p == ".."))
+            throw EntryPath.Refuse(archive, entry, $"is a symbolic link to '{linkTarget}', which may point outside the target folder");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path) || Directory.Exists(path)) File.Delete(path);
+        File.CreateSymbolicLink(path, linkTarget);
+    }
+
+    internal static UnsafeArchiveException Damaged(string archive, Exception e) =>
+        new($"Archive '{archive}' is truncated or corrupt ({e.Message}); nothing was extracted. Download it again.");
+}

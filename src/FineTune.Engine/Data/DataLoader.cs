@@ -1,0 +1,233 @@
+using System.Collections.Concurrent;
+using FineTune.Weights;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune.Data;
+
+/// <param name="BatchSize">Images per batch.</param>
+/// <param name="NumWorkers">Threads decoding and augmenting; each builds whole batches, like PyTorch's workers.</param>
+/// <param name="Shuffle">Visit samples in the (seed, epoch) permutation; off for evaluation.</param>
+/// <param name="DropLast">Drop the last batch when it is smaller than BatchSize.</param>
+/// <param name="Seed">Seeds the permutation and every augmentation: same seed, epoch and index give the same tensor.</param>
+/// <param name="PrefetchPerWorker">Batches each worker may have ready ahead of the consumer (bounds memory).</param>
+/// <param name="CacheImages">Keep every decoded image in memory, shrunk to the working size's shorter side (about Size² x 1.3 x 4 bytes each).</param>
+/// <param name="Rank">This process's rank among <paramref name="WorldSize"/>: it takes every WorldSize-th sample of the epoch order.</param>
+public sealed record LoaderOptions(int BatchSize = 32, int NumWorkers = 2, bool Shuffle = true, bool DropLast = false, ulong Seed = 42,
+    int PrefetchPerWorker = 2, bool CacheImages = false, int Rank = 0, int WorldSize = 1, long MaxPixels = ImageDecoder.DefaultMaxPixels)
+{
+    public LoaderOptions Validate()
+    {
+        if (BatchSize < 1) throw new DatasetException($"data.batch_size is {BatchSize}; use 1 or more.");
+        if (NumWorkers < 1) throw new DatasetException($"data.num_workers is {NumWorkers}; use 1 or more (the loader always decodes on worker threads).");
+        if (PrefetchPerWorker < 1) throw new DatasetException($"Prefetch per worker is {PrefetchPerWorker}; use 1 or more.");
+        if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new DatasetException($"Rank {Rank} of world size {WorldSize} is invalid; use 0 <= rank < world size.");
+        return this;
+    }
+}
+
+/// <summary>
+/// One batch: images [N, 3, H, W] float32, normalised for the weights; labels [N] int64; and which samples they are.
+/// Its tensors are made on a worker thread, so no dispose scope of the consumer owns them: dispose the batch
+/// (`using var batch = ...` or `foreach ... using (batch)`) when the step is done, so memory stays flat.
+/// </summary>
+public sealed class Batch(Tensor images, Tensor labels, int[] indices, string[] paths) : IDisposable
+{
+    public Tensor Images { get; } = images;
+    public Tensor Labels { get; } = labels;
+    /// <summary>Indices into the dataset's samples.</summary>
+    public int[] Indices { get; } = indices;
+    public string[] Paths { get; } = paths;
+    public int Count => Indices.Length;
+
+    public void Dispose() { Images.Dispose(); Labels.Dispose(); }
+}
+
+/// <summary>
+/// Serves an <see cref="ImageDataset"/> as batches: NumWorkers threads each build whole batches (decode, one affine
+/// resample, normalise straight into the batch tensor) and keep up to PrefetchPerWorker of them ready; the consumer takes them in order.
+/// A file that fails to decode is left out of its batch and recorded in <see cref="Problems"/>: it never stops an epoch.
+/// </summary>
+public sealed class DataLoader : IDisposable
+{
+    readonly ImageDataset _dataset;
+    readonly ImageTransform _transform;
+    readonly Preprocessing _preprocessing;
+    readonly LoaderOptions _options;
+    readonly ConcurrentDictionary<int, CachedImage> _cache = new();
+    readonly ConcurrentDictionary<string, ImageProblem> _problems = new();
+
+    sealed record CachedImage(SKBitmap Bitmap, int OriginalWidth, int OriginalHeight);
+
+    public DataLoader(ImageDataset dataset, ImageTransform transform, Preprocessing preprocessing, LoaderOptions options)
+    {
+        _dataset = dataset;
+        _transform = transform switch
+        {
+            TrainTransform t => t.Validate(),
+            EvalTransform e => e.Validate(),
+            _ => transform,
+        };
+        _preprocessing = preprocessing;
+        _options = options.Validate();
+        if (dataset.Count == 0) throw new DatasetException($"The dataset under '{dataset.Root}' has no images to load; check the data folder and the split.");
+    }
+
+    public ImageDataset Dataset => _dataset;
+    public IReadOnlyCollection<ImageProblem> Problems => _problems.Values.OrderBy(p => p.RelativePath, StringComparer.Ordinal).ToList();
+
+    /// <summary>The sample indices this process visits in an epoch, in order.</summary>
+    public int[] EpochIndices(int epoch)
+    {
+        var order = _options.Shuffle ? EpochOrder.Shuffled(_options.Seed, epoch, _dataset.Count) : Enumerable.Range(0, _dataset.Count).ToArray();
+        return _options.WorldSize == 1 ? order : EpochOrder.Shard(order, _options.Rank, _options.WorldSize, padToEqual: true);
+    }
+
+    public int BatchesPerEpoch(int epoch = 0)
+    {
+        int n = EpochIndices(epoch).Length;
+        return _options.DropLast ? n / _options.BatchSize : (n + _options.BatchSize - 1) / _options.BatchSize;
+    }
+
+    /// <summary>
+    /// The batches of one epoch. Each worker writes its images straight into the memory of a fresh tensor, so the training
+    /// step receives it without a copy; the consumer owns each batch and disposes it. Breaking out of the loop stops the
+    /// workers and disposes the batches they had prepared.
+    /// </summary>
+    public IEnumerable<Batch> Epoch(int epoch)
+    {
+        var indices = EpochIndices(epoch);
+        var bs = _options.BatchSize;
+        var batches = new List<int[]>();
+        for (int i = 0; i < indices.Length; i += bs)
+        {
+            var chunk = indices[i..Math.Min(i + bs, indices.Length)];
+            if (chunk.Length < bs && _options.DropLast) break;
+            batches.Add(chunk);
+        }
+        int workers = Math.Min(_options.NumWorkers, Math.Max(1, batches.Count));
+        var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<(Batch? Batch, Exception? Error)>(_options.PrefetchPerWorker)).ToArray();
+        using var stop = new CancellationTokenSource();
+        var threads = new Thread[workers];
+        for (int w = 0; w < workers; w++)
+        {
+            int worker = w;
+            threads[w] = new Thread(() => Work(worker, workers, epoch, batches, queues[worker], stop.Token)) { IsBackground = true, Name = $"finetune-loader-{w}" };
+            threads[w].Start();
+        }
+        try
+        {
+            for (int b = 0; b < batches.Count; b++)
+            {
+                var (batch, error) = queues[b % workers].Take(stop.Token);
+                if (error is not null) throw new InvalidOperationException($"Data loader worker failed: {error.Message}", error);
+                if (batch is not null) yield return batch;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            foreach (var t in threads) t.Join();
+            foreach (var q in queues)
+            {
+                while (q.TryTake(out var left)) left.Batch?.Dispose();
+                q.Dispose();
+            }
+        }
+    }
+
+    void Work(int worker, int workers, int epoch, List<int[]> batches, BlockingCollection<(Batch?, Exception?)> queue, CancellationToken stop)
+    {
+        Batch? pending = null;
+        try
+        {
+            using var renderer = new ImageRenderer(_preprocessing);
+            int s = _transform.Size, plane = 3 * s * s;
+            for (int b = worker; b < batches.Count; b += workers)
+            {
+                var wanted = batches[b];
+                var images = torch.empty([wanted.Length, 3, s, s], float32);
+                var kept = new List<int>(wanted.Length);
+                try
+                {
+                    var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(images.bytes);
+                    foreach (var index in wanted)
+                    {
+                        stop.ThrowIfCancellationRequested();
+                        if (RenderSample(renderer, index, epoch, pixels.Slice(kept.Count * plane, plane))) kept.Add(index);
+                    }
+                }
+                catch { images.Dispose(); throw; }
+                if (kept.Count == 0)
+                {
+                    // Nothing usable: an empty marker keeps the consumer's batch order; it never sees an empty batch.
+                    images.Dispose();
+                    queue.Add((null, null), stop);
+                    continue;
+                }
+                if (kept.Count < wanted.Length)
+                {
+                    // Unusable files were left out: keep only the rows that were written.
+                    var shorter = images.narrow(0, 0, kept.Count).clone();
+                    images.Dispose();
+                    images = shorter;
+                }
+                var labels = torch.tensor(kept.Select(i => (long)_dataset.Samples[i].Label).ToArray(), int64);
+                pending = new Batch(images, labels, kept.ToArray(), kept.Select(i => _dataset.Samples[i].RelativePath).ToArray());
+                queue.Add((pending, null), stop);
+                pending = null;
+            }
+        }
+        catch (OperationCanceledException) { pending?.Dispose(); }
+        catch (Exception e)
+        {
+            pending?.Dispose();
+            try { queue.Add((null, e), stop); } catch (OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>Decodes and augments one sample into <paramref name="destination"/>; false (and a recorded problem) if the file is unusable.</summary>
+    bool RenderSample(ImageRenderer renderer, int index, int epoch, Span<float> destination)
+    {
+        var sample = _dataset.Samples[index];
+        var random = new SplitMix64(SplitMix64.Mix((long)_options.Seed, epoch, index));
+        try
+        {
+            if (_cache.TryGetValue(index, out var cached))
+            {
+                var plan = _transform.Plan(cached.OriginalWidth, cached.OriginalHeight, ref random);
+                renderer.Render(cached.Bitmap, cached.Bitmap.Width / (float)cached.OriginalWidth, plan, destination);
+                return true;
+            }
+            var bytes = File.ReadAllBytes(sample.FullPath);
+            using var data = SKData.CreateCopy(bytes);
+            using var codec = ImageDecoder.OpenCodec(data, bytes, _options.MaxPixels);
+            int width = codec.Info.Width, height = codec.Info.Height;
+            var planned = _transform.Plan(width, height, ref random);
+            if (_options.CacheImages)
+            {
+                using var full = ImageDecoder.DecodeRgba(codec);
+                var small = ImageRenderer.Shrink(full, _transform.Size);
+                var entry = _cache.GetOrAdd(index, _ => new CachedImage(small, width, height));
+                if (!ReferenceEquals(entry.Bitmap, small)) small.Dispose();
+                renderer.Render(entry.Bitmap, entry.Bitmap.Width / (float)width, planned, destination);
+                return true;
+            }
+            using var bitmap = ImageDecoder.DecodeRgba(codec, planned.RequiredSourceScale);
+            renderer.Render(bitmap, bitmap.Width / (float)width, planned, destination);
+            return true;
+        }
+        catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException)
+        {
+            _problems.TryAdd(sample.RelativePath, new ImageProblem(sample.RelativePath, e.Message));
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _cache.Values) c.Bitmap.Dispose();
+        _cache.Clear();
+    }
+}

@@ -1,0 +1,118 @@
+using FineTune.Data;
+using FineTune.Weights;
+using SkiaSharp;
+using Xunit;
+
+namespace FineTune.Tests.Data;
+
+public class TransformTests
+{
+    static readonly Preprocessing Unit = new(224, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]);
+
+    static float[] Render(byte[] file, AffinePlan plan, Preprocessing? prep = null)
+    {
+        using var bitmap = ImageDecoder.DecodeRgba(file);
+        using var renderer = new ImageRenderer(prep ?? Unit);
+        var output = new float[3 * plan.OutWidth * plan.OutHeight];
+        renderer.Render(bitmap, 1f, plan, output);
+        return output;
+    }
+
+    [Fact]
+    public void Flip_mirrors_left_and_right()
+    {
+        var file = TestFiles.Encode(64, 64, new SKColor(255, 0, 0), new SKColor(0, 0, 255), SKEncodedImageFormat.Png);
+        var plain = new AffinePlan(SKRect.Create(0, 0, 64, 64), false, 0, 32, 32);
+        var a = Render(file, plain);
+        var b = Render(file, plain with { Flip = true });
+        int plane = 32 * 32, leftPixel = 16 * 32 + 2;
+        Assert.Equal(1f, a[leftPixel], 2);           // red channel on the left
+        Assert.Equal(0f, b[leftPixel], 2);
+        Assert.Equal(1f, b[2 * plane + leftPixel], 2); // blue on the left after the flip
+    }
+
+    [Fact]
+    public void A_large_shrink_averages_through_mipmaps_and_keeps_the_geometry()
+    {
+        // 640 -> 32 pixels: far beyond what bilinear can shrink without aliasing, and PNG cannot be decoded small.
+        var file = TestFiles.Encode(640, 640, new SKColor(255, 0, 0), new SKColor(0, 0, 255), SKEncodedImageFormat.Png);
+        var output = Render(file, new AffinePlan(SKRect.Create(0, 0, 640, 640), true, 0, 32, 32));
+        int plane = 32 * 32, row = 16 * 32;
+        Assert.Equal(1f, output[2 * plane + row + 2], 2); // flipped: blue on the left
+        Assert.Equal(1f, output[row + 29], 2);            // red on the right
+        Assert.Equal(0f, output[2 * plane + row + 29], 2);
+    }
+
+    [Fact]
+    public void Rotation_fills_the_corners_with_black()
+    {
+        var file = TestFiles.Encode(64, 64, SKColors.White, format: SKEncodedImageFormat.Png);
+        var output = Render(file, new AffinePlan(SKRect.Create(0, 0, 64, 64), false, 45, 64, 64));
+        Assert.Equal(0f, output[0], 2);             // top-left corner
+        Assert.Equal(1f, output[32 * 64 + 32], 2);  // centre stays white
+    }
+
+    [Fact]
+    public void Normalisation_follows_the_weights_preprocessing()
+    {
+        var file = TestFiles.Encode(16, 16, new SKColor(255, 0, 0), format: SKEncodedImageFormat.Png);
+        var plan = new AffinePlan(SKRect.Create(0, 0, 16, 16), false, 0, 8, 8);
+        var imagenet = Render(file, plan, Preprocessing.ImageNet);
+        Assert.Equal((1 - 0.485f) / 0.229f, imagenet[0], 3);
+        Assert.Equal((0 - 0.406f) / 0.225f, imagenet[2 * 64], 3);
+        // The bundled CNTK weights: 0..255, BGR, mean only.
+        var bgr = Render(file, plan, new Preprocessing(224, 255f, ChannelOrder.Bgr, [103.06f, 115.90f, 123.15f], [1f, 1f, 1f]));
+        Assert.Equal(0 - 103.06f, bgr[0], 2);        // channel 0 is blue
+        Assert.Equal(255 - 123.15f, bgr[2 * 64], 2); // channel 2 is red
+    }
+
+    [Fact]
+    public void Random_resized_crop_stays_within_its_scale_and_ratio()
+    {
+        var t = new TrainTransform().Validate();
+        for (int i = 0; i < 500; i++)
+        {
+            var random = new SplitMix64(SplitMix64.Mix(1, i));
+            var plan = t.Plan(300, 200, ref random);
+            var area = plan.Crop.Width * plan.Crop.Height / (300f * 200f);
+            Assert.InRange(area, 0.79f, 1.0f);
+            Assert.InRange(plan.Crop.Width / plan.Crop.Height, 0.79f, 1.21f);
+            Assert.True(plan.Crop.Left >= 0 && plan.Crop.Top >= 0 && plan.Crop.Right <= 300 && plan.Crop.Bottom <= 200);
+            Assert.InRange(plan.RotationDegrees, -15f, 15f);
+        }
+    }
+
+    [Fact]
+    public void Presets_are_the_seeds_pipelines_and_invalid_steps_are_named()
+    {
+        Assert.Equal(new TrainTransform(224, 0.8, 1.0, 0.8, 1.2, 0.5, 15), ImageTransform.Preset("train"));
+        Assert.Equal(new EvalTransform(224, ResizeMode.Stretch), ImageTransform.Preset("eval"));
+        var random = new SplitMix64(1);
+        Assert.Equal(SKRect.Create(0, 0, 300, 200), new EvalTransform().Plan(300, 200, ref random).Crop);
+        Assert.Contains("Crop scale", Assert.Throws<DatasetException>(() => new TrainTransform(ScaleMin: 0.9, ScaleMax: 0.5).Validate()).Message);
+        Assert.Throws<DatasetException>(() => ImageTransform.Preset("fancy"));
+    }
+
+    [PilFact]
+    public void Resize_matches_PIL_bilinear_when_enlarging()
+    {
+        var dir = TestFiles.TempDir("pilresize");
+        var (code, output) = TestFiles.Python($$"""
+            from PIL import Image
+            import numpy as np
+            y, x = np.mgrid[0:12, 0:16]
+            a = np.stack([x * 15, y * 20, (x * y) % 256], -1).astype(np.uint8)
+            Image.fromarray(a).save(r'{{dir}}/g.png')
+            Image.fromarray(a).resize((36, 24), Image.BILINEAR).save(r'{{dir}}/big.png')
+            """);
+        Assert.True(code == 0, output);
+        // 36 wide: 32 pixels a row go through the AVX2 path, the last 4 through the scalar one; both must match PIL.
+        var output36 = Render(File.ReadAllBytes(Path.Combine(dir, "g.png")), new AffinePlan(SKRect.Create(0, 0, 16, 12), false, 0, 36, 24));
+        var pil = ImageDecoder.DecodeRgb(Path.Combine(dir, "big.png"));
+        float worst = 0;
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 36 * 24; i++)
+                worst = Math.Max(worst, Math.Abs(output36[c * 36 * 24 + i] * 255 - pil.Pixels[i * 3 + c]));
+        Assert.True(worst <= 1.01f, $"largest difference from PIL: {worst} levels");
+    }
+}
