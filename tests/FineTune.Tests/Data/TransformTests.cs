@@ -67,6 +67,26 @@ public class TransformTests
     }
 
     [Fact]
+    public void A_mean_image_is_subtracted_per_pixel_at_the_output_size()
+    {
+        // The bundled ResNet-18 subtracts a picture, not three numbers: the loader must give exactly what
+        // Preprocessing.Normalize gives (its parity with ONNX Runtime is tested on that path).
+        var file = TestFiles.Encode(16, 16, new SKColor(200, 100, 50), format: SKEncodedImageFormat.Png);
+        var plan = new AffinePlan(SKRect.Create(0, 0, 16, 16), false, 0, 8, 8);
+        var values = Enumerable.Range(0, 3 * 4 * 4).Select(i => 100f + i * 1.5f).ToArray();
+        var meanImage = new MeanImage(4, 4, values);
+        var withImage = new Preprocessing(224, 255f, ChannelOrder.Bgr, meanImage.ChannelMeans(), [1f, 2f, 1f]) { MeanImage = meanImage };
+        var rendered = Render(file, plan, withImage);
+
+        var raw = Render(file, plan, new Preprocessing(224, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]));
+        using var rgb01 = TorchSharp.torch.tensor(raw, [1, 3, 8, 8]); // scale 1: already in [0, 1]
+        using var expected = withImage.Normalize(rgb01);
+        var reference = expected.data<float>().ToArray();
+        for (int i = 0; i < reference.Length; i++) Assert.True(Math.Abs(reference[i] - rendered[i]) < 1e-3, $"value {i}: {rendered[i]} vs {reference[i]}");
+        Assert.NotEqual(rendered[0], rendered[7]); // the mean differs across the row, so would the output
+    }
+
+    [Fact]
     public void Random_resized_crop_stays_within_its_scale_and_ratio()
     {
         var t = new TrainTransform().Validate();
