@@ -15,12 +15,26 @@ public static class SyntheticImages
     /// <summary>Train and validation sources of <paramref name="classes"/> classes, <paramref name="perClass"/> images each per part.</summary>
     public static TrainingData Create(int classes, int perClass, int imageSize, int batchSize, int seed, Preprocessing preprocessing)
     {
-        var names = Enumerable.Range(0, classes).Select(k => $"stripes_{k * 180 / classes:000}deg").ToList();
         var train = new InMemoryBatchSource(Draw(classes, perClass, imageSize, seed, preprocessing), batchSize, shuffle: true, seed);
-        var val = new InMemoryBatchSource(Draw(classes, Math.Max(2, perClass / 2), imageSize, seed + 7919, preprocessing), batchSize, shuffle: false, seed);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"synthetic;{classes};{perClass};{imageSize};{seed}")));
-        return new TrainingData(train, val, names, hash);
+        var val = new InMemoryBatchSource(Draw(classes, HeldOutPerClass(perClass), imageSize, seed + 7919, preprocessing), batchSize, shuffle: false, seed);
+        return new TrainingData(train, val, ClassNames(classes), Hash(classes, perClass, imageSize, seed));
     }
+
+    /// <summary>
+    /// The held-out test part of the same synthetic dataset (as many images as validation, drawn from a third seed),
+    /// so `finetune test` can evaluate a synthetic run on images it never saw in training or model selection.
+    /// </summary>
+    public static InMemoryBatchSource Test(int classes, int perClass, int imageSize, int batchSize, int seed, Preprocessing preprocessing) =>
+        new(Draw(classes, HeldOutPerClass(perClass), imageSize, seed + 2 * 7919, preprocessing), batchSize, shuffle: false, seed);
+
+    public static IReadOnlyList<string> ClassNames(int classes) =>
+        Enumerable.Range(0, classes).Select(k => $"stripes_{k * 180 / classes:000}deg").ToList();
+
+    /// <summary>The dataset's identity, stored in checkpoints as their split hash: same parameters, same images.</summary>
+    public static string Hash(int classes, int perClass, int imageSize, int seed) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"synthetic;{classes};{perClass};{imageSize};{seed}")));
+
+    static int HeldOutPerClass(int perClass) => Math.Max(2, perClass / 2);
 
     /// <summary>Images [N, 3, S, S] normalised for <paramref name="preprocessing"/>, and labels [N], classes interleaved.</summary>
     public static (Tensor Images, Tensor Labels) Draw(int classes, int perClass, int size, int seed, Preprocessing preprocessing)
