@@ -36,14 +36,14 @@ public static class TestCommand
         var experiment = experimentName ?? config.Experiment.Name;
         if (experiment.Length == 0 || experiment.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
             throw new UsageException($"--experiment_name '{experiment}' cannot be a folder name: use letters, digits, '-' and '_'.");
+        var checkpoint = CheckpointFile.Load(modelPath);
+        checkpoint.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {configPath}");
         var reportDir = Path.Combine(outputDir, experiment);
-        // Before any model or data is loaded: a report that cannot be written is worth knowing about first.
+        // Before the model runs: a report that cannot be written is worth knowing about before the evaluation, not after.
         OutputFolders.EnsureWritable(reportDir, "--output_dir");
 
         TorchNative.EnsureLoaded();
         var device = TrainCommand.ChooseDevice(gpu);
-        var checkpoint = CheckpointFile.Load(modelPath);
-        checkpoint.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {configPath}");
         var preprocessing = checkpoint.Info.Preprocessing ?? Preprocessing.ImageNet;
         int imageSize = config.Data.ImageSize ?? preprocessing.InputSize;
         if (config.Training.Threads > 0) set_num_threads(config.Training.Threads);

@@ -1,0 +1,69 @@
+using FineTune.Comparison;
+using FineTune.Config;
+using FineTune.Data;
+using FineTune.Evaluation;
+using FineTune.Models;
+using FineTune.Tests.Training;
+using FineTune.Training.Checkpoints;
+using FineTune.Weights;
+using static TorchSharp.torch;
+
+namespace FineTune.Tests.Cli;
+
+/// <summary>
+/// A finished experiment on a tiny image folder, as `finetune train` leaves it: a folder dataset written by
+/// `finetune data synth` (3 classes x 12 images, 32 px), and in the experiment folder split.json, a checkpoint
+/// (one-block-per-stage ResNet, written with the engine's checkpoint API) and results.json.
+/// </summary>
+sealed class FolderExperiment
+{
+    public const int Classes = 3, PerClass = 12, Size = 32;
+    public string Root { get; }
+    public string DataDir => Path.Combine(Root, "data");
+    public string ExperimentDir => Path.Combine(Root, "ckpt", "folder_run");
+    public string CheckpointPath => Path.Combine(ExperimentDir, "checkpoint_best.ckpt");
+    public string ConfigPath => Path.Combine(Root, "folder.yaml");
+    public SplitManifest Manifest { get; }
+
+    public FolderExperiment()
+    {
+        Root = Tiny.TempFolder();
+        FinetuneProgram.Run(Root, "data", "synth", "--out", DataDir, "--classes", $"{Classes}", "--per-class", $"{PerClass}", "--size", $"{Size}").Succeeded();
+        File.WriteAllText(ConfigPath, Yaml());
+        var config = ConfigLoader.Load(ConfigPath);
+        Manifest = SplitManifest.LoadOrCreate(ExperimentDir, DataDir, new SplitRatios(config.Data.TrainSize, config.Data.ValSize, config.Data.TestSize), (ulong)config.Data.Seed);
+        SaveCheckpoint(CheckpointPath, config, Manifest.Classes, Manifest.ContentHash());
+        ResultsFile.Write(ExperimentDir, RunResult.FromHistory("folder_run", "resnet18", TrainingMode.Scratch,
+            [new EpochRecord(1, 1.0, 0.5, 1.1, 0.4)], 12.5));
+    }
+
+    public string Yaml(int numClasses = Classes, string backbone = "resnet18") =>
+        $"data:\n  data_dir: {DataDir}\n  batch_size: 8\n  num_workers: 1\n  image_size: {Size}\n  seed: 7\n" +
+        $"model:\n  backbone: {backbone}\n  pretrained: false\n  num_classes: {numClasses}\n" +
+        $"training:\n  num_epochs: 1\n  threads: 1\n" +
+        $"experiment:\n  name: folder_run\n  checkpoint_dir: {Path.Combine(Root, "ckpt")}\n  log_dir: {Path.Combine(Root, "logs")}\n  export_pytorch: false\n";
+
+    /// <summary>A checkpoint of a small ResNet with seeded random weights, for <paramref name="classNames"/> and the split <paramref name="splitHash"/>.</summary>
+    public static void SaveCheckpoint(string path, FineTuneConfig config, IReadOnlyList<string> classNames, string splitHash)
+    {
+        random.manual_seed(11);
+        using var model = new ResNet(Tiny.Architecture, classNames.Count);
+        var info = new CheckpointInfo
+        {
+            Reason = "best",
+            Epoch = 1,
+            BestEpoch = 1,
+            BestValAccuracy = 0.4,
+            Backbone = config.Model.Backbone,
+            Block = Tiny.Architecture.Block,
+            Layers = Tiny.Architecture.Layers,
+            NumClasses = classNames.Count,
+            Optimizer = "AdamW",
+            ConfigYaml = ConfigPrinter.ToYaml(config),
+            ClassNames = [.. classNames],
+            Preprocessing = Preprocessing.ImageNet,
+            SplitManifestHash = splitHash,
+        };
+        CheckpointFile.Save(path, info, model, null);
+    }
+}
