@@ -21,11 +21,8 @@ public static class TrainCommand
 {
     public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "distributed", "dry_run" };
 
-    /// <summary>
-    /// SEAM: the data pipeline's folder loader (scan data_dir, split with data.seed, transforms, batches).
-    /// The lead sets this to the data branch's loader; until then only data.source: synthetic trains.
-    /// </summary>
-    public static Func<FineTuneConfig, Preprocessing, TrainingData>? FolderLoader { get; set; }
+    /// <summary>Image folders: the experiment's split, the seed's transforms, the parallel loader.</summary>
+    public static Func<FineTuneConfig, Preprocessing, TrainingData>? FolderLoader { get; set; } = (c, p) => FolderTrainingData.Open(c, p);
 
     public static int Run(CommandLine cl)
     {
