@@ -1,19 +1,25 @@
 using FineTune.Cli;
 using FineTune.Cli.Commands;
+using FineTune.Cli.Commands.Distributed;
+using FineTune.Distributed;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Weights;
 
 // `finetune <command> [options]`. Every failure a user can cause ends in one line naming the thing and the fix.
+const string Hidden = "(hidden)";
 var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
 {
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    // Hidden (not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.
+    ["ddp-selftest"] = (Hidden, a => DdpSelfTestCommand.Run(new CommandLine(a, new HashSet<string> { "sync_bn" }))),
+    ["ddp-bench"] = (Hidden, a => DdpBenchCommand.Run(new CommandLine(a, new HashSet<string>()))),
 };
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
 {
     Console.WriteLine("usage: finetune <command> [options]\n\ncommands:");
-    foreach (var (name, c) in commands) Console.WriteLine($"  {name,-12} {c.Help}");
+    foreach (var (name, c) in commands.Where(c => c.Value.Help != Hidden)) Console.WriteLine($"  {name,-12} {c.Help}");
     return args.Length == 0 ? 2 : 0;
 }
 
@@ -29,7 +35,8 @@ try
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException
-                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+                              or DistributedException)
 {
     return Fail(e.Message, 1);
 }

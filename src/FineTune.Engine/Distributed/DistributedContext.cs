@@ -1,0 +1,111 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune.Distributed;
+
+/// <summary>
+/// Everything a training loop needs to run data-parallel, in the spirit of torchvision's
+/// init_distributed_mode / reduce_across_processes: who am I, start from identical weights, average
+/// gradients, add up metrics, stop together, check that the ranks still agree. With one process all of
+/// it is the identity and no MPI library is loaded.
+/// </summary>
+public sealed class DistributedContext : IDisposable
+{
+    public Communicator Comm { get; }
+    public StopRequest Stop { get; }
+    public int Rank => Comm.Rank;
+    public int WorldSize => Comm.Size;
+    public int LocalRank => Comm.LocalRank;
+    /// <summary>Only the main rank prints progress, writes TensorBoard and checkpoints.</summary>
+    public bool IsMain => Comm.IsMain;
+    public bool IsDistributed => Comm.Size > 1;
+
+    DistributedContext(Communicator comm)
+    {
+        Comm = comm;
+        Stop = new StopRequest();
+    }
+
+    /// <summary>A world of one process, without MPI.</summary>
+    public static DistributedContext SingleProcess() => new(new SingleProcessCommunicator());
+
+    /// <summary>
+    /// Joins the MPI job this process was started in when <paramref name="distributed"/> is set
+    /// (`mpirun -np N finetune ... --distributed`); one process otherwise. Refuses the two mistakes
+    /// that would silently train N independent copies or ask for MPI where there is no launcher.
+    /// </summary>
+    public static DistributedContext Create(bool distributed)
+    {
+        var launch = LaunchInfo.FromEnvironment();
+        if (!distributed)
+        {
+            if (launch is { Size: > 1 })
+                throw new DistributedException(
+                    $"This process was started by {launch.Launcher} as rank {launch.Rank} of {launch.Size}, but without --distributed: add --distributed so the ranks train one model together (or run without mpirun).");
+            return SingleProcess();
+        }
+        if (launch is null) return SingleProcess(); // `finetune train --distributed` alone: a world of one
+        return new DistributedContext(MpiCommunicator.Initialize(launch.LocalRank));
+    }
+
+    /// <summary>Copies every parameter and buffer of rank 0 to all ranks, so training starts from identical weights.</summary>
+    public void BroadcastState(nn.Module model)
+    {
+        if (!IsDistributed) return;
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            foreach (var (_, t) in model.state_dict())
+                Comm.Broadcast(t, 0);
+    }
+
+    /// <summary>The gradient averager for <paramref name="model"/>'s trainable parameters (see <see cref="GradientAllReducer"/>).</summary>
+    public GradientAllReducer CreateGradientReducer(nn.Module model, long bucketBytes = GradientAllReducer.DefaultBucketBytes) =>
+        new(Comm, model.parameters(), bucketBytes);
+
+    /// <summary>Adds up per-rank sums (loss sum, correct count, sample count) over all ranks, in one call.</summary>
+    public double[] SumOverRanks(params double[] values) => Comm.AllReduce(values, ReduceOp.Sum);
+
+    /// <summary>
+    /// True on every rank when any rank wants to stop (its early stopping fired, or it got Ctrl-C /
+    /// SIGUSR1): call once per step or epoch on all ranks, and stop when it says so.
+    /// </summary>
+    public bool ShouldStop(bool thisRankWantsToStop = false)
+    {
+        var local = thisRankWantsToStop || Stop.IsRequested ? 1.0 : 0.0;
+        return Comm.AllReduce([local], ReduceOp.Max)[0] > 0;
+    }
+
+    /// <summary>
+    /// The largest |p - p_rank0| over all parameters and buffers and all ranks: 0 when the ranks hold
+    /// identical models (the invariant of data-parallel training).
+    /// </summary>
+    public double MaxDifferenceFromRank0(nn.Module model)
+    {
+        if (!IsDistributed) return 0;
+        using var scope = NewDisposeScope();
+        double worst = 0;
+        using (no_grad())
+        {
+            foreach (var (_, t) in model.state_dict())
+            {
+                var mine = t.detach().to(ScalarType.Float64, copy: true);
+                var reference = mine.clone();
+                Comm.Broadcast(reference, 0);
+                worst = Math.Max(worst, mine.sub_(reference).abs_().max().item<double>());
+            }
+        }
+        return Comm.AllReduce([worst], ReduceOp.Max)[0];
+    }
+
+    /// <summary>Waits until every rank has arrived (e.g. before rank 0 reads what the others wrote).</summary>
+    public void Barrier() => Comm.Barrier();
+
+    /// <summary>Ends the whole job now, on every rank: for a rank that cannot go on.</summary>
+    public void Abort(int code) => Comm.Abort(code);
+
+    public void Dispose()
+    {
+        Stop.Dispose();
+        Comm.Dispose();
+    }
+}

@@ -1,0 +1,26 @@
+namespace FineTune.Distributed;
+
+/// <summary>
+/// Where this process sits in a job started by a launcher, read from the environment the launcher sets.
+/// Open MPI's mpirun sets OMPI_COMM_WORLD_RANK / _SIZE / _LOCAL_RANK; MPICH's Hydra and Intel MPI set
+/// PMI_RANK / PMI_SIZE (only Open MPI's library is bound, so those fail later with a clear message).
+/// </summary>
+public sealed record LaunchInfo(int Rank, int Size, int LocalRank, string Launcher)
+{
+    /// <summary>Null when no launcher started this process (a plain `finetune ...`).</summary>
+    public static LaunchInfo? FromEnvironment()
+    {
+        var rank = Read("OMPI_COMM_WORLD_RANK");
+        var size = Read("OMPI_COMM_WORLD_SIZE");
+        if (rank is not null && size is not null)
+            return new LaunchInfo(rank.Value, size.Value, Read("OMPI_COMM_WORLD_LOCAL_RANK") ?? 0, "Open MPI");
+        rank = Read("PMI_RANK");
+        size = Read("PMI_SIZE");
+        if (rank is not null && size is not null)
+            return new LaunchInfo(rank.Value, size.Value, Read("MPI_LOCALRANKID") ?? Read("PMI_LOCAL_RANK") ?? 0, "PMI");
+        return null;
+    }
+
+    static int? Read(string name) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var value) && value >= 0 ? value : null;
+}
