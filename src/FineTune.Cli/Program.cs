@@ -43,6 +43,9 @@ catch (Exception e) when (e is NativeLibraryException or UnknownBackboneExceptio
 
 static int Fail(string message, int code)
 {
-    Console.Error.WriteLine($"finetune: {message}");
+    // Under mpirun, say which rank failed: mpirun itself only reports the exit code of "process [[job,1],rank]".
+    var launch = LaunchInfo.FromEnvironment();
+    var where = launch is { Size: > 1 } ? $"rank {launch.Rank} of {launch.Size}: " : "";
+    Console.Error.WriteLine($"finetune: {where}{message}");
     return code;
 }

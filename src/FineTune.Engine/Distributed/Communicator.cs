@@ -76,6 +76,14 @@ public abstract class Communicator : IDisposable
         CommunicationSeconds += watch.Elapsed.TotalSeconds;
     }
 
+    /// <summary>
+    /// Leaves the job cleanly (MPI_Finalize); call on every rank after the last collective of a normal run.
+    /// Not called from <see cref="Dispose"/> on purpose: MPI_Finalize waits for all ranks, so a rank that
+    /// leaves through an exception must exit without it, which makes mpirun end the whole job instead of
+    /// letting the other ranks wait forever.
+    /// </summary>
+    public virtual void Finish() { }
+
     public virtual void Dispose() => GC.SuppressFinalize(this);
 }
 

@@ -103,6 +103,13 @@ public sealed class DistributedContext : IDisposable
     /// <summary>Ends the whole job now, on every rank: for a rank that cannot go on.</summary>
     public void Abort(int code) => Comm.Abort(code);
 
+    /// <summary>The normal end of a run on every rank: waits for all ranks, then leaves MPI (see <see cref="Communicator.Finish"/>).</summary>
+    public void Finish()
+    {
+        Comm.Barrier();
+        Comm.Finish();
+    }
+
     public void Dispose()
     {
         Stop.Dispose();

@@ -10,7 +10,7 @@ public sealed unsafe class MpiCommunicator : Communicator
 
     readonly MpiLibrary _mpi;
     readonly bool _initializedHere;
-    bool _disposed;
+    bool _finished;
 
     public override int Rank { get; }
     public override int Size { get; }
@@ -69,12 +69,11 @@ public sealed unsafe class MpiCommunicator : Communicator
         }
     }
 
-    /// <summary>MPI_Finalize: call once at a normal end. A rank that exits without it makes mpirun end the job.</summary>
-    public override void Dispose()
+    /// <summary>MPI_Finalize, at a normal end only (see <see cref="Communicator.Finish"/>).</summary>
+    public override void Finish()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (_finished) return;
+        _finished = true;
         if (_initializedHere && !_mpi.IsFinalized) _mpi.FinalizeMpi();
-        base.Dispose();
     }
 }

@@ -66,6 +66,7 @@ public static class DdpBenchCommand
             Console.WriteLine(FormattableString.Invariant(
                 $"{backbone} {size}px, global batch {globalBatch} = {dist.WorldSize} rank(s) x {batch}, {threads} thread(s) per rank: {globalBatch / perStep:F2} images/s, {perStep * 1000:F0} ms/step; gradient all-reduce {worst[0] / steps * 1000:F1} ms/step (in MPI calls {worst[1] / steps * 1000:F1} ms/step, {reducer.Buckets.Count} buckets, {parameters * 4 / 1e6:F1} MB of gradients)"));
         }
+        dist.Finish();
         return 0;
     }
 }

@@ -33,7 +33,7 @@ public static class DdpSelfTestCommand
         var stopHow = cl.Get("stop_how") ?? "flag";
         cl.RejectUnknown("ddp-selftest");
         if (steps < 1 || batch < 1 || size < 32) throw new UsageException("--steps and --batch must be at least 1 and --size at least 32.");
-        if (killHow is not ("signal" or "exit")) throw new UsageException($"--kill-how expects signal or exit; got '{killHow}'.");
+        if (killHow is not ("signal" or "error")) throw new UsageException($"--kill-how expects signal or error; got '{killHow}'.");
         if (stopHow is not ("flag" or "sigint")) throw new UsageException($"--stop-how expects flag or sigint; got '{stopHow}'.");
 
         TorchNative.EnsureLoaded();
@@ -56,7 +56,7 @@ public static class DdpSelfTestCommand
         int completed = 0;
         for (int step = 0; step < steps; step++)
         {
-            if (rank == killRank && step == killStep) Die(rank, step, killHow);
+            if (rank == killRank && step == killStep) Die(step, killHow);
             using (var scope = NewDisposeScope())
             {
                 var (x, y) = Shard(seed, step, batch, rank, world, size);
@@ -84,7 +84,7 @@ public static class DdpSelfTestCommand
         var maxDiff = dist.MaxDifferenceFromRank0(model);
         Console.WriteLine(FormattableString.Invariant($"rank {rank}: completed {completed} steps; max |p - p_rank0| = {maxDiff:R}"));
         if (output is not null) SaveState(model, output.Replace("{rank}", rank.ToString(CultureInfo.InvariantCulture)));
-        dist.Barrier();
+        dist.Finish();
         return 0;
     }
 
@@ -104,12 +104,14 @@ public static class DdpSelfTestCommand
         return (cat(xs), tensor(labels));
     }
 
-    static void Die(int rank, int step, string how)
+    static void Die(int step, string how)
     {
-        Console.WriteLine($"rank {rank}: dying at step {step} ({how}) as asked");
+        // No rank in these lines on purpose: the tests check that mpirun and the CLI name it.
+        Console.WriteLine($"dying at step {step} ({how}) as asked");
         Console.Out.Flush();
-        if (how == "exit") Environment.Exit(3); // without MPI_Finalize
-        Kill(Environment.ProcessId, 9);         // SIGKILL: like the OOM killer or a crashed node
+        if (how == "error") // the path of any error a rank meets: one line, exit status 1, no MPI_Finalize
+            throw new DistributedException($"simulated failure at step {step} (ddp-selftest --kill-how error).");
+        Kill(Environment.ProcessId, 9); // SIGKILL: like the OOM killer or a crashed node
     }
 
     static void RaiseSigint() => Kill(Environment.ProcessId, 2);
