@@ -48,6 +48,26 @@ public sealed class DistributedContext : IDisposable
         return new DistributedContext(MpiCommunicator.Initialize(launch.LocalRank));
     }
 
+    /// <summary>
+    /// The device of this rank for the seed's `--gpu 0,1,2,3`: one rank per listed device, the rank's local
+    /// rank on its machine (OMPI_COMM_WORLD_LOCAL_RANK) picking the entry. Null or empty means the CPU.
+    /// </summary>
+    public Device SelectDevice(string? gpu) =>
+        string.IsNullOrWhiteSpace(gpu) ? CPU : FineTune.Native.TorchNative.SelectDevice(DeviceFor(gpu, LocalRank).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The entry of the --gpu list that local rank <paramref name="localRank"/> uses.</summary>
+    public static int DeviceFor(string gpu, int localRank)
+    {
+        var devices = gpu.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => int.TryParse(d, out var i) && i >= 0 ? i : throw new DistributedException($"--gpu expects device numbers such as 0 or 0,1,2,3; got '{gpu}'."))
+            .ToList();
+        if (devices.Count == 0) throw new DistributedException($"--gpu expects device numbers such as 0 or 0,1,2,3; got '{gpu}'.");
+        if (localRank >= devices.Count)
+            throw new DistributedException(
+                $"Local rank {localRank} has no device in --gpu {gpu}: start at most {devices.Count} rank(s) per machine (mpirun --npernode {devices.Count}) or list more devices.");
+        return devices[localRank];
+    }
+
     /// <summary>Copies every parameter and buffer of rank 0 to all ranks, so training starts from identical weights.</summary>
     public void BroadcastState(nn.Module model)
     {

@@ -77,3 +77,22 @@ static class FreezeExtensions
     public static void FreezeStem(this ResNet model) =>
         model.named_parameters().First(p => p.name == "conv1.weight").parameter.requires_grad = false;
 }
+
+public class GpuMappingTests
+{
+    [Theory]
+    [InlineData("0,1,2,3", 0, 0)]
+    [InlineData("0,1,2,3", 3, 3)]
+    [InlineData("2, 3", 1, 3)]
+    [InlineData("5", 0, 5)]
+    public void Each_local_rank_takes_its_entry_of_the_gpu_list(string gpu, int localRank, int device) =>
+        Assert.Equal(device, DistributedContext.DeviceFor(gpu, localRank));
+
+    [Fact]
+    public void More_ranks_on_a_machine_than_listed_devices_is_refused_with_the_fix()
+    {
+        var e = Assert.Throws<DistributedException>(() => DistributedContext.DeviceFor("0,1", 2));
+        Assert.Contains("--npernode 2", e.Message);
+        Assert.Throws<DistributedException>(() => DistributedContext.DeviceFor("0,x", 0));
+    }
+}
