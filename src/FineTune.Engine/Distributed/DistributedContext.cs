@@ -34,9 +34,11 @@ public sealed class DistributedContext : IDisposable
     /// (`mpirun -np N finetune ... --distributed`); one process otherwise. Refuses the two mistakes
     /// that would silently train N independent copies or ask for MPI where there is no launcher.
     /// </summary>
-    public static DistributedContext Create(bool distributed)
+    public static DistributedContext Create(bool distributed) => Create(distributed, LaunchInfo.FromEnvironment());
+
+    /// <summary><see cref="Create(bool)"/> for a given launch (null: no launcher).</summary>
+    public static DistributedContext Create(bool distributed, LaunchInfo? launch)
     {
-        var launch = LaunchInfo.FromEnvironment();
         if (!distributed)
         {
             if (launch is { Size: > 1 })

@@ -14,6 +14,8 @@ namespace FineTune.Distributed;
 /// Unlike DDP, the all-reduces run after backward rather than overlapping with it (TorchSharp exposes
 /// no per-parameter gradient-ready hook); on a CPU cluster the overlap would save at most the
 /// communication time reported by <see cref="LastStepSeconds"/>.
+/// The buckets are fixed when it is made: after unfreezing layers (head first, then the whole network),
+/// make a new one.
 /// </summary>
 public sealed class GradientAllReducer : IDisposable
 {
@@ -88,7 +90,9 @@ public sealed class GradientAllReducer : IDisposable
                     var n = p.NumberOfElements;
                     var averaged = bucket.Flat.narrow(0, offset, n).view(p.shape);
                     if (p.grad is { } g) g.copy_(averaged);
-                    else p.grad = averaged.clone().MoveToOuterDisposeScope();
+                    // Unused here but used on another rank: take the average. Unused everywhere: stay
+                    // without a gradient, so the optimiser skips it (no weight decay or momentum step).
+                    else if (p.requires_grad && averaged.abs().max().item<float>() > 0) p.grad = averaged.clone().MoveToOuterDisposeScope();
                     offset += n;
                 }
             }

@@ -67,15 +67,21 @@ internal sealed unsafe class MpiLibrary
         _wtime = (delegate* unmanaged<double>)Export("MPI_Wtime");
     }
 
+    /// <summary>Environment variable naming the libmpi to load (e.g. a CUDA-aware Open MPI under /opt).</summary>
+    public const string LibraryVariable = "FINETUNE_MPI_LIBRARY";
+
     /// <summary>Loads Open MPI, or throws one line that says to install it.</summary>
     public static MpiLibrary Load()
     {
-        foreach (var name in Candidates)
+        var chosen = Environment.GetEnvironmentVariable(LibraryVariable);
+        foreach (var name in string.IsNullOrEmpty(chosen) ? Candidates : [chosen])
         {
             // RTLD_GLOBAL: Open MPI's plugins (mca_*.so) resolve symbols of libmpi/libopen-pal from the global scope.
             var handle = DlOpen(name, RtldNow | RtldGlobal);
             if (handle != IntPtr.Zero) return new MpiLibrary(handle, name);
         }
+        if (!string.IsNullOrEmpty(chosen))
+            throw new DistributedException($"{LibraryVariable}={chosen} could not be loaded: point it at Open MPI's libmpi.so.40, or unset it to use the system's.");
         throw new DistributedException(
             "--distributed needs Open MPI's libmpi.so.40, which is not installed: run `apt-get install openmpi-bin libopenmpi-dev` (Debian/Ubuntu) and start the program with `mpirun -np N finetune ...`.");
     }

@@ -29,6 +29,9 @@ static class MpiJob
     /// <summary>`finetune args` as one process, without MPI.</summary>
     public static Result RunSingle(params string[] args) => Run(Dotnet, [FinetuneDll, .. args]);
 
+    /// <summary>`finetune args` as one process with extra environment variables.</summary>
+    public static Result RunSingle(IReadOnlyDictionary<string, string> environment, params string[] args) => Run(Dotnet, [FinetuneDll, .. args], environment);
+
     /// <summary>`mpirun -np ranks dotnet finetune.dll args` on loopback (shared memory between the ranks).</summary>
     public static Result RunRanks(int ranks, params string[] args) => Run(MpirunPath!,
     [
@@ -39,13 +42,14 @@ static class MpiJob
         Dotnet, FinetuneDll, .. args,
     ]);
 
-    static Result Run(string program, string[] args)
+    static Result Run(string program, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         start.Environment["TERM"] = "dumb";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
         using var process = Process.Start(start)!;
         var output = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };

@@ -96,3 +96,10 @@ public class GpuMappingTests
         Assert.Throws<DistributedException>(() => DistributedContext.DeviceFor("0,x", 0));
     }
 }
+
+public class LaunchInfoTests
+{
+    [Fact]
+    public void Without_a_launcher_one_rank_gets_every_core() =>
+        Assert.Equal(Environment.ProcessorCount, LaunchInfo.ThreadsPerRank());
+}
