@@ -119,7 +119,7 @@ public static class DdpSelfTestCommand
     static void WaitForStopFlag(StopRequest stop)
     {
         // The handler runs on another thread; wait for it so the stop lands on this step, deterministically.
-        for (int i = 0; i < 500 && !stop.IsRequested; i++) Thread.Sleep(10);
+        for (int i = 0; i < 3000 && !stop.IsRequested; i++) Thread.Sleep(10);
     }
 
     static void SaveState(nn.Module model, string path)
