@@ -84,6 +84,34 @@ public sealed class DistributedContext : IDisposable
     public GradientAllReducer CreateGradientReducer(nn.Module model, long bucketBytes = GradientAllReducer.DefaultBucketBytes) =>
         new(Comm, model.parameters(), bucketBytes);
 
+    GradientAllReducer? _reducer;
+    IntPtr[] _reducerParameters = [];
+
+    /// <summary>
+    /// Averages the gradients of <paramref name="parameters"/> over all ranks (call after backward, on every
+    /// rank, every step). The shape of the training loop's collective seam: the buckets are built on first
+    /// use and rebuilt when the set of trainable parameters changes (e.g. after unfreezing the backbone).
+    /// </summary>
+    public void AverageGradients(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        if (!IsDistributed) return;
+        var list = parameters.ToList();
+        var trainable = list.Where(p => p.requires_grad).Select(p => p.Handle).ToArray();
+        if (_reducer is null || !trainable.SequenceEqual(_reducerParameters))
+        {
+            _reducer?.Dispose();
+            _reducer = new GradientAllReducer(Comm, list);
+            _reducerParameters = trainable;
+        }
+        _reducer.AllReduce();
+    }
+
+    /// <summary>Wall seconds of the last <see cref="AverageGradients"/> (0 before the first or with one process).</summary>
+    public double LastAverageSeconds => _reducer?.LastStepSeconds ?? 0;
+
+    /// <summary>Element-wise sum over all ranks (the seam's name for <see cref="SumOverRanks"/>).</summary>
+    public double[] Sum(double[] values) => SumOverRanks(values);
+
     /// <summary>Adds up per-rank sums (loss sum, correct count, sample count) over all ranks, in one call.</summary>
     public double[] SumOverRanks(params double[] values) => Comm.AllReduce(values, ReduceOp.Sum);
 
@@ -134,6 +162,7 @@ public sealed class DistributedContext : IDisposable
 
     public void Dispose()
     {
+        _reducer?.Dispose();
         Stop.Dispose();
         Comm.Dispose();
     }

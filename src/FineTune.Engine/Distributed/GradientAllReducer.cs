@@ -58,7 +58,8 @@ public sealed class GradientAllReducer : IDisposable
     void Close(List<Parameter> parameters)
     {
         // The flat buffer lives on the CPU: MPI reads host memory (a CUDA-aware MPI or NCCL would not need this).
-        var flat = zeros(parameters.Sum(p => p.NumberOfElements), ScalarType.Float32);
+        // Owned by this object for its lifetime, whatever dispose scope it is created in.
+        var flat = zeros(parameters.Sum(p => p.NumberOfElements), ScalarType.Float32).DetachFromDisposeScope();
         _buckets.Add(new Bucket(parameters, flat));
     }
 

@@ -37,11 +37,13 @@ public sealed class DataParallelTests : IDisposable
     }
 
     [MpiTheory]
-    [InlineData(false)] // BatchNorm frozen (eval): per-rank and global statistics coincide
-    [InlineData(true)]  // BatchNorm training with synchronised statistics
-    public void Two_ranks_of_batch_b_train_like_one_process_of_batch_2b(bool syncBn)
+    [InlineData(false, -1)] // BatchNorm frozen (eval): per-rank and global statistics coincide
+    [InlineData(true, -1)]  // BatchNorm training with synchronised statistics
+    [InlineData(false, 1)]  // the stem unfrozen after step 0: the gradient buckets are rebuilt mid-run
+    public void Two_ranks_of_batch_b_train_like_one_process_of_batch_2b(bool syncBn, int unfreezeStep)
     {
-        string[] common = ["ddp-selftest", "--steps", "3", "--seed", "11", .. (syncBn ? new[] { "--sync-bn" } : [])];
+        string[] common = ["ddp-selftest", "--steps", "3", "--seed", "11", "--unfreeze-step", unfreezeStep.ToString(),
+                           .. (syncBn ? new[] { "--sync-bn" } : [])];
         var one = MpiJob.RunSingle([.. common, "--batch", "8", "--out", Path.Combine(_dir, "one.bin")]);
         Succeeded(one);
         var two = MpiJob.RunRanks(2, [.. common, "--batch", "4", "--out", Path.Combine(_dir, "two.{rank}.bin")]);

@@ -56,6 +56,16 @@ public class SingleProcessTests
     }
 
     [Fact]
+    public void A_reducer_made_inside_a_dispose_scope_keeps_its_buffers_after_it()
+    {
+        using var model = TinyResNet();
+        GradientAllReducer reducer;
+        using (NewDisposeScope()) reducer = new GradientAllReducer(new SingleProcessCommunicator(), model.parameters());
+        Assert.All(reducer.Buckets, b => Assert.False(b.Flat.IsInvalid));
+        reducer.Dispose();
+    }
+
+    [Fact]
     public void Reducing_gradients_in_a_world_of_one_leaves_them_unchanged()
     {
         using var scope = NewDisposeScope();

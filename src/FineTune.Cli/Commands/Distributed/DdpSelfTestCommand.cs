@@ -31,6 +31,7 @@ public static class DdpSelfTestCommand
         var killHow = cl.Get("kill_how") ?? "signal";
         int stopRank = cl.GetInt("stop_rank", -1), stopStep = cl.GetInt("stop_step", -1);
         var stopHow = cl.Get("stop_how") ?? "flag";
+        int unfreezeStep = cl.GetInt("unfreeze_step", -1);
         cl.RejectUnknown("ddp-selftest");
         if (steps < 1 || batch < 1 || size < 32) throw new UsageException("--steps and --batch must be at least 1 and --size at least 32.");
         if (killHow is not ("signal" or "error")) throw new UsageException($"--kill-how expects signal or error; got '{killHow}'.");
@@ -50,13 +51,17 @@ public static class DdpSelfTestCommand
         // Frozen BatchNorm (eval) makes per-rank and global-batch training identical; with --sync-bn the
         // statistics are global, so training mode is identical too.
         model.train(syncBn);
-        using var reducer = dist.CreateGradientReducer(model);
+        // Fine-tuning's freeze-then-unfreeze: the stem is frozen until --unfreeze-step, which changes the
+        // set of gradients to average mid-run.
+        var stem = model.named_parameters().First(p => p.name == "conv1.weight").parameter;
+        stem.requires_grad = unfreezeStep <= 0;
         using var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9, weight_decay: 1e-4);
 
         int completed = 0;
         for (int step = 0; step < steps; step++)
         {
             if (rank == killRank && step == killStep) Die(step, killHow);
+            if (step == unfreezeStep) stem.requires_grad = true;
             using (var scope = NewDisposeScope())
             {
                 var (x, y) = Shard(seed, step, batch, rank, world, size);
@@ -64,12 +69,12 @@ public static class DdpSelfTestCommand
                 var logits = model.call(x);
                 var loss = nn.functional.cross_entropy(logits, y);
                 loss.backward();
-                reducer.AllReduce();
+                dist.AverageGradients(model.parameters()); // the training loop's seam
                 optimizer.step();
                 var correct = logits.argmax(1).eq(y).sum().item<long>();
                 var sums = dist.SumOverRanks(loss.item<float>() * batch, correct, batch);
                 if (dist.IsMain)
-                    Console.WriteLine(FormattableString.Invariant($"step {step}: global loss {sums[0] / sums[2]:R} accuracy {sums[1] / sums[2]:F4} over {sums[2]} samples, all-reduce {reducer.LastStepSeconds * 1000:F1} ms"));
+                    Console.WriteLine(FormattableString.Invariant($"step {step}: global loss {sums[0] / sums[2]:R} accuracy {sums[1] / sums[2]:F4} over {sums[2]} samples, all-reduce {dist.LastAverageSeconds * 1000:F1} ms"));
             }
             completed = step + 1;
             bool wantStop = rank == stopRank && step == stopStep;
