@@ -129,6 +129,7 @@ public static class ConfigLoader
             FreezeBackboneEpochs = s.Int("freeze_backbone_epochs", t.FreezeBackboneEpochs, 0),
             GradClip = s.Double("grad_clip", t.GradClip, 0, double.PositiveInfinity),
             Threads = s.Int("threads", t.Threads, 0, 1024),
+            SyncBatchNorm = s.Bool("sync_batchnorm", t.SyncBatchNorm),
         };
         if (t.Nesterov && t.Optimizer == OptimizerKind.Sgd && t.Momentum == 0)
             throw s.Error(null, "nesterov", "needs momentum > 0 (as in PyTorch's SGD).");

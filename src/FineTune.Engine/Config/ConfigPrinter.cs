@@ -69,6 +69,7 @@ public static class ConfigPrinter
         Key("freeze_backbone_epochs", t.FreezeBackboneEpochs);
         Key("grad_clip", t.GradClip);
         Key("threads", t.Threads);
+        Key("sync_batchnorm", t.SyncBatchNorm);
 
         var e = c.Experiment;
         Section("\nexperiment");

@@ -96,6 +96,8 @@ public sealed record TrainingConfig
     public double GradClip { get; init; }
     /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>
     public int Threads { get; init; }
+    /// <summary>With --distributed: BatchNorm statistics over the global batch instead of each rank's own.</summary>
+    public bool SyncBatchNorm { get; init; }
 
     public int EffectiveStepSize => StepSize ?? Math.Max(1, NumEpochs / 3);
 }

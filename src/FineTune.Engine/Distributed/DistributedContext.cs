@@ -9,7 +9,7 @@ namespace FineTune.Distributed;
 /// gradients, add up metrics, stop together, check that the ranks still agree. With one process all of
 /// it is the identity and no MPI library is loaded.
 /// </summary>
-public sealed class DistributedContext : IDisposable
+public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainingCollective
 {
     public Communicator Comm { get; }
     public StopRequest Stop { get; }
@@ -80,6 +80,15 @@ public sealed class DistributedContext : IDisposable
                 Comm.Broadcast(t, 0);
     }
 
+    public void SyncBuffers(nn.Module model)
+    {
+        if (!IsDistributed) return;
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            foreach (var (_, t) in model.named_buffers())
+                Comm.Broadcast(t, 0);
+    }
+
     /// <summary>The gradient averager for <paramref name="model"/>'s trainable parameters (see <see cref="GradientAllReducer"/>).</summary>
     public GradientAllReducer CreateGradientReducer(nn.Module model, long bucketBytes = GradientAllReducer.DefaultBucketBytes) =>
         new(Comm, model.parameters(), bucketBytes);
@@ -119,6 +128,8 @@ public sealed class DistributedContext : IDisposable
     /// True on every rank when any rank wants to stop (its early stopping fired, or it got Ctrl-C /
     /// SIGUSR1): call once per step or epoch on all ranks, and stop when it says so.
     /// </summary>
+    public bool AnyRank(bool flag) => ShouldStop(flag);
+
     public bool ShouldStop(bool thisRankWantsToStop = false)
     {
         var local = thisRankWantsToStop || Stop.IsRequested ? 1.0 : 0.0;

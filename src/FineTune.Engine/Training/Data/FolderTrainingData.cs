@@ -28,9 +28,10 @@ public static class FolderTrainingData
             CacheImages: d.CacheImages, Rank: rank, WorldSize: worldSize);
 
         var trainLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Train), train, preprocessing, options);
-        // Validation is not sharded: every rank scores the whole split, so early stopping sees one number everywhere.
+        // Validation shards are exact (no padding): the trainer sums loss and hits over ranks, so the
+        // accuracy is that of the whole split, the same number on every rank.
         var valLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Val), eval, preprocessing,
-            options with { Shuffle = false, Rank = 0, WorldSize = 1 });
+            options with { Shuffle = false, PadShards = false });
         return new TrainingData(new LoaderSource(trainLoader), new LoaderSource(valLoader), manifest.Classes, ManifestHash(config.Experiment.RunCheckpointDir));
     }
 
