@@ -5,11 +5,14 @@ using FineTune.Training;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Data;
 using FineTune.Data;
+using FineTune.Cli.Commands.Distributed;
+using FineTune.Distributed;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Weights;
 
 // `finetune <command> [options]`. Every failure a user can cause ends in one line naming the thing and the fix.
+const string Hidden = "(hidden)";
 var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
 {
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
@@ -19,12 +22,15 @@ var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
     ["compare"] = ("results table and validation curves of finished runs ([--outputs D] [--out D] [--configs a.yaml,b.yaml --run])", a => CompareCommand.Run(new CommandLine(a, CompareCommand.Flags))),
     ["export"] = ("write a checkpoint's model as a PyTorch .pth state dict (--model_path P)", a => ExportCommand.Run(new CommandLine(a, new HashSet<string>()))),
     ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
+    // Hidden (not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.
+    ["ddp-selftest"] = (Hidden, a => DdpSelfTestCommand.Run(new CommandLine(a, new HashSet<string> { "sync_bn" }))),
+    ["ddp-bench"] = (Hidden, a => DdpBenchCommand.Run(new CommandLine(a, new HashSet<string>()))),
 };
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
 {
     Console.WriteLine("usage: finetune <command> [options]\n\ncommands:");
-    foreach (var (name, c) in commands) Console.WriteLine($"  {name,-12} {c.Help}");
+    foreach (var (name, c) in commands.Where(c => c.Value.Help != Hidden)) Console.WriteLine($"  {name,-12} {c.Help}");
     return args.Length == 0 ? 2 : 0;
 }
 
@@ -43,13 +49,17 @@ catch (Exception e) when (e is NativeLibraryException or UnknownBackboneExceptio
                               or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                               or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException
                               or NotSupportedException
-                              or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException)
+                              or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException
+                              or DistributedException)
 {
     return Fail(e.Message, 1);
 }
 
 static int Fail(string message, int code)
 {
-    Console.Error.WriteLine($"finetune: {message}");
+    // Under mpirun, say which rank failed: mpirun itself only reports the exit code of "process [[job,1],rank]".
+    var launch = LaunchInfo.FromEnvironment();
+    var where = launch is { Size: > 1 } ? $"rank {launch.Rank} of {launch.Size}: " : "";
+    Console.Error.WriteLine($"finetune: {where}{message}");
     return code;
 }

@@ -1,6 +1,7 @@
 using FineTune.Charts;
 using FineTune.Comparison;
 using FineTune.Config;
+using FineTune.Distributed;
 using FineTune.IO;
 using FineTune.Models;
 using FineTune.Native;
@@ -21,10 +22,8 @@ public static class TrainCommand
 {
     public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "distributed", "dry_run" };
 
-    /// <summary>
-    /// SEAM: the data pipeline's folder loader (scan data_dir, split with data.seed, transforms, batches).
-    /// The lead sets this to the data branch's loader; until then only data.source: synthetic trains.
-    /// </summary>
+    /// <summary>Image folders: the experiment's split, the seed's transforms, the parallel loader.</summary>
+    /// <summary>Tests may replace it; null means the experiment's split with this rank's shard (FolderTrainingData).</summary>
     public static Func<FineTuneConfig, Preprocessing, TrainingData>? FolderLoader { get; set; }
 
     public static int Run(CommandLine cl)
@@ -48,18 +47,13 @@ public static class TrainCommand
 
         if (dryRun) return DryRun(config, resumePath);
 
-        // SEAM: distributed training comes from the MPI branch (an ITrainingCollective passed to the Trainer).
-        if (distributed)
-            throw new UsageException("--distributed needs the MPI launcher, which this build does not include; train without --distributed.");
-
-        // Fail on unwritable outputs and a missing dataset before loading any weights or data.
-        OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
-        OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
-        if (config.Data.Source == DataSource.Folder) TrainingDataFactory.EnsureDatasetPresent(config);
-
         TorchNative.EnsureLoaded();
-        var device = ChooseDevice(gpu);
+        // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
+        using var dist = DistributedContext.Create(distributed);
+        if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(LaunchInfo.ThreadsPerRank());
+        var device = dist.IsDistributed ? dist.SelectDevice(gpu) : ChooseDevice(gpu);
         random.manual_seed(config.Data.Seed);
+        var log = dist.IsMain ? Console.Out : TextWriter.Null;
 
         CheckpointFile? resume = null;
         ResNet model;
@@ -76,23 +70,28 @@ public static class TrainCommand
             var weights = config.Model.Pretrained ? WeightsCatalog.Resolve(config.Model.Backbone, config.Model.Weights) : null;
             model = ModelFactory.Create(config.Model.Backbone, weights, config.Model.NumClasses);
             preprocessing = weights?.Preprocessing ?? Preprocessing.ImageNet;
-            Console.WriteLine(weights is null
+            log.WriteLine(weights is null
                 ? $"Model: {config.Model.Backbone} from scratch, {config.Model.NumClasses} classes."
                 : $"Model: {config.Model.Backbone} from {weights.Name} ({weights.Provenance}), {config.Model.NumClasses} classes.");
         }
         using var _ = model;
         model.to(device);
+        dist.BroadcastState(model); // every rank starts from rank 0's weights
+        using var syncBatchNorm = dist.IsDistributed && config.Training.SyncBatchNorm ? SyncBatchNorm.Convert(model, dist.Comm) : null;
 
-        var data = new TrainingDataFactory(FolderLoader).Open(config, preprocessing);
-        Console.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}.");
+        var loader = FolderLoader ?? ((c, p) => FolderTrainingData.Open(c, p, dist.Rank, dist.WorldSize));
+        var data = new TrainingDataFactory(loader).Open(config, preprocessing);
+        log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
 
         var stop = new StopSignal();
         using var signals = stop.ListenToProcessSignals();
-        var trainer = new Trainer(config, model, data, preprocessing, ProgressReporter.ForConsole(), stop, null, device);
+        var progress = dist.IsMain ? ProgressReporter.ForConsole() : ProgressReporter.Silent();
+        var trainer = new Trainer(config, model, data, preprocessing, progress, stop, dist.IsDistributed ? dist : null, device);
         var result = trainer.Run(resume);
-        WriteRunSummary(config, result);
+        if (dist.IsMain) WriteRunSummary(config, result);
         (data.Train as IDisposable)?.Dispose();
         (data.Val as IDisposable)?.Dispose();
+        if (result.Outcome is TrainingOutcome.Completed or TrainingOutcome.EarlyStopped) dist.Finish();
         return result.Outcome switch
         {
             TrainingOutcome.Interrupted => stop.ExitCode,

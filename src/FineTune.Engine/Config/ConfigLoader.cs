@@ -50,11 +50,16 @@ public static class ConfigLoader
         var a = new AugmentationConfig();
         a = a with
         {
-            RandomResizedCrop = aug.Bool("random_resized_crop", a.RandomResizedCrop),
-            MinCropScale = aug.Double("min_crop_scale", a.MinCropScale, 0, 1, minExclusive: true),
-            HorizontalFlip = aug.Bool("horizontal_flip", a.HorizontalFlip),
-            ColorJitter = aug.Double("color_jitter", a.ColorJitter, 0, 1),
+            ScaleMin = aug.Double("scale_min", a.ScaleMin, 0, 1, minExclusive: true),
+            ScaleMax = aug.Double("scale_max", a.ScaleMax, 0, 1, minExclusive: true),
+            RatioMin = aug.Double("ratio_min", a.RatioMin, 0, 10, minExclusive: true),
+            RatioMax = aug.Double("ratio_max", a.RatioMax, 0, 10, minExclusive: true),
+            FlipProbability = aug.Double("flip_probability", a.FlipProbability, 0, 1),
+            RotationDegrees = aug.Double("rotation_degrees", a.RotationDegrees, 0, 180),
+            EvalResize = aug.Choice("eval_resize", a.EvalResize, new Dictionary<string, EvalResize> { ["stretch"] = EvalResize.Stretch, ["center_crop"] = EvalResize.CenterCrop }),
         };
+        if (a.ScaleMin > a.ScaleMax) throw aug.Error(null, "scale_min", $"must not exceed scale_max; got {a.ScaleMin} > {a.ScaleMax}.");
+        if (a.RatioMin > a.RatioMax) throw aug.Error(null, "ratio_min", $"must not exceed ratio_max; got {a.RatioMin} > {a.RatioMax}.");
         aug.RejectUnknown();
         d = d with
         {
@@ -124,6 +129,7 @@ public static class ConfigLoader
             FreezeBackboneEpochs = s.Int("freeze_backbone_epochs", t.FreezeBackboneEpochs, 0),
             GradClip = s.Double("grad_clip", t.GradClip, 0, double.PositiveInfinity),
             Threads = s.Int("threads", t.Threads, 0, 1024),
+            SyncBatchNorm = s.Bool("sync_batchnorm", t.SyncBatchNorm),
         };
         if (t.Nesterov && t.Optimizer == OptimizerKind.Sgd && t.Momentum == 0)
             throw s.Error(null, "nesterov", "needs momentum > 0 (as in PyTorch's SGD).");

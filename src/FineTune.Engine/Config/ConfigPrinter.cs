@@ -33,10 +33,13 @@ public static class ConfigPrinter
         Key("cache_images", c.Data.CacheImages);
         Key("synthetic_images_per_class", c.Data.SyntheticImagesPerClass);
         sb.Append("  augmentation:\n");
-        Key("random_resized_crop", c.Data.Augmentation.RandomResizedCrop, 4);
-        Key("min_crop_scale", c.Data.Augmentation.MinCropScale, 4);
-        Key("horizontal_flip", c.Data.Augmentation.HorizontalFlip, 4);
-        Key("color_jitter", c.Data.Augmentation.ColorJitter, 4);
+        Key("scale_min", c.Data.Augmentation.ScaleMin, 4);
+        Key("scale_max", c.Data.Augmentation.ScaleMax, 4);
+        Key("ratio_min", c.Data.Augmentation.RatioMin, 4);
+        Key("ratio_max", c.Data.Augmentation.RatioMax, 4);
+        Key("flip_probability", c.Data.Augmentation.FlipProbability, 4);
+        Key("rotation_degrees", c.Data.Augmentation.RotationDegrees, 4);
+        Key("eval_resize", c.Data.Augmentation.EvalResize == EvalResize.Stretch ? "stretch" : "center_crop", 4);
 
         Section("\nmodel");
         Key("backbone", c.Model.Backbone);
@@ -66,6 +69,7 @@ public static class ConfigPrinter
         Key("freeze_backbone_epochs", t.FreezeBackboneEpochs);
         Key("grad_clip", t.GradClip);
         Key("threads", t.Threads);
+        Key("sync_batchnorm", t.SyncBatchNorm);
 
         var e = c.Experiment;
         Section("\nexperiment");

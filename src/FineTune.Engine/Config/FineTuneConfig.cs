@@ -36,16 +36,23 @@ public sealed record DataConfig
 
 public enum DataSource { Folder, Synthetic }
 
-/// <summary>Training-time augmentation (the seed: RandomResizedCrop + horizontal flip; evaluation: resize + centre crop).</summary>
+/// <summary>
+/// The seed's augmentation: RandomResizedCrop(scale 0.8-1.0, ratio 0.8-1.2), horizontal flip, rotation ±15°
+/// for training; evaluation resizes to the square (the seed's Resize((224, 224))).
+/// </summary>
 public sealed record AugmentationConfig
 {
-    public bool RandomResizedCrop { get; init; } = true;
-    /// <summary>Smallest area fraction RandomResizedCrop may keep (torchvision default 0.08).</summary>
-    public double MinCropScale { get; init; } = 0.08;
-    public bool HorizontalFlip { get; init; } = true;
-    /// <summary>Strength of brightness/contrast/saturation jitter; 0 turns it off.</summary>
-    public double ColorJitter { get; init; }
+    public double ScaleMin { get; init; } = 0.8;
+    public double ScaleMax { get; init; } = 1.0;
+    public double RatioMin { get; init; } = 0.8;
+    public double RatioMax { get; init; } = 1.2;
+    public double FlipProbability { get; init; } = 0.5;
+    public double RotationDegrees { get; init; } = 15;
+    /// <summary>Evaluation resize: stretch to the square (the seed) or keep the aspect and centre-crop.</summary>
+    public EvalResize EvalResize { get; init; } = EvalResize.Stretch;
 }
+
+public enum EvalResize { Stretch, CenterCrop }
 
 /// <summary>Which network and which starting weights.</summary>
 public sealed record ModelConfig
@@ -89,6 +96,8 @@ public sealed record TrainingConfig
     public double GradClip { get; init; }
     /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>
     public int Threads { get; init; }
+    /// <summary>With --distributed: BatchNorm statistics over the global batch instead of each rank's own.</summary>
+    public bool SyncBatchNorm { get; init; }
 
     public int EffectiveStepSize => StepSize ?? Math.Max(1, NumEpochs / 3);
 }

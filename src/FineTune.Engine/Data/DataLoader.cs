@@ -14,8 +14,10 @@ namespace FineTune.Data;
 /// <param name="PrefetchPerWorker">Batches each worker may have ready ahead of the consumer (bounds memory).</param>
 /// <param name="CacheImages">Keep every decoded image in memory, shrunk to the working size's shorter side (about Size² x 1.3 x 4 bytes each).</param>
 /// <param name="Rank">This process's rank among <paramref name="WorldSize"/>: it takes every WorldSize-th sample of the epoch order.</param>
+/// <param name="PadShards">Pad the shards to equal length (training: every rank takes the same number of steps); evaluation leaves them exact.</param>
 public sealed record LoaderOptions(int BatchSize = 32, int NumWorkers = 2, bool Shuffle = true, bool DropLast = false, ulong Seed = 42,
-    int PrefetchPerWorker = 2, bool CacheImages = false, int Rank = 0, int WorldSize = 1, long MaxPixels = ImageDecoder.DefaultMaxPixels)
+    int PrefetchPerWorker = 2, bool CacheImages = false, int Rank = 0, int WorldSize = 1, long MaxPixels = ImageDecoder.DefaultMaxPixels,
+    bool PadShards = true)
 {
     public LoaderOptions Validate()
     {
@@ -81,7 +83,7 @@ public sealed class DataLoader : IDisposable
     public int[] EpochIndices(int epoch)
     {
         var order = _options.Shuffle ? EpochOrder.Shuffled(_options.Seed, epoch, _dataset.Count) : Enumerable.Range(0, _dataset.Count).ToArray();
-        return _options.WorldSize == 1 ? order : EpochOrder.Shard(order, _options.Rank, _options.WorldSize, padToEqual: true);
+        return _options.WorldSize == 1 ? order : EpochOrder.Shard(order, _options.Rank, _options.WorldSize, padToEqual: _options.PadShards);
     }
 
     public int BatchesPerEpoch(int epoch = 0)

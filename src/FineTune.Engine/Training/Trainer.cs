@@ -87,6 +87,7 @@ public sealed class Trainer(
                 break;
             }
 
+            collective?.SyncBuffers(model); // per-rank BatchNorm statistics: evaluate and save rank 0's, as DDP does
             var (valLoss, valAccuracy) = Evaluate(epoch);
             schedule.EndEpoch(valAccuracy);
             bool improved = valAccuracy > _bestValAccuracy;
@@ -114,7 +115,7 @@ public sealed class Trainer(
                 message = $"Early stop after epoch {epoch}: validation accuracy has not improved for {_epochsWithoutImprovement} epochs (training.early_stopping: {_t.EarlyStopping}).";
                 break;
             }
-            if (_stop.Requested && epoch < _t.NumEpochs)
+            if (StopRequested() && epoch < _t.NumEpochs)
             {
                 outcome = TrainingOutcome.Interrupted;
                 message = SaveInterrupted(epoch, null, optimizer, schedule);
@@ -158,7 +159,7 @@ public sealed class Trainer(
         for (int b = start; ; b++)
         {
             // A stop request lets the step in flight finish; it is honoured before the next one starts.
-            if (_stop.Requested && b < data.Train.BatchCount)
+            if (StopRequested() && b < data.Train.BatchCount)
                 return new PhaseResult(0, 0, PhaseStop.Interrupted, new PartialEpoch(b, lossSum, correct, seen), "");
             using var scope = NewDisposeScope();
             if (!batches.MoveNext()) break;
@@ -223,6 +224,9 @@ public sealed class Trainer(
 
     double[] Reduce(double[] values) => collective is null ? values : collective.Sum(values);
 
+    /// <summary>A stop on any rank stops every rank after the same step (every rank calls this in lockstep).</summary>
+    bool StopRequested() => collective is null ? _stop.Requested : collective.AnyRank(_stop.Requested);
+
     /// <summary>A frozen backbone gets no gradients (so no backward through it) and, via the schedule, a zero rate.</summary>
     void SetBackboneTrainable(bool trainable)
     {
@@ -244,14 +248,21 @@ public sealed class Trainer(
         schedule.State = info.Scheduler;
         _epochsDone = info.Epoch;
         _partial = info.Partial;
+        int world = collective?.WorldSize ?? 1;
+        if (_partial is not null && info.WorldSize != world)
+        {
+            // Each rank's step count within the epoch depends on the number of ranks: restart that epoch whole.
+            progress.Line($"The checkpoint stopped inside epoch {info.Epoch + 1} with {info.WorldSize} process(es); this run has {world}, so that epoch starts again from its first step.");
+            _partial = null;
+        }
         _globalStep = info.GlobalStep;
         _bestValAccuracy = info.BestEpoch > 0 ? info.BestValAccuracy : double.NegativeInfinity;
         _bestEpoch = info.BestEpoch;
         _epochsWithoutImprovement = info.EpochsWithoutImprovement;
         _history.AddRange(info.History);
-        progress.Line(info.Partial is null
+        progress.Line(_partial is null
             ? string.Create(CultureInfo.InvariantCulture, $"Resuming from {checkpoint.Path}: {info.Epoch} epoch(s) done, best validation accuracy {Math.Max(0, info.BestValAccuracy) * 100:0.00}% at epoch {info.BestEpoch}.")
-            : $"Resuming from {checkpoint.Path}: epoch {info.Epoch + 1} at step {info.Partial.BatchesDone + 1}.");
+            : $"Resuming from {checkpoint.Path}: epoch {info.Epoch + 1} at step {_partial.BatchesDone + 1}.");
         if (info.Epoch >= _t.NumEpochs && info.Partial is null)
             progress.Line($"Nothing to do: the checkpoint has all {_t.NumEpochs} epochs of training.num_epochs; raise it to train longer.");
     }
@@ -262,6 +273,7 @@ public sealed class Trainer(
         Epoch = _epochsDone,
         Partial = _partial,
         GlobalStep = _globalStep,
+        WorldSize = collective?.WorldSize ?? 1,
         Backbone = config.Model.Backbone,
         Block = model.Architecture.Block,
         Layers = model.Architecture.Layers,

@@ -80,7 +80,8 @@ public class ConfigLoaderTests
         Assert.Null(c.Data.ImageSize);
         Assert.Equal(0, c.Training.LabelSmoothing);
         Assert.Equal(10, c.Training.EffectiveStepSize); // num_epochs 30 / 3, as in the seed
-        Assert.True(c.Data.Augmentation.HorizontalFlip);
+        Assert.Equal(0.5, c.Data.Augmentation.FlipProbability);
+        Assert.Equal(15, c.Data.Augmentation.RotationDegrees);
         Assert.Equal(FineTuneConfig.Defaults with { Model = c.Model, Source = "min.yaml" }, c);
     }
 
@@ -94,7 +95,7 @@ public class ConfigLoaderTests
     public void The_resolved_yaml_reads_back_to_the_same_config()
     {
         var original = ConfigLoader.Parse(
-            "data:\n  image_size: 160\n  augmentation:\n    color_jitter: 0.2\nmodel:\n  weights: 'C:/weights/r18.pth'\ntraining:\n  scheduler: cosine\n  base_lr: 3e-4\n  label_smoothing: 0.1\n  step_size: 4\nexperiment:\n  name: run#1\n",
+            "data:\n  image_size: 160\n  augmentation:\n    rotation_degrees: 5\n    eval_resize: center_crop\nmodel:\n  weights: 'C:/weights/r18.pth'\ntraining:\n  scheduler: cosine\n  base_lr: 3e-4\n  label_smoothing: 0.1\n  step_size: 4\nexperiment:\n  name: run#1\n",
             "a.yaml");
         var again = ConfigLoader.Parse(ConfigPrinter.ToYaml(original), "b.yaml");
         Assert.Equal(original with { Source = "b.yaml" }, again);

@@ -22,6 +22,8 @@ public sealed record CheckpointInfo
     /// <summary>Set when the run stopped inside epoch <see cref="Epoch"/> + 1.</summary>
     public PartialEpoch? Partial { get; init; }
     public long GlobalStep { get; init; }
+    /// <summary>Processes that trained together (mpirun -np); a mid-epoch position only holds for the same number.</summary>
+    public int WorldSize { get; init; } = 1;
     public string Backbone { get; init; } = "";
     public BlockKind Block { get; init; }
     public int[] Layers { get; init; } = [];

@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using FineTune.Config;
+using FineTune.Data;
+using FineTune.Weights;
+
+namespace FineTune.Training.Data;
+
+/// <summary>
+/// An image folder as training data: the experiment's split (split.json in its checkpoint folder, made on
+/// first use and reused after), the seed's train augmentation and eval resize, and the parallel loader.
+/// </summary>
+public static class FolderTrainingData
+{
+    public static TrainingData Open(FineTuneConfig config, Preprocessing preprocessing, int rank = 0, int worldSize = 1)
+    {
+        var d = config.Data;
+        var manifest = SplitManifest.LoadOrCreate(config.Experiment.RunCheckpointDir, d.DataDir,
+            new SplitRatios(d.TrainSize, d.ValSize, d.TestSize), (ulong)d.Seed);
+        if (manifest.Classes.Count != config.Model.NumClasses)
+            throw new DatasetException(
+                $"'{d.DataDir}' has {manifest.Classes.Count} classes but model.num_classes in {config.Source} is {config.Model.NumClasses}: set num_classes to {manifest.Classes.Count}.");
+
+        int size = d.ImageSize ?? preprocessing.InputSize;
+        var a = d.Augmentation;
+        var train = new TrainTransform(size, a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax, a.FlipProbability, a.RotationDegrees);
+        var eval = EvalTransformFor(config, size);
+        var options = new LoaderOptions(d.BatchSize, Math.Max(1, d.NumWorkers), Shuffle: true, DropLast: false, Seed: (ulong)d.Seed,
+            CacheImages: d.CacheImages, Rank: rank, WorldSize: worldSize);
+
+        var trainLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Train), train, preprocessing, options);
+        // Validation shards are exact (no padding): the trainer sums loss and hits over ranks, so the
+        // accuracy is that of the whole split, the same number on every rank.
+        var valLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Val), eval, preprocessing,
+            options with { Shuffle = false, PadShards = false });
+        return new TrainingData(new LoaderSource(trainLoader), new LoaderSource(valLoader), manifest.Classes, ManifestHash(config.Experiment.RunCheckpointDir));
+    }
+
+    /// <summary>The evaluation transform a config asks for (also what `finetune test` uses).</summary>
+    public static EvalTransform EvalTransformFor(FineTuneConfig config, int size) =>
+        new(size, config.Data.Augmentation.EvalResize == EvalResize.CenterCrop ? ResizeMode.CenterCrop : ResizeMode.Stretch);
+
+    /// <summary>SHA-256 of the experiment's split.json: what a checkpoint records to tie itself to its split.</summary>
+    public static string ManifestHash(string experimentDir) =>
+        Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(experimentDir, SplitManifest.FileName))));
+
+    /// <summary>The loader seen through the trainer's interface; batches pass through (the trainer disposes them).</summary>
+    sealed class LoaderSource(DataLoader loader) : IBatchSource, IDisposable
+    {
+        public int ImageCount => loader.Dataset.Count;
+        public int BatchCount => loader.BatchesPerEpoch();
+
+        public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
+        {
+            int b = 0;
+            foreach (var batch in loader.Epoch(epoch))
+            {
+                if (b++ < skipBatches) { batch.Dispose(); continue; }
+                yield return new Batch(batch.Images, batch.Labels);
+            }
+        }
+
+        public void Dispose() => loader.Dispose();
+    }
+}

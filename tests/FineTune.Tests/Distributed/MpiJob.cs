@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace FineTune.Tests.Distributed;
+
+/// <summary>A test that launches mpirun: reported as skipped, with the reason, where Open MPI is not installed.</summary>
+public sealed class MpiFactAttribute : FactAttribute
+{
+    public MpiFactAttribute()
+    {
+        if (MpiJob.MpirunPath is null) Skip = "mpirun not found on PATH: install Open MPI (`apt-get install openmpi-bin libopenmpi-dev`) to run the 2-rank tests.";
+    }
+}
+
+/// <summary>The built `finetune` program, run as one plain process or as N ranks under mpirun on this machine only.</summary>
+static class MpiJob
+{
+    /// <summary>No test waits longer than this for a job: a hung job fails the test instead of hanging the suite.</summary>
+    public static readonly TimeSpan Bound = TimeSpan.FromMinutes(4);
+
+    public static string? MpirunPath { get; } = FindOnPath("mpirun");
+
+    // The test project references FineTune.Cli, so the program is built next to the test assembly.
+    static string FinetuneDll => Path.Combine(AppContext.BaseDirectory, "finetune.dll");
+    static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    public sealed record Result(int ExitCode, string Output, bool TimedOut);
+
+    /// <summary>`finetune args` as one process, without MPI.</summary>
+    public static Result RunSingle(params string[] args) => Run(Dotnet, [FinetuneDll, .. args]);
+
+    /// <summary>`finetune args` as one process with extra environment variables.</summary>
+    public static Result RunSingle(IReadOnlyDictionary<string, string> environment, params string[] args) => Run(Dotnet, [FinetuneDll, .. args], environment);
+
+    /// <summary>`mpirun -np ranks dotnet finetune.dll args` on loopback (shared memory between the ranks).</summary>
+    public static Result RunRanks(int ranks, params string[] args) => Run(MpirunPath!,
+    [
+        "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", ranks.ToString(),
+        // Shared memory between local ranks, without the cross-process copy (CMA) that containers often forbid.
+        "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
+        "--mca", "oob_tcp_if_include", "lo",
+        Dotnet, FinetuneDll, .. args,
+    ]);
+
+    static Result Run(string program, string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        start.Environment["TERM"] = "dumb";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        bool exited = process.WaitForExit(Bound);
+        if (!exited) process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+        lock (output) return new Result(exited ? process.ExitCode : -1, output.ToString(), !exited);
+    }
+
+    static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+}
