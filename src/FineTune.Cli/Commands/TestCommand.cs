@@ -76,7 +76,7 @@ public static class TestCommand
         if (!File.Exists(splitPath))
             throw new CheckpointException($"No {SplitManifest.FileName} beside checkpoint '{checkpoint.Path}': the test split is the one `finetune train` saved in the experiment folder; keep the checkpoint in its experiment folder (experiment.checkpoint_dir/<name>/) together with {SplitManifest.FileName}.");
         var manifest = SplitManifest.Load(splitPath);
-        if (manifest.ContentHash() != checkpoint.Info.SplitManifestHash)
+        if (FolderTrainingData.ManifestHash(experimentDir) != checkpoint.Info.SplitManifestHash)
             throw new CheckpointException($"'{splitPath}' is not the split checkpoint '{checkpoint.Path}' was trained on (the split hashes differ): restore the experiment's original {SplitManifest.FileName}, or test a checkpoint of the run that made this split.");
         if (!manifest.Classes.SequenceEqual(checkpoint.Info.ClassNames))
             throw new CheckpointException($"'{splitPath}' lists other classes than checkpoint '{checkpoint.Path}': restore the experiment's original {SplitManifest.FileName}.");
@@ -85,7 +85,7 @@ public static class TestCommand
 
         var dataset = ImageDataset.FromManifest(manifest, config.Data.DataDir, Split.Test);
         var options = new LoaderOptions(BatchSize: config.Data.BatchSize, NumWorkers: Math.Max(1, config.Data.NumWorkers), Shuffle: false, Seed: (ulong)config.Data.Seed);
-        using var loader = new DataLoader(dataset, new EvalTransform(imageSize), preprocessing, options);
+        using var loader = new DataLoader(dataset, FolderTrainingData.EvalTransformFor(config, imageSize), preprocessing, options);
         Console.WriteLine($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
         var samples = new List<SamplePrediction>(dataset.Count);
         foreach (var batch in loader.Epoch(0))

@@ -5,6 +5,7 @@ using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Tests.Training;
 using FineTune.Training.Checkpoints;
+using FineTune.Training.Data;
 using FineTune.Weights;
 using static TorchSharp.torch;
 
@@ -13,7 +14,8 @@ namespace FineTune.Tests.Cli;
 /// <summary>
 /// A finished experiment on a tiny image folder, as `finetune train` leaves it: a folder dataset written by
 /// `finetune data synth` (3 classes x 12 images, 32 px), and in the experiment folder split.json, a checkpoint
-/// (one-block-per-stage ResNet, written with the engine's checkpoint API) and results.json.
+/// (one-block-per-stage ResNet with seeded random weights, written with the engine's checkpoint API: seconds
+/// faster than training, and the report files do not care how good the model is) and results.json.
 /// </summary>
 sealed class FolderExperiment
 {
@@ -23,16 +25,18 @@ sealed class FolderExperiment
     public string ExperimentDir => Path.Combine(Root, "ckpt", "folder_run");
     public string CheckpointPath => Path.Combine(ExperimentDir, "checkpoint_best.ckpt");
     public string ConfigPath => Path.Combine(Root, "folder.yaml");
-    public SplitManifest Manifest { get; }
+    public SplitManifest Manifest => SplitManifest.Load(ExperimentDir);
 
-    public FolderExperiment()
+    /// <param name="trained">False: only the data and the config, for a test that trains with `finetune train` itself.</param>
+    public FolderExperiment(bool trained = true)
     {
         Root = Tiny.TempFolder();
         FinetuneProgram.Run(Root, "data", "synth", "--out", DataDir, "--classes", $"{Classes}", "--per-class", $"{PerClass}", "--size", $"{Size}").Succeeded();
         File.WriteAllText(ConfigPath, Yaml());
+        if (!trained) return;
         var config = ConfigLoader.Load(ConfigPath);
-        Manifest = SplitManifest.LoadOrCreate(ExperimentDir, DataDir, new SplitRatios(config.Data.TrainSize, config.Data.ValSize, config.Data.TestSize), (ulong)config.Data.Seed);
-        SaveCheckpoint(CheckpointPath, config, Manifest.Classes, Manifest.ContentHash());
+        var manifest = SplitManifest.LoadOrCreate(ExperimentDir, DataDir, new SplitRatios(config.Data.TrainSize, config.Data.ValSize, config.Data.TestSize), (ulong)config.Data.Seed);
+        SaveCheckpoint(CheckpointPath, config, manifest.Classes, FolderTrainingData.ManifestHash(ExperimentDir));
         ResultsFile.Write(ExperimentDir, RunResult.FromHistory("folder_run", "resnet18", TrainingMode.Scratch,
             [new EpochRecord(1, 1.0, 0.5, 1.1, 0.4)], 12.5));
     }

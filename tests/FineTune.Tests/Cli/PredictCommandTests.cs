@@ -10,7 +10,8 @@ public class PredictCommandTests
     public void A_folder_gives_a_table_block_per_image_and_an_error_line_for_a_corrupt_file()
     {
         var e = new FolderExperiment();
-        var folder = Path.Combine(e.DataDir, e.Manifest.Classes[1]);
+        var classes = e.Manifest.Classes;
+        var folder = Path.Combine(e.DataDir, classes[1]);
         File.WriteAllBytes(Path.Combine(folder, "broken.jpg"), [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, (byte)'J', (byte)'F']); // a JPEG cut short
         File.WriteAllText(Path.Combine(folder, "notes.txt"), "not an image, not named like one");
         // Moved away from its dataset: prediction needs only the checkpoint.
@@ -30,7 +31,7 @@ public class PredictCommandTests
         Assert.DoesNotContain("notes.txt", result.Out);
         foreach (var image in images) Assert.Contains(lines, l => l.StartsWith(image, StringComparison.Ordinal));
         Assert.All(lines.Skip(2).Where(l => !l.Contains("error:", StringComparison.Ordinal)),
-            l => Assert.Contains(e.Manifest.Classes, c => l.Contains(c, StringComparison.Ordinal)));
+            l => Assert.Contains(classes, c => l.Contains(c, StringComparison.Ordinal)));
         Assert.Contains("1 of 13 image(s) could not be classified", result.Err);
     }
 

@@ -6,6 +6,7 @@ using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Tests.Config;
 using FineTune.Tests.Training;
+using FineTune.Training.Data;
 using Xunit;
 
 namespace FineTune.Tests.Cli;
@@ -60,7 +61,7 @@ public class ScriptTests
             var config = ConfigLoader.Load(configPath);
             var folder = config.Experiment.RunCheckpointDir;
             var split = SplitManifest.LoadOrCreate(folder, config.Data.DataDir, SplitRatios.Seed, (ulong)config.Data.Seed);
-            FolderExperiment.SaveCheckpoint(Path.Combine(folder, "checkpoint_best.ckpt"), config, split.Classes, split.ContentHash());
+            FolderExperiment.SaveCheckpoint(Path.Combine(folder, "checkpoint_best.ckpt"), config, split.Classes, FolderTrainingData.ManifestHash(folder));
             ResultsFile.Write(folder, RunResult.FromHistory(name, "resnet18", mode, [new EpochRecord(1, 1, 0.5, 1, 0.4)], 1));
         }
 

@@ -45,6 +45,20 @@ public class TestCommandTests
     }
 
     [Fact]
+    public void A_folder_run_trained_by_the_train_command_is_tested_on_the_split_it_saved()
+    {
+        var e = new FolderExperiment(trained: false);
+        FinetuneProgram.Run(e.Root, "train", "--config", e.ConfigPath).Succeeded();
+        var testImages = e.Manifest.Of(Split.Test).Count();
+
+        var result = Test(e, e.ConfigPath).Succeeded();
+        Assert.Contains($"Test split: {testImages} images in 3 classes", result.Out);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(e.Root, "reports", "folder_run", TestReport.SummaryJsonFile)));
+        Assert.Equal(testImages, summary.RootElement.GetProperty("sample_count").GetInt32());
+        Assert.Equal(summary.RootElement.GetProperty("accuracy").GetDouble(), ResultsFile.Read(Path.Combine(e.ExperimentDir, ResultsFile.FileName)).TestAccuracy);
+    }
+
+    [Fact]
     public void A_checkpoint_of_another_class_count_or_backbone_is_refused_in_one_line()
     {
         var e = new FolderExperiment();
