@@ -15,6 +15,7 @@ using FineTune.Weights;
 const string Hidden = "(hidden)";
 var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
 {
+    ["quickstart"] = ("the main job: fine-tune vs scratch on a small image set, tested, with the seed's table ([--data_dir D] [--epochs N])", a => QuickstartCommand.Run(new CommandLine(a, QuickstartCommand.Flags))),
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
     ["train"] = ("train a model from a YAML config (--config F [--resume P] [--dry-run])", a => TrainCommand.Run(new CommandLine(a, TrainCommand.Flags))),
     ["test"] = ("evaluate a checkpoint on its experiment's test split and write the report (--config F --model_path P [--output_dir D])", a => TestCommand.Run(new CommandLine(a, TestCommand.Flags))),
