@@ -1,3 +1,4 @@
+using FineTune.Benchmarks;
 using FineTune.Cli;
 using FineTune.Cli.Commands;
 using FineTune.Models;
@@ -8,6 +9,7 @@ using FineTune.Weights;
 var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
 {
     ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    ["bench"] = (BenchCommand.Help, a => BenchCommand.Run(new CommandLine(a, BenchCommand.Flags))),
 };
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
@@ -29,7 +31,7 @@ try
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException
-                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+                              or BenchmarkReferenceException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
 {
     return Fail(e.Message, 1);
 }

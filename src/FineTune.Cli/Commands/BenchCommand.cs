@@ -1,0 +1,182 @@
+using System.Globalization;
+using FineTune.Benchmarks;
+using FineTune.Models;
+using TorchSharp;
+
+namespace FineTune.Cli.Commands;
+
+/// <summary>
+/// `finetune bench`: images/s of our ResNets in training and evaluation, beside PyTorch doing the same work
+/// on the same machine in the same run (tools/pytorch/bench_models.py), with the ratio and both peak RSS.
+/// A benchmark, not a test: it prints figures and asserts nothing about them.
+/// </summary>
+public static class BenchCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "no_reference" };
+
+    public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
+
+    public static int Run(CommandLine cl)
+    {
+        var models = (cl.Get("models") ?? "resnet18,resnet50").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(m => m.ToLowerInvariant()).ToList();
+        var modes = ParseModes(cl.Get("mode") ?? cl.Get("modes") ?? "train,eval");
+        var settings = new BenchmarkSettings
+        {
+            Batch = cl.GetInt("batch", 32),
+            Size = cl.GetInt("size", 224),
+            Warmup = cl.GetInt("warmup", 3),
+            Steps = cl.GetInt("steps", 10),
+            Threads = cl.GetInt("threads", 0),
+            InteropThreads = cl.GetInt("interop_threads", 0),
+            ChannelsLast = cl.Flag("channels_last"),
+            EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
+        };
+        int rounds = cl.GetInt("rounds", 1);
+        var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
+        bool withReference = !cl.Flag("no_reference");
+        cl.RejectUnknown("bench");
+
+        try { settings.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (rounds < 1) throw new UsageException($"--rounds must be at least 1; got {rounds}.");
+        if (models.Count == 0) throw new UsageException("--models needs at least one backbone, such as resnet18,resnet50.");
+        foreach (var m in models) ModelFactory.ArchitectureOf(m); // unknown names fail before minutes of work
+
+        ModelThroughput.ConfigureThreads(settings);
+        PrintHeader(models, modes, settings, rounds);
+
+        string? missing = null;
+        using var reference = withReference ? PyTorchReference.TryCreate(python, out missing) : null;
+        Console.WriteLine(reference is null
+            ? $"PyTorch: {(withReference ? "not measured: " + missing : "not measured (--no-reference)")}"
+            : $"PyTorch: {reference.Versions} ({python}, tools/pytorch/bench_models.py, one process per row)");
+        Console.WriteLine();
+
+        var rows = new List<Row>();
+        foreach (var model in models)
+            foreach (var mode in modes)
+                rows.Add(new Row(model, mode));
+
+        // Interleaved (ours, PyTorch, then PyTorch, ours next round) so that load from other processes on a
+        // shared machine falls on both sides alike; the steps of all rounds are pooled into one median.
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (var row in rows)
+            {
+                bool oursFirst = round % 2 == 0;
+                if (oursFirst) MeasureOurs(row, settings, round, rounds);
+                if (reference is not null && row.ReferenceError is null) MeasureReference(reference, row, settings, round, rounds);
+                if (!oursFirst) MeasureOurs(row, settings, round, rounds);
+            }
+        }
+
+        PrintTable(rows, reference is not null);
+        foreach (var row in rows.Where(r => r.ReferenceError is not null))
+            Console.WriteLine($"PyTorch {row.Model} {Lower(row.Mode)}: not measured: {row.ReferenceError}");
+        if (rows.Any(r => r.Ours is { PeakIsPerRow: false }))
+            Console.WriteLine("Note: this kernel does not let the process reset its peak RSS, so our peaks cover the whole run up to that row.");
+        return 0;
+    }
+
+    sealed class Row(string model, BenchmarkMode mode)
+    {
+        public string Model { get; } = model;
+        public BenchmarkMode Mode { get; } = mode;
+        public ThroughputResult? Ours { get; set; }
+        public ThroughputResult? Reference { get; set; }
+        public string? ReferenceError { get; set; }
+    }
+
+    static void MeasureOurs(Row row, BenchmarkSettings settings, int round, int rounds)
+    {
+        Progress($"ours    {row.Model} {Lower(row.Mode)}", round, rounds);
+        row.Ours = Merge(row.Ours, ModelThroughput.Measure(row.Model, row.Mode, settings));
+    }
+
+    static void MeasureReference(PyTorchReference reference, Row row, BenchmarkSettings settings, int round, int rounds)
+    {
+        Progress($"PyTorch {row.Model} {Lower(row.Mode)}", round, rounds);
+        try { row.Reference = Merge(row.Reference, reference.Measure(row.Model, row.Mode, settings)); }
+        catch (BenchmarkReferenceException e) { row.ReferenceError = e.Message; }
+    }
+
+    /// <summary>Pools the steps of every round; the peak is the largest seen.</summary>
+    static ThroughputResult Merge(ThroughputResult? earlier, ThroughputResult now) => earlier is null ? now : now with
+    {
+        Times = earlier.Times.Concat(now.Times),
+        PeakRssBytes = earlier.PeakRssBytes is null || now.PeakRssBytes is null ? now.PeakRssBytes ?? earlier.PeakRssBytes
+                       : Math.Max(earlier.PeakRssBytes.Value, now.PeakRssBytes.Value),
+        PeakIsPerRow = earlier.PeakIsPerRow && now.PeakIsPerRow,
+    };
+
+    static void Progress(string what, int round, int rounds) =>
+        Console.Error.WriteLine(rounds > 1 ? $"  measuring {what} (round {round + 1}/{rounds})" : $"  measuring {what}");
+
+    static void PrintHeader(List<string> models, List<BenchmarkMode> modes, BenchmarkSettings s, int rounds)
+    {
+        var interop = s.InteropThreads > 0 ? $", {s.InteropThreads} inter-op" : "";
+        Console.WriteLine($"finetune bench: {string.Join(", ", models)} | {string.Join(", ", modes.Select(Lower))} | batch {s.Batch}, {s.Size}x{s.Size} px, {s.Classes} classes");
+        Console.WriteLine($"  {s.Warmup} warm-up + {s.Steps} timed steps x {rounds} round(s), medians | {s.EffectiveThreads} threads{interop} (both sides) | "
+                          + $"{(s.ChannelsLast ? "channels-last" : "NCHW")} | eval under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
+                          + $"train: SGD lr {BenchmarkSettings.LearningRate}, momentum {BenchmarkSettings.Momentum}, wd {BenchmarkSettings.WeightDecay}");
+        var version = typeof(torch).Assembly.GetName().Version;
+        Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version})");
+    }
+
+    static void PrintTable(List<Row> rows, bool withReference)
+    {
+        Console.WriteLine(withReference
+            ? $"{"model",-10} {"mode",-5} {"ours img/s",14} {"PyTorch img/s",14} {"ours/PyTorch",12} {"by CPU time",11} {"ours peak RSS",13} {"PyTorch peak RSS",16}"
+            : $"{"model",-10} {"mode",-5} {"ours img/s",14} {"img/CPU-s",9} {"ours peak RSS",13}");
+        foreach (var r in rows)
+        {
+            var ours = r.Ours!;
+            var line = $"{r.Model,-10} {Lower(r.Mode),-5} {Rate(ours),14}";
+            if (withReference)
+            {
+                var theirs = r.Reference;
+                var ratio = theirs is null ? "-" : Ratio(ours.ImagesPerSecond / theirs.ImagesPerSecond);
+                var cpuRatio = theirs is null ? "-" : Ratio(ours.Times.ImagesPerCpuSecond(ours.Batch) / theirs.Times.ImagesPerCpuSecond(theirs.Batch));
+                line += $" {(theirs is null ? "-" : Rate(theirs)),14} {ratio,12} {cpuRatio,11} {Bytes(ours.PeakRssBytes),13} {(theirs is null ? "-" : Bytes(theirs.PeakRssBytes)),16}";
+            }
+            else line += $" {ours.Times.ImagesPerCpuSecond(ours.Batch).ToString("0.00", CultureInfo.InvariantCulture),9} {Bytes(ours.PeakRssBytes),13}";
+            Console.WriteLine(line);
+        }
+        Console.WriteLine("img/s = batch / median wall time of a step; (±n%) = interquartile range of the step times over the median;");
+        Console.WriteLine("by CPU time = the same ratio from the median CPU seconds (all threads) of a step, less disturbed by other load.");
+    }
+
+    static string Rate(ThroughputResult r) =>
+        string.Create(CultureInfo.InvariantCulture, $"{r.ImagesPerSecond:0.0} (±{r.Times.RelativeSpread * 100:0}%)");
+
+    static string Ratio(double r) => double.IsFinite(r) ? r.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
+
+    static string Bytes(long? bytes) => bytes is null ? "unknown"
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes.Value / (1024.0 * 1024 * 1024):0.00} GiB");
+
+    static string Lower(BenchmarkMode mode) => mode.ToString().ToLowerInvariant();
+
+    static List<BenchmarkMode> ParseModes(string text)
+    {
+        var modes = new List<BenchmarkMode>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            modes.Add(part.ToLowerInvariant() switch
+            {
+                "train" => BenchmarkMode.Train,
+                "eval" => BenchmarkMode.Eval,
+                _ => throw new UsageException($"--mode takes train, eval or train,eval; got '{part}'."),
+            });
+        }
+        if (modes.Count == 0) throw new UsageException("--mode takes train, eval or train,eval.");
+        return modes.Distinct().ToList();
+    }
+
+    static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch
+    {
+        "no_grad" => EvalGradMode.NoGrad,
+        "inference_mode" => EvalGradMode.InferenceMode,
+        _ => throw new UsageException($"--eval-grad-mode takes no_grad or inference_mode; got '{text}'."),
+    };
+}

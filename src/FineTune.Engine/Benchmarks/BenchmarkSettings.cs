@@ -1,0 +1,41 @@
+namespace FineTune.Benchmarks;
+
+/// <summary>What a benchmark times: a training step (forward, loss, backward, SGD step) or an evaluation forward.</summary>
+public enum BenchmarkMode { Train, Eval }
+
+/// <summary>How evaluation turns autograd off: no_grad (the seed's choice) or inference_mode (also skips version counters).</summary>
+public enum EvalGradMode { NoGrad, InferenceMode }
+
+/// <summary>
+/// One throughput measurement's settings, shared by our side and PyTorch's so both do the same work.
+/// Threads 0 means "one per core" (the machine's core count), not each library's own default: PyTorch 1.13
+/// on this machine defaults to a single thread, which would make the comparison meaningless.
+/// </summary>
+public sealed record BenchmarkSettings
+{
+    public int Batch { get; init; } = 32;
+    public int Size { get; init; } = 224;
+    public int Warmup { get; init; } = 3;
+    public int Steps { get; init; } = 10;
+    public int Threads { get; init; }
+    public int InteropThreads { get; init; }
+    public bool ChannelsLast { get; init; }
+    public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
+    public int Classes { get; init; } = 1000;
+
+    /// <summary>The SGD of the training step, identical on both sides.</summary>
+    public const double LearningRate = 0.01, Momentum = 0.9, WeightDecay = 1e-4;
+
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first value out of range.</summary>
+    public void Validate()
+    {
+        if (Batch < 1) throw new ArgumentException($"--batch must be at least 1; got {Batch}.");
+        if (Size < 32) throw new ArgumentException($"--size must be at least 32 pixels (a ResNet downsamples 32x); got {Size}.");
+        if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more; got {Warmup}.");
+        if (Steps < 1) throw new ArgumentException($"--steps must be at least 1; got {Steps}.");
+        if (Threads < 0) throw new ArgumentException($"--threads must be 0 (one per core) or more; got {Threads}.");
+        if (InteropThreads < 0) throw new ArgumentException($"--interop-threads must be 0 (library default) or more; got {InteropThreads}.");
+    }
+}

@@ -1,0 +1,50 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Models;
+
+/// <summary>
+/// Channels-last (NHWC) memory for images and convolution weights, keeping the NCHW shape.
+///
+/// Why: on the CPU, libtorch runs convolutions with oneDNN, which prefers NHWC. With plain NCHW tensors
+/// every convolution reorders its input and output into oneDNN's layout and back; with channels-last
+/// inputs (or weights) it does not, and BatchNorm, ReLU, pooling and add keep the format, so it flows
+/// through the whole network. TorchSharp 0.107 has no memory_format argument, so the layout is made the
+/// way PyTorch defines it: NHWC storage seen through an NCHW permutation (strides [HWC, 1, WC, C]).
+/// </summary>
+public static class ChannelsLast
+{
+    /// <summary>A channels-last copy of a 4-D NCHW tensor (or the tensor itself if it already is).</summary>
+    public static Tensor Of(Tensor nchw)
+    {
+        if (nchw.dim() != 4) throw new ArgumentException($"Channels-last needs a 4-D NCHW tensor; got shape [{string.Join(", ", nchw.shape)}].");
+        if (Is(nchw)) return nchw.alias();
+        using var scope = NewDisposeScope();
+        return nchw.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>True when a 4-D tensor is laid out NHWC (channels densest).</summary>
+    public static bool Is(Tensor t)
+    {
+        if (t.dim() != 4) return false;
+        var (s, n) = (t.stride(), t.shape);
+        return s[1] == 1 && s[3] == n[1] && s[2] == n[1] * n[3] && s[0] == n[1] * n[2] * n[3];
+    }
+
+    /// <summary>
+    /// Converts every 4-D parameter (convolution weights) of <paramref name="module"/> in place, as PyTorch's
+    /// module.to(memory_format=torch.channels_last) does. The parameters stay the same objects, so an
+    /// optimiser made before or after sees them; gradients follow the weights' layout.
+    /// </summary>
+    public static void Convert(nn.Module module)
+    {
+        using var guard = no_grad();
+        foreach (var (_, parameter) in module.named_parameters())
+        {
+            if (parameter.dim() != 4 || Is(parameter)) continue;
+            using var nhwc = Of(parameter);
+            parameter.set_(nhwc);
+        }
+    }
+}
