@@ -1,6 +1,7 @@
 using System.Globalization;
 using FineTune.Benchmarks;
 using FineTune.Models;
+using FineTune.Native;
 using TorchSharp;
 
 namespace FineTune.Cli.Commands;
@@ -12,7 +13,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "no_reference" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
 
@@ -31,6 +32,9 @@ public static class BenchCommand
             InteropThreads = cl.GetInt("interop_threads", 0),
             ChannelsLast = cl.Flag("channels_last"),
             EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
+            ReferenceNchw = cl.Flag("reference_nchw"),
+            HugePages = cl.Flag("huge_pages"),
+            KeepFreedMemory = cl.Flag("keep_freed_memory"),
         };
         int rounds = cl.GetInt("rounds", 1);
         var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
@@ -43,6 +47,9 @@ public static class BenchCommand
         if (models.Count == 0) throw new UsageException("--models needs at least one backbone, such as resnet18,resnet50.");
         foreach (var m in models) ModelFactory.ArchitectureOf(m); // unknown names fail before minutes of work
 
+        // Both act on the native heap and must come before libtorch's first allocation.
+        if (settings.HugePages && !TensorMemory.UseHugePages()) Console.WriteLine("Note: --huge-pages is not available here (needs Linux with glibc).");
+        if (settings.KeepFreedMemory && !TensorMemory.KeepFreedMemory()) Console.WriteLine("Note: --keep-freed-memory is not available here (needs glibc's mallopt).");
         ModelThroughput.ConfigureThreads(settings);
         PrintHeader(models, modes, settings, rounds);
 
@@ -118,10 +125,11 @@ public static class BenchCommand
         var interop = s.InteropThreads > 0 ? $", {s.InteropThreads} inter-op" : "";
         Console.WriteLine($"finetune bench: {string.Join(", ", models)} | {string.Join(", ", modes.Select(Lower))} | batch {s.Batch}, {s.Size}x{s.Size} px, {s.Classes} classes");
         Console.WriteLine($"  {s.Warmup} warm-up + {s.Steps} timed steps x {rounds} round(s), medians | {s.EffectiveThreads} threads{interop} (both sides) | "
-                          + $"{(s.ChannelsLast ? "channels-last" : "NCHW")} | eval under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
+                          + $"{(s.ChannelsLast ? (s.ReferenceNchw ? "ours channels-last, PyTorch NCHW" : "channels-last") : "NCHW")} | eval under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
                           + $"train: SGD lr {BenchmarkSettings.LearningRate}, momentum {BenchmarkSettings.Momentum}, wd {BenchmarkSettings.WeightDecay}");
         var version = typeof(torch).Assembly.GetName().Version;
-        Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version})");
+        var heap = (s.HugePages ? ", huge pages" : "") + (s.KeepFreedMemory ? ", freed memory kept" : "");
+        Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{heap})");
     }
 
     static void PrintTable(List<Row> rows, bool withReference)

@@ -23,6 +23,15 @@ public sealed record BenchmarkSettings
     public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
     public int Classes { get; init; } = 1000;
 
+    /// <summary>PyTorch's side keeps NCHW even when ours runs channels-last: the seed's code as it is.</summary>
+    public bool ReferenceNchw { get; init; }
+
+    /// <summary>Ours only: big tensors on transparent huge pages (see <see cref="Native.TensorMemory.UseHugePages"/>).</summary>
+    public bool HugePages { get; init; }
+
+    /// <summary>Ours only: freed tensor memory stays mapped for the next step (see <see cref="Native.TensorMemory.KeepFreedMemory"/>).</summary>
+    public bool KeepFreedMemory { get; init; }
+
     /// <summary>The SGD of the training step, identical on both sides.</summary>
     public const double LearningRate = 0.01, Momentum = 0.9, WeightDecay = 1e-4;
 

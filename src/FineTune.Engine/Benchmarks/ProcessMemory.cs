@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace FineTune.Benchmarks;
 
 /// <summary>
@@ -15,9 +17,16 @@ public static class ProcessMemory
     /// <summary>Current resident bytes, or null where /proc is not there.</summary>
     public static long? ResidentBytes() => ReadKilobytes("VmRSS:") * 1024;
 
-    /// <summary>Resets the peak to the current resident set; false where the kernel or sandbox does not allow it.</summary>
+    /// <summary>
+    /// Resets the peak to the current resident set; false where the kernel or sandbox does not allow it.
+    /// Memory that earlier work freed is first handed back to the system (GC, then malloc_trim), so that
+    /// the new peak starts from what the process really holds, as a fresh process would.
+    /// </summary>
     public static bool TryResetPeak()
     {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        TryTrimNativeHeap();
         try
         {
             File.WriteAllText(ClearRefs, "5");
@@ -28,6 +37,17 @@ public static class ProcessMemory
             return false;
         }
     }
+
+    /// <summary>glibc's malloc_trim(0): returns free heap pages to the system. A no-op elsewhere (musl, macOS).</summary>
+    static void TryTrimNativeHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try { malloc_trim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int malloc_trim(nuint pad);
 
     static long? ReadKilobytes(string key)
     {

@@ -69,7 +69,7 @@ public sealed class PyTorchReference : IDisposable
             "--threads", Str(s.EffectiveThreads), "--interop-threads", Str(s.InteropThreads), "--classes", Str(s.Classes),
             "--eval-grad-mode", s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad",
         };
-        if (s.ChannelsLast) args.Add("--channels-last");
+        if (s.ChannelsLast && !s.ReferenceNchw) args.Add("--channels-last");
 
         var (code, stdout, stderr) = Run(_python, args, out var startError);
         if (startError is not null) throw new BenchmarkReferenceException($"{_python} could not be started ({startError}).");

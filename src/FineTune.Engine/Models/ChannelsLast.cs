@@ -24,12 +24,22 @@ public static class ChannelsLast
         return nchw.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).MoveToOuterDisposeScope();
     }
 
-    /// <summary>True when a 4-D tensor is laid out NHWC (channels densest).</summary>
+    /// <summary>
+    /// True when a 4-D tensor is laid out NHWC (channels densest). As in PyTorch, dimensions of size 1 do not
+    /// count, so a 1x1 kernel is both NCHW and NHWC at once.
+    /// </summary>
     public static bool Is(Tensor t)
     {
         if (t.dim() != 4) return false;
-        var (s, n) = (t.stride(), t.shape);
-        return s[1] == 1 && s[3] == n[1] && s[2] == n[1] * n[3] && s[0] == n[1] * n[2] * n[3];
+        var (strides, sizes) = (t.stride(), t.shape);
+        long expected = 1;
+        foreach (var d in (ReadOnlySpan<int>)[1, 3, 2, 0])
+        {
+            if (sizes[d] == 1) continue;
+            if (strides[d] != expected) return false;
+            expected *= sizes[d];
+        }
+        return true;
     }
 
     /// <summary>
