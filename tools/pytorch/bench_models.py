@@ -75,7 +75,7 @@ def bench_one(torch, torchvision, name, mode, a):
         loss_fn = torch.nn.CrossEntropyLoss()
 
         def step():
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad(set_to_none=False)  # PyTorch 1.13's default, and what TorchSharp does
             loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()

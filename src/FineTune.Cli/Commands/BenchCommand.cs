@@ -13,7 +13,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
 
@@ -30,7 +30,7 @@ public static class BenchCommand
             Steps = cl.GetInt("steps", 10),
             Threads = cl.GetInt("threads", 0),
             InteropThreads = cl.GetInt("interop_threads", 0),
-            ChannelsLast = cl.Flag("channels_last"),
+            ChannelsLast = MemoryFormatFrom(cl),
             EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
             ReferenceNchw = cl.Flag("reference_nchw"),
             HugePages = cl.Flag("huge_pages"),
@@ -135,25 +135,29 @@ public static class BenchCommand
     static void PrintTable(List<Row> rows, bool withReference)
     {
         Console.WriteLine(withReference
-            ? $"{"model",-10} {"mode",-5} {"ours img/s",14} {"PyTorch img/s",14} {"ours/PyTorch",12} {"by CPU time",11} {"ours peak RSS",13} {"PyTorch peak RSS",16}"
-            : $"{"model",-10} {"mode",-5} {"ours img/s",14} {"img/CPU-s",9} {"ours peak RSS",13}");
+            ? $"{"model",-10} {"mode",-5} | {"ours img/s",14} {"PyTorch img/s",14} {"ratio",6} | {"ours",6} {"PyTorch",7} {"ratio",6} img/CPU-s | {"ours",8} {"PyTorch",8} peak RSS"
+            : $"{"model",-10} {"mode",-5} | {"ours img/s",14} | {"ours",6} img/CPU-s | {"ours",8} peak RSS");
         foreach (var r in rows)
         {
             var ours = r.Ours!;
-            var line = $"{r.Model,-10} {Lower(r.Mode),-5} {Rate(ours),14}";
+            var theirs = r.Reference;
+            var line = $"{r.Model,-10} {Lower(r.Mode),-5} | {Rate(ours),14}";
             if (withReference)
             {
-                var theirs = r.Reference;
-                var ratio = theirs is null ? "-" : Ratio(ours.ImagesPerSecond / theirs.ImagesPerSecond);
-                var cpuRatio = theirs is null ? "-" : Ratio(ours.Times.ImagesPerCpuSecond(ours.Batch) / theirs.Times.ImagesPerCpuSecond(theirs.Batch));
-                line += $" {(theirs is null ? "-" : Rate(theirs)),14} {ratio,12} {cpuRatio,11} {Bytes(ours.PeakRssBytes),13} {(theirs is null ? "-" : Bytes(theirs.PeakRssBytes)),16}";
+                line += $" {(theirs is null ? "-" : Rate(theirs)),14} {(theirs is null ? "-" : Ratio(ours.ImagesPerSecond / theirs.ImagesPerSecond)),6}"
+                      + $" | {PerCpu(ours),6} {(theirs is null ? "-" : PerCpu(theirs)),7} {(theirs is null ? "-" : Ratio(PerCpuValue(ours) / PerCpuValue(theirs))),6}"
+                      + $"           | {Bytes(ours.PeakRssBytes),8} {(theirs is null ? "-" : Bytes(theirs.PeakRssBytes)),8}";
             }
-            else line += $" {ours.Times.ImagesPerCpuSecond(ours.Batch).ToString("0.00", CultureInfo.InvariantCulture),9} {Bytes(ours.PeakRssBytes),13}";
+            else line += $" | {PerCpu(ours),6}           | {Bytes(ours.PeakRssBytes),8}";
             Console.WriteLine(line);
         }
         Console.WriteLine("img/s = batch / median wall time of a step; (±n%) = interquartile range of the step times over the median;");
-        Console.WriteLine("by CPU time = the same ratio from the median CPU seconds (all threads) of a step, less disturbed by other load.");
+        Console.WriteLine("img/CPU-s = batch / median CPU seconds of a step (all threads): less disturbed by other load on a shared machine.");
     }
+
+    static double PerCpuValue(ThroughputResult r) => r.Times.ImagesPerCpuSecond(r.Batch);
+
+    static string PerCpu(ThroughputResult r) => double.IsFinite(PerCpuValue(r)) ? PerCpuValue(r).ToString("0.0", CultureInfo.InvariantCulture) : "-";
 
     static string Rate(ThroughputResult r) =>
         string.Create(CultureInfo.InvariantCulture, $"{r.ImagesPerSecond:0.0} (±{r.Times.RelativeSpread * 100:0}%)");
@@ -161,7 +165,7 @@ public static class BenchCommand
     static string Ratio(double r) => double.IsFinite(r) ? r.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
 
     static string Bytes(long? bytes) => bytes is null ? "unknown"
-        : string.Create(CultureInfo.InvariantCulture, $"{bytes.Value / (1024.0 * 1024 * 1024):0.00} GiB");
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes.Value / (1024.0 * 1024 * 1024):0.00}G");
 
     static string Lower(BenchmarkMode mode) => mode.ToString().ToLowerInvariant();
 
@@ -179,6 +183,14 @@ public static class BenchCommand
         }
         if (modes.Count == 0) throw new UsageException("--mode takes train, eval or train,eval.");
         return modes.Distinct().ToList();
+    }
+
+    /// <summary>Channels-last unless --nchw: measured faster on both sides (see README's benchmark notes).</summary>
+    static bool MemoryFormatFrom(CommandLine cl)
+    {
+        bool channelsLast = cl.Flag("channels_last"), nchw = cl.Flag("nchw");
+        if (channelsLast && nchw) throw new UsageException("--channels-last and --nchw contradict each other: pass one (channels-last is the default).");
+        return !nchw;
     }
 
     static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch

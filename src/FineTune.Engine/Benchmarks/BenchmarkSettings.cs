@@ -19,7 +19,8 @@ public sealed record BenchmarkSettings
     public int Steps { get; init; } = 10;
     public int Threads { get; init; }
     public int InteropThreads { get; init; }
-    public bool ChannelsLast { get; init; }
+    /// <summary>Model and batch in channels-last memory on both sides (the default: faster for both libraries on a CPU).</summary>
+    public bool ChannelsLast { get; init; } = true;
     public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
     public int Classes { get; init; } = 1000;
 

@@ -32,18 +32,19 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Bench([.. Tiny, "--no-reference", "--channels-last"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("not measured (--no-reference)", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+train\s+\d", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+train\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
         Assert.Contains("channels-last", stdout);
     }
 
     [Fact]
     public void A_python_without_torch_still_gives_our_figures_and_the_reason()
     {
-        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--python", "/nonexistent/python3"]);
+        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--python", "/nonexistent/python3"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("PyTorch: not measured: /nonexistent/python3 could not be started", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+        Assert.Contains("| NCHW |", stdout);
     }
 
     [PyTorchBenchFact]
@@ -52,9 +53,10 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Bench([.. Tiny, "--rounds", "2"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("PyTorch: torch 1.", stdout);
-        // model, mode, ours img/s (±n%), PyTorch img/s (±n%), ratio, ratio by CPU time, two peaks in GiB
-        Assert.Matches(@"(?m)^resnet18\s+train\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x\s+[\d.]+x\s+[\d.]+ GiB\s+[\d.]+ GiB$", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x\s+[\d.]+x\s+[\d.]+ GiB\s+[\d.]+ GiB$", stdout);
+        // model, mode | ours and PyTorch img/s (±n%), ratio | img/CPU-s of both, ratio | both peaks in GiB
+        const string figures = @"\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x\s+\|\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+\|\s+[\d.]+G\s+[\d.]+G$";
+        Assert.Matches(@"(?m)^resnet18\s+train" + figures, stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval" + figures, stdout);
         Assert.Contains("(round 2/2)", stderr);
     }
 
@@ -64,6 +66,7 @@ public class BenchCommandTests
     [InlineData(2, "--steps must be at least 1", "--steps", "0")]
     [InlineData(2, "--eval-grad-mode takes no_grad or inference_mode", "--eval-grad-mode", "fast")]
     [InlineData(2, "Unknown option --stesp", "--stesp", "3")]
+    [InlineData(2, "--channels-last and --nchw contradict", "--channels-last", "--nchw")]
     public void User_errors_end_in_one_line_naming_the_fix(int expectedCode, string message, params string[] args)
     {
         var (code, stdout, stderr) = Bench(args);

@@ -6,7 +6,7 @@ namespace FineTune.Tests.Benchmarks;
 /// <summary>Both sides of `finetune bench` on a tiny problem: they run, time real steps and report memory. No timing assertions.</summary>
 public class ThroughputTests
 {
-    static readonly BenchmarkSettings Tiny = new() { Batch = 2, Size = 32, Warmup = 1, Steps = 2, Threads = 1, Classes = 10 };
+    static readonly BenchmarkSettings Tiny = new() { Batch = 2, Size = 32, Warmup = 1, Steps = 2, Threads = 1, Classes = 10, ChannelsLast = false };
 
     [Theory]
     [InlineData(BenchmarkMode.Train, false)]
