@@ -13,7 +13,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "default_heap", "no_reference" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
 
@@ -34,7 +34,7 @@ public static class BenchCommand
             EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
             ReferenceNchw = cl.Flag("reference_nchw"),
             HugePages = cl.Flag("huge_pages"),
-            KeepFreedMemory = cl.Flag("keep_freed_memory"),
+            KeepFreedMemory = HeapFrom(cl),
         };
         int rounds = cl.GetInt("rounds", 1);
         var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
@@ -48,8 +48,16 @@ public static class BenchCommand
         foreach (var m in models) ModelFactory.ArchitectureOf(m); // unknown names fail before minutes of work
 
         // Both act on the native heap and must come before libtorch's first allocation.
-        if (settings.HugePages && !TensorMemory.UseHugePages()) Console.WriteLine("Note: --huge-pages is not available here (needs Linux with glibc).");
-        if (settings.KeepFreedMemory && !TensorMemory.KeepFreedMemory()) Console.WriteLine("Note: --keep-freed-memory is not available here (needs glibc's mallopt).");
+        if (settings.HugePages && !TensorMemory.UseHugePages())
+        {
+            Console.WriteLine("Note: --huge-pages is not available here (needs Linux with glibc); measuring without it.");
+            settings = settings with { HugePages = false };
+        }
+        if (settings.KeepFreedMemory && !TensorMemory.KeepFreedMemory())
+        {
+            Console.WriteLine("Note: keeping freed memory is not available here (needs glibc's mallopt); measuring with the default heap.");
+            settings = settings with { KeepFreedMemory = false };
+        }
         ModelThroughput.ConfigureThreads(settings);
         PrintHeader(models, modes, settings, rounds);
 
@@ -81,6 +89,9 @@ public static class BenchCommand
         PrintTable(rows, reference is not null);
         foreach (var row in rows.Where(r => r.ReferenceError is not null))
             Console.WriteLine($"PyTorch {row.Model} {Lower(row.Mode)}: not measured: {row.ReferenceError}");
+        var gcs = rows.Sum(r => r.Ours?.GarbageCollections ?? 0);
+        var timedSteps = rows.Sum(r => r.Ours?.Times.Seconds.Count ?? 0);
+        Console.WriteLine($"ours: {gcs} .NET garbage collection(s) during {timedSteps} timed steps (tensors are freed by dispose scopes, not the GC).");
         if (rows.Any(r => r.Ours is { PeakIsPerRow: false }))
             Console.WriteLine("Note: this kernel does not let the process reset its peak RSS, so our peaks cover the whole run up to that row.");
         return 0;
@@ -115,6 +126,7 @@ public static class BenchCommand
         PeakRssBytes = earlier.PeakRssBytes is null || now.PeakRssBytes is null ? now.PeakRssBytes ?? earlier.PeakRssBytes
                        : Math.Max(earlier.PeakRssBytes.Value, now.PeakRssBytes.Value),
         PeakIsPerRow = earlier.PeakIsPerRow && now.PeakIsPerRow,
+        GarbageCollections = earlier.GarbageCollections + now.GarbageCollections,
     };
 
     static void Progress(string what, int round, int rounds) =>
@@ -191,6 +203,14 @@ public static class BenchCommand
         bool channelsLast = cl.Flag("channels_last"), nchw = cl.Flag("nchw");
         if (channelsLast && nchw) throw new UsageException("--channels-last and --nchw contradict each other: pass one (channels-last is the default).");
         return !nchw;
+    }
+
+    /// <summary>Freed memory stays mapped unless --default-heap (glibc's behaviour: big blocks unmapped on free).</summary>
+    static bool HeapFrom(CommandLine cl)
+    {
+        bool keep = cl.Flag("keep_freed_memory"), glibc = cl.Flag("default_heap");
+        if (keep && glibc) throw new UsageException("--keep-freed-memory and --default-heap contradict each other: pass one (keeping freed memory is the default).");
+        return !glibc;
     }
 
     static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch

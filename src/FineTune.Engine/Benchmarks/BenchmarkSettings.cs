@@ -30,8 +30,12 @@ public sealed record BenchmarkSettings
     /// <summary>Ours only: big tensors on transparent huge pages (see <see cref="Native.TensorMemory.UseHugePages"/>).</summary>
     public bool HugePages { get; init; }
 
-    /// <summary>Ours only: freed tensor memory stays mapped for the next step (see <see cref="Native.TensorMemory.KeepFreedMemory"/>).</summary>
-    public bool KeepFreedMemory { get; init; }
+    /// <summary>
+    /// Ours only, on by default: freed tensor memory stays mapped for the next step (see
+    /// <see cref="Native.TensorMemory.KeepFreedMemory"/>). Measured about 10% more training images per CPU-second
+    /// for ResNet-18, for about 0.4 GiB more peak RSS.
+    /// </summary>
+    public bool KeepFreedMemory { get; init; } = true;
 
     /// <summary>The SGD of the training step, identical on both sides.</summary>
     public const double LearningRate = 0.01, Momentum = 0.9, WeightDecay = 1e-4;

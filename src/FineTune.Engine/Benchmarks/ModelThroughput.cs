@@ -41,10 +41,13 @@ public static class ModelThroughput
         using var labels = randint(0, settings.Classes, [settings.Batch], dtype: ScalarType.Int64);
         if (settings.ChannelsLast) ChannelsLast.Convert(model);
 
+        // Collections during the timed steps show whether the managed side adds GC pressure (dispose scopes should keep it at ~0).
+        int collections = GC.CollectionCount(0);
         var times = mode == BenchmarkMode.Train
             ? TimeTraining(model, images, labels, settings)
             : TimeEvaluation(model, images, settings);
-        return new ThroughputResult(backbone, mode, settings.Batch, times, ProcessMemory.PeakResidentBytes(), perRow);
+        collections = GC.CollectionCount(0) - collections;
+        return new ThroughputResult(backbone, mode, settings.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections);
     }
 
     static StepTimes TimeTraining(ResNet model, Tensor images, Tensor labels, BenchmarkSettings s)

@@ -35,16 +35,18 @@ public class BenchCommandTests
         Assert.Matches(@"(?m)^resnet18\s+train\s+\|\s+\d", stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
         Assert.Contains("channels-last", stdout);
+        Assert.Contains("freed memory kept", stdout);
     }
 
     [Fact]
     public void A_python_without_torch_still_gives_our_figures_and_the_reason()
     {
-        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--python", "/nonexistent/python3"]);
+        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--default-heap", "--python", "/nonexistent/python3"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("PyTorch: not measured: /nonexistent/python3 could not be started", stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
         Assert.Contains("| NCHW |", stdout);
+        Assert.DoesNotContain("freed memory kept", stdout);
     }
 
     [PyTorchBenchFact]
