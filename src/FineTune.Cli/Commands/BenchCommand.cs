@@ -13,7 +13,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "default_heap", "no_reference" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
 
@@ -34,7 +34,7 @@ public static class BenchCommand
             EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
             ReferenceNchw = cl.Flag("reference_nchw"),
             HugePages = cl.Flag("huge_pages"),
-            KeepFreedMemory = HeapFrom(cl),
+            KeepFreedMemory = cl.Flag("keep_freed_memory"),
         };
         int rounds = cl.GetInt("rounds", 1);
         var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
@@ -203,14 +203,6 @@ public static class BenchCommand
         bool channelsLast = cl.Flag("channels_last"), nchw = cl.Flag("nchw");
         if (channelsLast && nchw) throw new UsageException("--channels-last and --nchw contradict each other: pass one (channels-last is the default).");
         return !nchw;
-    }
-
-    /// <summary>Freed memory stays mapped unless --default-heap (glibc's behaviour: big blocks unmapped on free).</summary>
-    static bool HeapFrom(CommandLine cl)
-    {
-        bool keep = cl.Flag("keep_freed_memory"), glibc = cl.Flag("default_heap");
-        if (keep && glibc) throw new UsageException("--keep-freed-memory and --default-heap contradict each other: pass one (keeping freed memory is the default).");
-        return !glibc;
     }
 
     static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch

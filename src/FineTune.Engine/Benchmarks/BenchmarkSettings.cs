@@ -31,11 +31,11 @@ public sealed record BenchmarkSettings
     public bool HugePages { get; init; }
 
     /// <summary>
-    /// Ours only, on by default: freed tensor memory stays mapped for the next step (see
-    /// <see cref="Native.TensorMemory.KeepFreedMemory"/>). Measured about 10% more training images per CPU-second
-    /// for ResNet-18, for about 0.4 GiB more peak RSS.
+    /// Ours only, off by default: freed tensor memory stays mapped for the next step (see
+    /// <see cref="Native.TensorMemory.KeepFreedMemory"/>). Measured about 10% more ResNet-18 training images per
+    /// CPU-second on one thread, but no clear gain on two, for 0.5 GiB (ResNet-18) to 1.5 GiB (ResNet-50) more peak RSS.
     /// </summary>
-    public bool KeepFreedMemory { get; init; } = true;
+    public bool KeepFreedMemory { get; init; }
 
     /// <summary>The SGD of the training step, identical on both sides.</summary>
     public const double LearningRate = 0.01, Momentum = 0.9, WeightDecay = 1e-4;
