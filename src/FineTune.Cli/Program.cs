@@ -1,3 +1,4 @@
+using FineTune.Benchmarks;
 using FineTune.Cli;
 using FineTune.Cli.Commands;
 using FineTune.Config;
@@ -23,6 +24,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
     ["compare"] = ("results table and validation curves of finished runs ([--outputs D] [--out D] [--configs a.yaml,b.yaml --run])", a => CompareCommand.Run(new CommandLine(a, CompareCommand.Flags))),
     ["export"] = ("write a checkpoint's model as a PyTorch .pth state dict (--model_path P)", a => ExportCommand.Run(new CommandLine(a, new HashSet<string>()))),
     ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
+    ["bench"] = (BenchCommand.Help, a => BenchCommand.Run(new CommandLine(a, BenchCommand.Flags))),
     // Hidden (not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.
     ["ddp-selftest"] = (Hidden, a => DdpSelfTestCommand.Run(new CommandLine(a, new HashSet<string> { "sync_bn" }))),
     ["ddp-bench"] = (Hidden, a => DdpBenchCommand.Run(new CommandLine(a, new HashSet<string>()))),
@@ -51,7 +53,7 @@ catch (Exception e) when (e is NativeLibraryException or UnknownBackboneExceptio
                               or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException
                               or NotSupportedException
                               or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException
-                              or DistributedException)
+                              or DistributedException or BenchmarkReferenceException)
 {
     return Fail(e.Message, 1);
 }

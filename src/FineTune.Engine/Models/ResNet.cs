@@ -80,9 +80,28 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = maxpool.call(relu.call(bn1.call(conv1.call(x))));
-        y = layer4.call(layer3.call(layer2.call(layer1.call(y))));
-        return flatten(avgpool.call(y), 1).MoveToOuterDisposeScope();
+        var y = conv1.call(x);
+        y = Then(y, bn1.call(y));
+        y = Then(y, relu.call(y));
+        y = Then(y, maxpool.call(y));
+        foreach (var stage in (Sequential[])[layer1, layer2, layer3, layer4])
+            foreach (var block in stage.children())
+                y = Then(y, ((Module<Tensor, Tensor>)block).call(y));
+        y = Then(y, avgpool.call(y));
+        return flatten(y, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Releases our handle on <paramref name="previous"/> as soon as the next layer has consumed it, and
+    /// returns <paramref name="next"/>. Why: a dispose scope alone frees a forward's intermediates only at
+    /// its end, so in evaluation every block output of the network stayed alive at once (about 1 GB more
+    /// peak for ResNet-50 at batch 32 than PyTorch, which frees each as soon as it is unused). Autograd
+    /// keeps its own references to what backward needs, so this is safe in training too.
+    /// </summary>
+    internal static Tensor Then(Tensor previous, Tensor next)
+    {
+        if (!ReferenceEquals(previous, next)) previous.Dispose();
+        return next;
     }
 
     public override Tensor forward(Tensor x)
@@ -136,8 +155,11 @@ sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = relu.call(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
+        var y = conv1.call(x);
+        y = ResNet.Then(y, bn1.call(y));
+        y = ResNet.Then(y, relu.call(y));
+        y = ResNet.Then(y, conv2.call(y));
+        y = ResNet.Then(y, bn2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
@@ -167,9 +189,14 @@ sealed class Bottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = relu.call(bn1.call(conv1.call(x)));
-        y = relu.call(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
+        var y = conv1.call(x);
+        y = ResNet.Then(y, bn1.call(y));
+        y = ResNet.Then(y, relu.call(y));
+        y = ResNet.Then(y, conv2.call(y));
+        y = ResNet.Then(y, bn2.call(y));
+        y = ResNet.Then(y, relu.call(y));
+        y = ResNet.Then(y, conv3.call(y));
+        y = ResNet.Then(y, bn3.call(y));
         var identity = downsample is null ? x : downsample.call(x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }

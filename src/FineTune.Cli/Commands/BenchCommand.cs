@@ -1,0 +1,214 @@
+using System.Globalization;
+using FineTune.Benchmarks;
+using FineTune.Models;
+using FineTune.Native;
+using TorchSharp;
+
+namespace FineTune.Cli.Commands;
+
+/// <summary>
+/// `finetune bench`: images/s of our ResNets in training and evaluation, beside PyTorch doing the same work
+/// on the same machine in the same run (tools/pytorch/bench_models.py), with the ratio and both peak RSS.
+/// A benchmark, not a test: it prints figures and asserts nothing about them.
+/// </summary>
+public static class BenchCommand
+{
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
+
+    public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
+
+    public static int Run(CommandLine cl)
+    {
+        var models = (cl.Get("models") ?? "resnet18,resnet50").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(m => m.ToLowerInvariant()).ToList();
+        var modes = ParseModes(cl.Get("mode") ?? cl.Get("modes") ?? "train,eval");
+        var settings = new BenchmarkSettings
+        {
+            Batch = cl.GetInt("batch", 32),
+            Size = cl.GetInt("size", 224),
+            Warmup = cl.GetInt("warmup", 3),
+            Steps = cl.GetInt("steps", 10),
+            Threads = cl.GetInt("threads", 0),
+            InteropThreads = cl.GetInt("interop_threads", 0),
+            ChannelsLast = MemoryFormatFrom(cl),
+            EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
+            ReferenceNchw = cl.Flag("reference_nchw"),
+            HugePages = cl.Flag("huge_pages"),
+            KeepFreedMemory = cl.Flag("keep_freed_memory"),
+        };
+        int rounds = cl.GetInt("rounds", 1);
+        var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
+        bool withReference = !cl.Flag("no_reference");
+        cl.RejectUnknown("bench");
+
+        try { settings.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        if (rounds < 1) throw new UsageException($"--rounds must be at least 1; got {rounds}.");
+        if (models.Count == 0) throw new UsageException("--models needs at least one backbone, such as resnet18,resnet50.");
+        foreach (var m in models) ModelFactory.ArchitectureOf(m); // unknown names fail before minutes of work
+
+        // Both act on the native heap and must come before libtorch's first allocation.
+        if (settings.HugePages && !TensorMemory.UseHugePages())
+        {
+            Console.WriteLine("Note: --huge-pages is not available here (needs Linux with glibc); measuring without it.");
+            settings = settings with { HugePages = false };
+        }
+        if (settings.KeepFreedMemory && !TensorMemory.KeepFreedMemory())
+        {
+            Console.WriteLine("Note: keeping freed memory is not available here (needs glibc's mallopt); measuring with the default heap.");
+            settings = settings with { KeepFreedMemory = false };
+        }
+        ModelThroughput.ConfigureThreads(settings);
+        PrintHeader(models, modes, settings, rounds);
+
+        string? missing = null;
+        using var reference = withReference ? PyTorchReference.TryCreate(python, out missing) : null;
+        Console.WriteLine(reference is null
+            ? $"PyTorch: {(withReference ? "not measured: " + missing : "not measured (--no-reference)")}"
+            : $"PyTorch: {reference.Versions} ({python}, tools/pytorch/bench_models.py, one process per row)");
+        Console.WriteLine();
+
+        var rows = new List<Row>();
+        foreach (var model in models)
+            foreach (var mode in modes)
+                rows.Add(new Row(model, mode));
+
+        // Interleaved (ours, PyTorch, then PyTorch, ours next round) so that load from other processes on a
+        // shared machine falls on both sides alike; the steps of all rounds are pooled into one median.
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (var row in rows)
+            {
+                bool oursFirst = round % 2 == 0;
+                if (oursFirst) MeasureOurs(row, settings, round, rounds);
+                if (reference is not null && row.ReferenceError is null) MeasureReference(reference, row, settings, round, rounds);
+                if (!oursFirst) MeasureOurs(row, settings, round, rounds);
+            }
+        }
+
+        PrintTable(rows, reference is not null);
+        foreach (var row in rows.Where(r => r.ReferenceError is not null))
+            Console.WriteLine($"PyTorch {row.Model} {Lower(row.Mode)}: not measured: {row.ReferenceError}");
+        var gcs = rows.Sum(r => r.Ours?.GarbageCollections ?? 0);
+        var timedSteps = rows.Sum(r => r.Ours?.Times.Seconds.Count ?? 0);
+        Console.WriteLine($"ours: {gcs} .NET garbage collection(s) during {timedSteps} timed steps (tensors are freed by dispose scopes, not the GC).");
+        if (rows.Any(r => r.Ours is { PeakIsPerRow: false }))
+            Console.WriteLine("Note: this kernel does not let the process reset its peak RSS, so our peaks cover the whole run up to that row.");
+        return 0;
+    }
+
+    sealed class Row(string model, BenchmarkMode mode)
+    {
+        public string Model { get; } = model;
+        public BenchmarkMode Mode { get; } = mode;
+        public ThroughputResult? Ours { get; set; }
+        public ThroughputResult? Reference { get; set; }
+        public string? ReferenceError { get; set; }
+    }
+
+    static void MeasureOurs(Row row, BenchmarkSettings settings, int round, int rounds)
+    {
+        Progress($"ours    {row.Model} {Lower(row.Mode)}", round, rounds);
+        row.Ours = Merge(row.Ours, ModelThroughput.Measure(row.Model, row.Mode, settings));
+    }
+
+    static void MeasureReference(PyTorchReference reference, Row row, BenchmarkSettings settings, int round, int rounds)
+    {
+        Progress($"PyTorch {row.Model} {Lower(row.Mode)}", round, rounds);
+        try { row.Reference = Merge(row.Reference, reference.Measure(row.Model, row.Mode, settings)); }
+        catch (BenchmarkReferenceException e) { row.ReferenceError = e.Message; }
+    }
+
+    /// <summary>Pools the steps of every round; the peak is the largest seen.</summary>
+    static ThroughputResult Merge(ThroughputResult? earlier, ThroughputResult now) => earlier is null ? now : now with
+    {
+        Times = earlier.Times.Concat(now.Times),
+        PeakRssBytes = earlier.PeakRssBytes is null || now.PeakRssBytes is null ? now.PeakRssBytes ?? earlier.PeakRssBytes
+                       : Math.Max(earlier.PeakRssBytes.Value, now.PeakRssBytes.Value),
+        PeakIsPerRow = earlier.PeakIsPerRow && now.PeakIsPerRow,
+        GarbageCollections = earlier.GarbageCollections + now.GarbageCollections,
+    };
+
+    static void Progress(string what, int round, int rounds) =>
+        Console.Error.WriteLine(rounds > 1 ? $"  measuring {what} (round {round + 1}/{rounds})" : $"  measuring {what}");
+
+    static void PrintHeader(List<string> models, List<BenchmarkMode> modes, BenchmarkSettings s, int rounds)
+    {
+        var interop = s.InteropThreads > 0 ? $", {s.InteropThreads} inter-op" : "";
+        Console.WriteLine($"finetune bench: {string.Join(", ", models)} | {string.Join(", ", modes.Select(Lower))} | batch {s.Batch}, {s.Size}x{s.Size} px, {s.Classes} classes");
+        Console.WriteLine($"  {s.Warmup} warm-up + {s.Steps} timed steps x {rounds} round(s), medians | {s.EffectiveThreads} threads{interop} (both sides) | "
+                          + $"{(s.ChannelsLast ? (s.ReferenceNchw ? "ours channels-last, PyTorch NCHW" : "channels-last") : "NCHW")} | eval under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
+                          + $"train: SGD lr {BenchmarkSettings.LearningRate}, momentum {BenchmarkSettings.Momentum}, wd {BenchmarkSettings.WeightDecay}");
+        var version = typeof(torch).Assembly.GetName().Version;
+        var heap = (s.HugePages ? ", huge pages" : "") + (s.KeepFreedMemory ? ", freed memory kept" : "");
+        Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{heap})");
+    }
+
+    static void PrintTable(List<Row> rows, bool withReference)
+    {
+        Console.WriteLine(withReference
+            ? $"{"model",-10} {"mode",-5} | {"ours img/s",14} {"PyTorch img/s",14} {"ratio",6} | {"ours",6} {"PyTorch",7} {"ratio",6} img/CPU-s | {"ours",8} {"PyTorch",8} peak RSS"
+            : $"{"model",-10} {"mode",-5} | {"ours img/s",14} | {"ours",6} img/CPU-s | {"ours",8} peak RSS");
+        foreach (var r in rows)
+        {
+            var ours = r.Ours!;
+            var theirs = r.Reference;
+            var line = $"{r.Model,-10} {Lower(r.Mode),-5} | {Rate(ours),14}";
+            if (withReference)
+            {
+                line += $" {(theirs is null ? "-" : Rate(theirs)),14} {(theirs is null ? "-" : Ratio(ours.ImagesPerSecond / theirs.ImagesPerSecond)),6}"
+                      + $" | {PerCpu(ours),6} {(theirs is null ? "-" : PerCpu(theirs)),7} {(theirs is null ? "-" : Ratio(PerCpuValue(ours) / PerCpuValue(theirs))),6}"
+                      + $"           | {Bytes(ours.PeakRssBytes),8} {(theirs is null ? "-" : Bytes(theirs.PeakRssBytes)),8}";
+            }
+            else line += $" | {PerCpu(ours),6}           | {Bytes(ours.PeakRssBytes),8}";
+            Console.WriteLine(line);
+        }
+        Console.WriteLine("img/s = batch / median wall time of a step; (±n%) = interquartile range of the step times over the median;");
+        Console.WriteLine("img/CPU-s = batch / median CPU seconds of a step (all threads): less disturbed by other load on a shared machine.");
+    }
+
+    static double PerCpuValue(ThroughputResult r) => r.Times.ImagesPerCpuSecond(r.Batch);
+
+    static string PerCpu(ThroughputResult r) => double.IsFinite(PerCpuValue(r)) ? PerCpuValue(r).ToString("0.0", CultureInfo.InvariantCulture) : "-";
+
+    static string Rate(ThroughputResult r) =>
+        string.Create(CultureInfo.InvariantCulture, $"{r.ImagesPerSecond:0.0} (±{r.Times.RelativeSpread * 100:0}%)");
+
+    static string Ratio(double r) => double.IsFinite(r) ? r.ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
+
+    static string Bytes(long? bytes) => bytes is null ? "unknown"
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes.Value / (1024.0 * 1024 * 1024):0.00}G");
+
+    static string Lower(BenchmarkMode mode) => mode.ToString().ToLowerInvariant();
+
+    static List<BenchmarkMode> ParseModes(string text)
+    {
+        var modes = new List<BenchmarkMode>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            modes.Add(part.ToLowerInvariant() switch
+            {
+                "train" => BenchmarkMode.Train,
+                "eval" => BenchmarkMode.Eval,
+                _ => throw new UsageException($"--mode takes train, eval or train,eval; got '{part}'."),
+            });
+        }
+        if (modes.Count == 0) throw new UsageException("--mode takes train, eval or train,eval.");
+        return modes.Distinct().ToList();
+    }
+
+    /// <summary>Channels-last unless --nchw: measured faster on both sides (see README's benchmark notes).</summary>
+    static bool MemoryFormatFrom(CommandLine cl)
+    {
+        bool channelsLast = cl.Flag("channels_last"), nchw = cl.Flag("nchw");
+        if (channelsLast && nchw) throw new UsageException("--channels-last and --nchw contradict each other: pass one (channels-last is the default).");
+        return !nchw;
+    }
+
+    static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch
+    {
+        "no_grad" => EvalGradMode.NoGrad,
+        "inference_mode" => EvalGradMode.InferenceMode,
+        _ => throw new UsageException($"--eval-grad-mode takes no_grad or inference_mode; got '{text}'."),
+    };
+}

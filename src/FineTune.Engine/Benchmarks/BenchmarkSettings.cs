@@ -1,0 +1,55 @@
+namespace FineTune.Benchmarks;
+
+/// <summary>What a benchmark times: a training step (forward, loss, backward, SGD step) or an evaluation forward.</summary>
+public enum BenchmarkMode { Train, Eval }
+
+/// <summary>How evaluation turns autograd off: no_grad (the seed's choice) or inference_mode (also skips version counters).</summary>
+public enum EvalGradMode { NoGrad, InferenceMode }
+
+/// <summary>
+/// One throughput measurement's settings, shared by our side and PyTorch's so both do the same work.
+/// Threads 0 means "one per core" (the machine's core count), not each library's own default: PyTorch 1.13
+/// on this machine defaults to a single thread, which would make the comparison meaningless.
+/// </summary>
+public sealed record BenchmarkSettings
+{
+    public int Batch { get; init; } = 32;
+    public int Size { get; init; } = 224;
+    public int Warmup { get; init; } = 3;
+    public int Steps { get; init; } = 10;
+    public int Threads { get; init; }
+    public int InteropThreads { get; init; }
+    /// <summary>Model and batch in channels-last memory on both sides (the default: faster for both libraries on a CPU).</summary>
+    public bool ChannelsLast { get; init; } = true;
+    public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
+    public int Classes { get; init; } = 1000;
+
+    /// <summary>PyTorch's side keeps NCHW even when ours runs channels-last: the seed's code as it is.</summary>
+    public bool ReferenceNchw { get; init; }
+
+    /// <summary>Ours only: big tensors on transparent huge pages (see <see cref="Native.TensorMemory.UseHugePages"/>).</summary>
+    public bool HugePages { get; init; }
+
+    /// <summary>
+    /// Ours only, off by default: freed tensor memory stays mapped for the next step (see
+    /// <see cref="Native.TensorMemory.KeepFreedMemory"/>). Measured about 10% more ResNet-18 training images per
+    /// CPU-second on one thread, but no clear gain on two, for 0.5 GiB (ResNet-18) to 1.5 GiB (ResNet-50) more peak RSS.
+    /// </summary>
+    public bool KeepFreedMemory { get; init; }
+
+    /// <summary>The SGD of the training step, identical on both sides.</summary>
+    public const double LearningRate = 0.01, Momentum = 0.9, WeightDecay = 1e-4;
+
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first value out of range.</summary>
+    public void Validate()
+    {
+        if (Batch < 1) throw new ArgumentException($"--batch must be at least 1; got {Batch}.");
+        if (Size < 32) throw new ArgumentException($"--size must be at least 32 pixels (a ResNet downsamples 32x); got {Size}.");
+        if (Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more; got {Warmup}.");
+        if (Steps < 1) throw new ArgumentException($"--steps must be at least 1; got {Steps}.");
+        if (Threads < 0) throw new ArgumentException($"--threads must be 0 (one per core) or more; got {Threads}.");
+        if (InteropThreads < 0) throw new ArgumentException($"--interop-threads must be 0 (library default) or more; got {InteropThreads}.");
+    }
+}

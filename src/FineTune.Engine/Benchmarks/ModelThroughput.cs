@@ -1,0 +1,79 @@
+using FineTune.Models;
+using FineTune.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune.Benchmarks;
+
+/// <summary>
+/// Our side of the benchmark: a TorchSharp ResNet (random init, <see cref="BenchmarkSettings.Classes"/> classes)
+/// on a random batch made once, so only the model is timed, exactly like tools/pytorch/bench_models.py.
+/// </summary>
+public static class ModelThroughput
+{
+    static bool _interopSet;
+
+    /// <summary>
+    /// Applies the thread settings to libtorch. Inter-op threads can be set once per process, before any
+    /// parallel work; a later different request is an error the caller should hear about.
+    /// </summary>
+    public static void ConfigureThreads(BenchmarkSettings settings)
+    {
+        TorchNative.EnsureLoaded();
+        torch.set_num_threads(settings.EffectiveThreads);
+        if (settings.InteropThreads > 0 && !_interopSet)
+        {
+            torch.set_num_interop_threads(settings.InteropThreads);
+            _interopSet = true;
+        }
+    }
+
+    public static ThroughputResult Measure(string backbone, BenchmarkMode mode, BenchmarkSettings settings)
+    {
+        settings.Validate();
+        ConfigureThreads(settings);
+        bool perRow = ProcessMemory.TryResetPeak();
+
+        torch.manual_seed(0);
+        using var model = ModelFactory.Create(backbone, null, settings.Classes);
+        using var plain = randn(settings.Batch, 3, settings.Size, settings.Size);
+        using var images = settings.ChannelsLast ? ChannelsLast.Of(plain) : plain.alias();
+        using var labels = randint(0, settings.Classes, [settings.Batch], dtype: ScalarType.Int64);
+        if (settings.ChannelsLast) ChannelsLast.Convert(model);
+
+        // Collections during the timed steps show whether the managed side adds GC pressure (dispose scopes should keep it at ~0).
+        int collections = GC.CollectionCount(0);
+        var times = mode == BenchmarkMode.Train
+            ? TimeTraining(model, images, labels, settings)
+            : TimeEvaluation(model, images, settings);
+        collections = GC.CollectionCount(0) - collections;
+        return new ThroughputResult(backbone, mode, settings.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections);
+    }
+
+    static StepTimes TimeTraining(ResNet model, Tensor images, Tensor labels, BenchmarkSettings s)
+    {
+        model.train();
+        using var optimizer = optim.SGD(model.parameters(), BenchmarkSettings.LearningRate, BenchmarkSettings.Momentum,
+                                        weight_decay: BenchmarkSettings.WeightDecay);
+        return StepTimes.Measure(s.Warmup, s.Steps, () =>
+        {
+            // Everything a step makes (activations, loss, temporaries of the optimiser) dies with the scope.
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(model.call(images), labels);
+            loss.backward();
+            optimizer.step();
+        });
+    }
+
+    static StepTimes TimeEvaluation(ResNet model, Tensor images, BenchmarkSettings s)
+    {
+        model.eval();
+        return StepTimes.Measure(s.Warmup, s.Steps, () =>
+        {
+            using var scope = NewDisposeScope();
+            using var guard = s.EvalGradMode == EvalGradMode.InferenceMode ? inference_mode() : no_grad();
+            model.call(images);
+        });
+    }
+}

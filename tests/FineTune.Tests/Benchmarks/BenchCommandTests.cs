@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace FineTune.Tests.Benchmarks;
+
+/// <summary>`finetune bench` as a user runs it: the real program in its own process, on a tiny problem.</summary>
+public class BenchCommandTests
+{
+    static readonly string[] Tiny = ["--models", "resnet18", "--batch", "2", "--size", "32", "--warmup", "0", "--steps", "1", "--threads", "1"];
+
+    static (int Code, string Stdout, string Stderr) Bench(params string[] args)
+    {
+        var program = Path.Combine(AppContext.BaseDirectory, "finetune.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(program);
+        info.ArgumentList.Add("bench");
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"finetune bench {string.Join(' ', args)} ran over 5 minutes");
+        }
+        return (process.ExitCode, stdout, stderr.Result);
+    }
+
+    [Fact]
+    public void Without_the_reference_it_prints_our_rows_and_says_why_PyTorch_is_missing()
+    {
+        var (code, stdout, stderr) = Bench([.. Tiny, "--no-reference", "--channels-last", "--keep-freed-memory"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("not measured (--no-reference)", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+train\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+        Assert.Contains("channels-last", stdout);
+        Assert.Contains("freed memory kept", stdout);
+    }
+
+    [Fact]
+    public void A_python_without_torch_still_gives_our_figures_and_the_reason()
+    {
+        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--python", "/nonexistent/python3"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("PyTorch: not measured: /nonexistent/python3 could not be started", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+        Assert.Contains("| NCHW |", stdout);
+        Assert.DoesNotContain("freed memory kept", stdout);
+    }
+
+    [PyTorchBenchFact]
+    public void With_PyTorch_each_row_has_both_figures_a_ratio_and_both_peaks()
+    {
+        var (code, stdout, stderr) = Bench([.. Tiny, "--rounds", "2"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("PyTorch: torch 1.", stdout);
+        // model, mode | ours and PyTorch img/s (±n%), ratio | img/CPU-s of both, ratio | both peaks in GiB
+        const string figures = @"\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x\s+\|\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+\|\s+[\d.]+G\s+[\d.]+G$";
+        Assert.Matches(@"(?m)^resnet18\s+train" + figures, stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval" + figures, stdout);
+        Assert.Contains("(round 2/2)", stderr);
+    }
+
+    [Theory]
+    [InlineData(1, "Unknown backbone 'resnet19'", "--models", "resnet19")]
+    [InlineData(2, "--mode takes train, eval", "--mode", "fit")]
+    [InlineData(2, "--steps must be at least 1", "--steps", "0")]
+    [InlineData(2, "--eval-grad-mode takes no_grad or inference_mode", "--eval-grad-mode", "fast")]
+    [InlineData(2, "Unknown option --stesp", "--stesp", "3")]
+    [InlineData(2, "--channels-last and --nchw contradict", "--channels-last", "--nchw")]
+    public void User_errors_end_in_one_line_naming_the_fix(int expectedCode, string message, params string[] args)
+    {
+        var (code, stdout, stderr) = Bench(args);
+        Assert.Equal(expectedCode, code);
+        Assert.Contains(message, stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("finetune:"));
+        Assert.Empty(stdout);
+    }
+}

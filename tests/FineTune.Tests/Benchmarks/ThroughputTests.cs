@@ -1,0 +1,93 @@
+using FineTune.Benchmarks;
+using Xunit;
+
+namespace FineTune.Tests.Benchmarks;
+
+/// <summary>Both sides of `finetune bench` on a tiny problem: they run, time real steps and report memory. No timing assertions.</summary>
+public class ThroughputTests
+{
+    static readonly BenchmarkSettings Tiny = new() { Batch = 2, Size = 32, Warmup = 1, Steps = 2, Threads = 1, Classes = 10, ChannelsLast = false };
+
+    [Theory]
+    [InlineData(BenchmarkMode.Train, false)]
+    [InlineData(BenchmarkMode.Eval, false)]
+    [InlineData(BenchmarkMode.Train, true)]
+    [InlineData(BenchmarkMode.Eval, true)]
+    public void Ours_times_every_step_and_reports_the_peak_resident_set(BenchmarkMode mode, bool channelsLast)
+    {
+        var result = ModelThroughput.Measure("resnet18", mode, Tiny with { ChannelsLast = channelsLast });
+        Assert.Equal(2, result.Times.Seconds.Count);
+        Assert.True(result.ImagesPerSecond > 0 && double.IsFinite(result.ImagesPerSecond));
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.NotNull(result.PeakRssBytes);
+            Assert.True(result.PeakRssBytes >= 50L << 20, $"peak RSS {result.PeakRssBytes} bytes is implausibly small for a process with libtorch loaded");
+        }
+    }
+
+    [Fact]
+    public void Training_steps_change_the_weights_like_a_real_step()
+    {
+        // The timed step must be the real work: measured through the public API, the loss of a fixed batch falls.
+        using var model = FineTune.Models.ModelFactory.Create("resnet18", null, 10);
+        using var images = TorchSharp.torch.randn(4, 3, 32, 32);
+        using var labels = TorchSharp.torch.tensor(new long[] { 1, 2, 3, 4 });
+        using var optimizer = TorchSharp.torch.optim.SGD(model.parameters(), 0.01, 0.9);
+        float Loss() { using var _ = TorchSharp.torch.no_grad(); using var l = TorchSharp.torch.nn.functional.cross_entropy(model.call(images), labels); return l.item<float>(); }
+        model.train();
+        var before = Loss();
+        for (int i = 0; i < 5; i++)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            optimizer.zero_grad();
+            TorchSharp.torch.nn.functional.cross_entropy(model.call(images), labels).backward();
+            optimizer.step();
+        }
+        Assert.True(Loss() < before);
+    }
+
+    [Fact]
+    public void Peak_resident_set_is_at_least_the_current_one()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var rss = ProcessMemory.ResidentBytes();
+        var peak = ProcessMemory.PeakResidentBytes();
+        Assert.NotNull(rss);
+        Assert.True(peak >= rss);
+    }
+
+    [PyTorchBenchFact]
+    public void PyTorch_side_runs_the_same_work_and_reports_its_own_peak()
+    {
+        using var reference = PyTorchReference.TryCreate(PyTorchReference.DefaultPython, out var why);
+        Assert.True(reference is not null, why);
+        Assert.Contains("torch 1.", reference!.Versions + " ", StringComparison.Ordinal);
+        foreach (var mode in new[] { BenchmarkMode.Train, BenchmarkMode.Eval })
+        {
+            var result = reference.Measure("resnet18", mode, Tiny with { ChannelsLast = mode == BenchmarkMode.Eval });
+            Assert.Equal(2, result.Times.Seconds.Count);
+            Assert.Equal(2, result.Times.CpuSeconds.Count);
+            Assert.True(result.ImagesPerSecond > 0);
+            Assert.True(result.PeakRssBytes > 50L << 20);
+        }
+    }
+
+    [Fact]
+    public void A_missing_interpreter_is_reported_with_the_fix()
+    {
+        using var reference = PyTorchReference.TryCreate("/nonexistent/python3", out var why);
+        Assert.Null(reference);
+        Assert.Contains("/nonexistent/python3", why);
+        Assert.Contains("apt-get install python3-torch", why);
+    }
+
+    [Fact]
+    public void An_unreadable_reference_result_names_the_row()
+    {
+        var e = Assert.Throws<BenchmarkReferenceException>(() => PyTorchReference.Parse("not json", "resnet50", BenchmarkMode.Eval, 32));
+        Assert.Contains("resnet50", e.Message);
+        var ok = PyTorchReference.Parse("noise\n{\"step_s\": [0.5, 1.0, 2.0], \"cpu_s\": [1, 2, 4], \"peak_rss_bytes\": 1048576}\n", "resnet18", BenchmarkMode.Train, 32);
+        Assert.Equal(32.0, ok.ImagesPerSecond, 9);
+        Assert.Equal(1048576L, ok.PeakRssBytes);
+    }
+}
