@@ -122,12 +122,15 @@ public static class TrainCommand
         if (result.History.Count == 0 || !result.History.Any(r => double.IsFinite(r.ValAccuracy))) return;
         var folder = config.Experiment.RunCheckpointDir;
         var name = config.Experiment.Name;
-        AtomicWrite.Bytes(Path.Combine(folder, TrainingCurvesChart.FileName(name)), TrainingCurvesChart.Render(name, result.History));
+        var curves = TrainingCurvesChart.Save(folder, name, result.History);
         var mode = config.Model.Pretrained ? TrainingMode.Finetune : TrainingMode.Scratch;
-        var previous = File.Exists(Path.Combine(folder, ResultsFile.FileName)) ? ResultsFile.Read(Path.Combine(folder, ResultsFile.FileName)) : null;
-        double wall = result.Elapsed.TotalSeconds + (previous?.WallSeconds ?? 0) * (result.History.Count > 0 && previous is not null && previous.History.Count < result.History.Count ? 1 : 0);
+        // A resumed run (its history continues an earlier results.json) adds its time to the earlier run's.
+        var resultsPath = Path.Combine(folder, ResultsFile.FileName);
+        var previous = File.Exists(resultsPath) ? ResultsFile.Read(resultsPath) : null;
+        double earlier = previous is not null && previous.History.Count < result.History.Count ? previous.WallSeconds : 0;
+        double wall = result.Elapsed.TotalSeconds + earlier;
         ResultsFile.Write(folder, RunResult.FromHistory(name, config.Model.Backbone, mode, result.History, wall));
-        Console.WriteLine($"Curves: {Path.Combine(folder, TrainingCurvesChart.FileName(name))}; results: {Path.Combine(folder, ResultsFile.FileName)}");
+        Console.WriteLine($"Curves: {curves}; results: {Path.Combine(folder, ResultsFile.FileName)}");
     }
 
     /// <summary>The seed's --gpu, as a usage error (exit 2) when it cannot be honoured.</summary>

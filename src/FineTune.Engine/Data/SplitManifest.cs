@@ -75,11 +75,8 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
     /// <summary>Writes `split.json` into the folder atomically (temp file, then rename): a crash never leaves half a manifest.</summary>
     public string Save(string folder)
     {
-        Directory.CreateDirectory(folder);
         var path = System.IO.Path.Combine(folder, FileName);
-        var temp = path + $".tmp-{Environment.ProcessId}";
-        File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
-        File.Move(temp, path, overwrite: true);
+        FineTune.IO.AtomicWrite.Text(path, JsonSerializer.Serialize(this, Json));
         return path;
     }
 

@@ -1,3 +1,4 @@
+using FineTune.IO;
 using FineTune.Evaluation;
 using System.Diagnostics;
 using System.Globalization;
@@ -107,7 +108,7 @@ public sealed class Trainer(
             {
                 if (improved) SaveBest(optimizer, schedule);
                 if (Policy.SavesEpoch(epoch, earlyStop)) _lastPath = Save(Policy.EpochPath(epoch), earlyStop ? "early_stop" : "epoch", optimizer, schedule);
-                AtomicFile.WriteAllText(Path.Combine(Policy.Folder, "history.json"), JsonSerializer.Serialize(_history, CheckpointFile.Json));
+                AtomicWrite.Text(Path.Combine(Policy.Folder, "history.json"), JsonSerializer.Serialize(_history, CheckpointFile.Json));
             }
             if (earlyStop)
             {

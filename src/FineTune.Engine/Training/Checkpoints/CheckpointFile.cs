@@ -5,6 +5,8 @@ using FineTune.Models;
 using FineTune.Native;
 using TorchSharp.Modules;
 
+using FineTune.IO;
+
 namespace FineTune.Training.Checkpoints;
 
 /// <summary>A checkpoint that cannot be used as asked: unreadable, or for another backbone or class count.</summary>
@@ -38,7 +40,7 @@ public sealed class CheckpointFile
 
     public static void Save(string path, CheckpointInfo info, ResNet model, OptimizerHelper? optimizer)
     {
-        AtomicFile.Write(path, stream =>
+        AtomicWrite.With(path, stream =>
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             using (var s = zip.CreateEntry(InfoEntry).Open()) JsonSerializer.Serialize(s, info with { SavedAt = DateTimeOffset.UtcNow }, Json);

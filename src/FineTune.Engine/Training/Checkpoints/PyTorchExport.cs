@@ -1,3 +1,4 @@
+using FineTune.IO;
 using FineTune.Models;
 using TorchSharp.PyBridge;
 
@@ -11,7 +12,7 @@ namespace FineTune.Training.Checkpoints;
 public static class PyTorchExport
 {
     public static void Save(ResNet model, string path) =>
-        AtomicFile.Write(path, stream => model.save_py(stream, null, leaveOpen: true));
+        AtomicWrite.With(path, stream => model.save_py(stream, null, leaveOpen: true));
 
     /// <summary>Exports the model of checkpoint <paramref name="checkpointPath"/> to <paramref name="pthPath"/>.</summary>
     public static void FromCheckpoint(string checkpointPath, string pthPath)

@@ -49,26 +49,15 @@ public static class Float32Safetensors
         }
         while (header.Length % 8 != 0) header.WriteByte((byte)' '); // the format pads the header with spaces
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
+        FineTune.IO.AtomicWrite.With(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-                file.Write(length);
-                header.Position = 0;
-                header.CopyTo(file);
-                foreach (var name in names) file.Write(Bytes(tensors[name]));
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+            var length = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            file.Write(length);
+            header.Position = 0;
+            header.CopyTo(file);
+            foreach (var name in names) file.Write(Bytes(tensors[name]));
+        });
     }
 
     /// <summary>Reads every tensor and the metadata; InvalidDataException when the file is not intact.</summary>
