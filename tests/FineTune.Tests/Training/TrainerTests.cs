@@ -99,7 +99,7 @@ public class TrainerTests
             Train = new InterceptingSource(data.Train, (epoch, b, batch) =>
             {
                 if (epoch == 2 && b == 0) bestBeforeNan = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(bestPath)));
-                return epoch == 2 && b == 1 ? new Batch(full_like(batch.Images, double.NaN), batch.Labels) : batch;
+                return epoch == 2 && b == 1 ? new FineTune.Data.Batch(full_like(batch.Images, double.NaN), batch.Labels, batch.Indices, batch.Paths) : batch;
             }),
         };
         var result = Run(config, data);

@@ -1,3 +1,4 @@
+using FineTune.Data;
 using System.Diagnostics;
 using FineTune.Config;
 using FineTune.Models;

@@ -43,7 +43,7 @@ public static class FolderTrainingData
     public static string ManifestHash(string experimentDir) =>
         Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(experimentDir, SplitManifest.FileName))));
 
-    /// <summary>The loader seen through the trainer's interface; batches pass through (the trainer disposes them).</summary>
+    /// <summary>The loader seen through the trainer's interface; batches pass straight through (the trainer disposes them).</summary>
     sealed class LoaderSource(DataLoader loader) : IBatchSource, IDisposable
     {
         public int ImageCount => loader.Dataset.Count;
@@ -55,7 +55,7 @@ public static class FolderTrainingData
             foreach (var batch in loader.Epoch(epoch))
             {
                 if (b++ < skipBatches) { batch.Dispose(); continue; }
-                yield return new Batch(batch.Images, batch.Labels);
+                yield return batch;
             }
         }
 

@@ -1,15 +1,9 @@
+using FineTune.Data;
 using FineTune.Config;
 using FineTune.Weights;
 using static TorchSharp.torch;
 
 namespace FineTune.Training.Data;
-
-/// <summary>One mini-batch: images [N, 3, H, W] float32, already normalised for the weights; labels int64 [N].</summary>
-public sealed record Batch(Tensor Images, Tensor Labels) : IDisposable
-{
-    public long Count => Labels.shape[0];
-    public void Dispose() { Images.Dispose(); Labels.Dispose(); }
-}
 
 /// <summary>
 /// What the trainer needs from a data pipeline: the batches of one epoch, in an order that depends only on

@@ -1,3 +1,4 @@
+using FineTune.Data;
 using System.Security.Cryptography;
 using System.Text;
 using FineTune.Weights;
@@ -77,9 +78,9 @@ public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchS
         if (shuffle) new Random(unchecked(seed * 100_003 + epoch) & int.MaxValue).Shuffle(order);
         for (int b = skipBatches; b < BatchCount; b++)
         {
-            var idx = order.Skip(b * batchSize).Take(batchSize).Select(i => (long)i).ToArray();
-            using var index = tensor(idx, dtype: int64);
-            yield return new Batch(images.index_select(0, index), labels.index_select(0, index));
+            var picked = order.Skip(b * batchSize).Take(batchSize).ToArray();
+            using var index = tensor(picked.Select(i => (long)i).ToArray(), dtype: int64);
+            yield return new Batch(images.index_select(0, index), labels.index_select(0, index), picked, []);
         }
     }
 
