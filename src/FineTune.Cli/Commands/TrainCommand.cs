@@ -47,6 +47,11 @@ public static class TrainCommand
 
         if (dryRun) return DryRun(config, resumePath);
 
+        // Fail on unwritable outputs and a missing dataset before loading any weights or data.
+        OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
+        OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
+        if (config.Data.Source == DataSource.Folder) TrainingDataFactory.EnsureDatasetPresent(config);
+
         TorchNative.EnsureLoaded();
         // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
         using var dist = DistributedContext.Create(distributed);

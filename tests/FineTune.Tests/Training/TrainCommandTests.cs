@@ -73,9 +73,10 @@ public class TrainCommandTests
     public void A_missing_dataset_is_reported_before_training_with_how_to_get_it()
     {
         var dir = Tiny.TempFolder();
-        File.WriteAllText(Path.Combine(dir, "c.yaml"), "data:\n  data_dir: nowhere/caltech\nmodel:\n  pretrained: false\n");
-        var (code, _, err) = Run(dir, "train", "--config", "c.yaml");
+        File.WriteAllText(Path.Combine(dir, "c.yaml"), "data:\n  data_dir: nowhere/caltech\nmodel:\n  pretrained: true\n");
+        var (code, output, err) = Run(dir, "train", "--config", "c.yaml");
         Assert.Equal(1, code);
+        Assert.DoesNotContain("Model:", output); // refused before any weights are loaded
         Assert.Single(err.Trim().Split('\n'));
         Assert.Contains("nowhere/caltech", err);
         Assert.Contains("finetune data prepare", err);
