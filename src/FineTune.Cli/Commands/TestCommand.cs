@@ -34,7 +34,7 @@ public static class TestCommand
 
         var config = ConfigLoader.Load(configPath);
         var experiment = experimentName ?? config.Experiment.Name;
-        if (experiment.Length == 0 || experiment.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+        if (!ExperimentConfig.IsFolderName(experiment))
             throw new UsageException($"--experiment_name '{experiment}' cannot be a folder name: use letters, digits, '-' and '_'.");
         var checkpoint = CheckpointFile.Load(modelPath);
         checkpoint.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {configPath}");

@@ -40,7 +40,7 @@ public static class TrainCommand
         var config = ConfigLoader.Load(configPath);
         if (experimentName is not null)
         {
-            if (experimentName.Length == 0 || experimentName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            if (!ExperimentConfig.IsFolderName(experimentName))
                 throw new UsageException($"--experiment_name '{experimentName}' cannot be a folder name: use letters, digits, '-' and '_'.");
             config = config with { Experiment = config.Experiment with { Name = experimentName } };
         }

@@ -149,7 +149,7 @@ public static class ConfigLoader
             SaveEvery = s.Int("save_every", e.SaveEvery, 1),
             ExportPytorch = s.Bool("export_pytorch", e.ExportPytorch),
         };
-        if (e.Name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || e.Name is "." or "..")
+        if (!ExperimentConfig.IsFolderName(e.Name))
             throw s.Error(null, "name", $"'{e.Name}' cannot be a folder name: use letters, digits, '-' and '_'.");
         s.RejectUnknown();
         return e;

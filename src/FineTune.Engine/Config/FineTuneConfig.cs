@@ -106,6 +106,10 @@ public sealed record TrainingConfig
 public sealed record ExperimentConfig
 {
     public string Name { get; init; } = "experiment";
+
+    /// <summary>An experiment name becomes a folder under checkpoint_dir, log_dir and the report folder.</summary>
+    public static bool IsFolderName(string name) =>
+        name.Length > 0 && name is not ("." or "..") && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
     public string CheckpointDir { get; init; } = "outputs/checkpoints";
     public string LogDir { get; init; } = "outputs/logs";
     /// <summary>true: keep checkpoint_best and the last epoch's; false: also every save_every epochs.</summary>
