@@ -96,6 +96,7 @@ public static class TrainCommand
         if (dist.IsMain) WriteRunSummary(config, result);
         (data.Train as IDisposable)?.Dispose();
         (data.Val as IDisposable)?.Dispose();
+        (data.TrainUnaugmented as IDisposable)?.Dispose();
         if (result.Outcome is TrainingOutcome.Completed or TrainingOutcome.EarlyStopped) dist.Finish();
         return result.Outcome switch
         {

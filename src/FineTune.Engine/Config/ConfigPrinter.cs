@@ -67,6 +67,9 @@ public static class ConfigPrinter
         Key("label_smoothing", t.LabelSmoothing);
         Key("warmup_epochs", t.WarmupEpochs);
         Key("freeze_backbone_epochs", t.FreezeBackboneEpochs);
+        Key("linear_probe_epochs", t.LinearProbeEpochs);
+        Key("freeze_batchnorm", t.FreezeBatchNorm);
+        Key("channels_last", t.ChannelsLast);
         Key("grad_clip", t.GradClip);
         Key("threads", t.Threads);
         Key("sync_batchnorm", t.SyncBatchNorm);

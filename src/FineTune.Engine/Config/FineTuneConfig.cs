@@ -92,6 +92,12 @@ public sealed record TrainingConfig
     public int WarmupEpochs { get; init; }
     /// <summary>Epochs at the start during which only the classifier trains.</summary>
     public int FreezeBackboneEpochs { get; init; }
+    /// <summary>Epochs of the classifier alone on features of the frozen backbone computed once, before epoch 1 (0: none).</summary>
+    public int LinearProbeEpochs { get; init; }
+    /// <summary>BatchNorm layers keep their running statistics while training (eval mode); their scale and shift still learn.</summary>
+    public bool FreezeBatchNorm { get; init; }
+    /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
+    public bool ChannelsLast { get; init; }
     /// <summary>Largest gradient norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; }
     /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>

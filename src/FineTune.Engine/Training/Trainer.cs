@@ -7,6 +7,7 @@ using FineTune.Config;
 using FineTune.Models;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Data;
+using FineTune.Training.Memory;
 using FineTune.Training.TensorBoard;
 using FineTune.Weights;
 using TorchSharp;
@@ -45,6 +46,8 @@ public sealed class Trainer(
     PartialEpoch? _partial;
     readonly List<EpochRecord> _history = [];
     string? _bestPath, _lastPath;
+    readonly MemoryTrace _memory = new();
+    string MemoryCsv => Path.Combine(Policy.Folder, "memory.csv");
 
     public TrainingResult Run(CheckpointFile? resumeFrom = null)
     {
@@ -60,10 +63,17 @@ public sealed class Trainer(
 
         using var optimizer = OptimizerFactory.Create(_t, model);
         var schedule = new LearningRateSchedule(_t, data.Train.BatchCount);
-        if (resumeFrom is not null) Restore(resumeFrom, optimizer, schedule);
+        if (resumeFrom is not null) { Restore(resumeFrom, optimizer, schedule); _memory.Load(MemoryCsv, _globalStep); }
 
         using var events = IsMain ? new EventWriter(config.Experiment.RunLogDir) : null;
         if (resumeFrom is null) events?.AddText("config", "```yaml\n" + ConfigPrinter.ToYaml(config) + "```", 0);
+        if (resumeFrom is null && _t.LinearProbeEpochs > 0)
+        {
+            var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed);
+            progress.Line(probe.ToString());
+            events?.AddScalar("probe/train_accuracy", probe.TrainAccuracy, 0);
+            events?.AddScalar("probe/val_accuracy", probe.ValAccuracy, 0);
+        }
 
         var outcome = TrainingOutcome.Completed;
         string message = "";
@@ -110,6 +120,8 @@ public sealed class Trainer(
                 if (Policy.SavesEpoch(epoch, earlyStop)) _lastPath = Save(Policy.EpochPath(epoch), earlyStop ? "early_stop" : "epoch", optimizer, schedule);
                 AtomicWrite.Text(Path.Combine(Policy.Folder, "history.json"), JsonSerializer.Serialize(_history, CheckpointFile.Json));
             }
+            TraceMemory(events, _memory.AtEpochEnd(_globalStep, epoch));
+            if (IsMain && _memory.Samples.Count > 0) _memory.Save(MemoryCsv);
             if (earlyStop)
             {
                 outcome = TrainingOutcome.EarlyStopped;
@@ -136,6 +148,7 @@ public sealed class Trainer(
         var result = new TrainingResult(outcome, message, _epochsDone, _bestEpoch, Math.Max(0, _bestValAccuracy),
             _bestPath ?? (File.Exists(Policy.BestPath) ? Policy.BestPath : null), _lastPath, _history, clock.Elapsed);
         if (message.Length > 0) progress.Line(message);
+        if (_memory.Growth() is { } growth) progress.Line(growth.ToString());
         progress.Line(_bestEpoch > 0
             ? string.Create(CultureInfo.InvariantCulture, $"Total time {ProgressReporter.Clock(clock.Elapsed)}; best epoch {_bestEpoch} with validation accuracy {_bestValAccuracy * 100:0.00}% ({result.BestCheckpoint}).")
             : $"Total time {ProgressReporter.Clock(clock.Elapsed)}; no epoch finished.");
@@ -149,6 +162,7 @@ public sealed class Trainer(
     PhaseResult TrainEpoch(int epoch, OptimizerHelper optimizer, LearningRateSchedule schedule, EventWriter? events)
     {
         model.train();
+        if (_t.FreezeBatchNorm) FreezeBatchNormStatistics();
         var parameters = model.parameters().ToList();
         int start = _partial?.BatchesDone ?? 0;
         double lossSum = _partial?.LossSum ?? 0;
@@ -165,7 +179,7 @@ public sealed class Trainer(
             using var scope = NewDisposeScope();
             if (!batches.MoveNext()) break;
             using var batch = batches.Current;
-            var images = batch.Images.to(_device);
+            var images = Input(batch.Images);
             var labels = batch.Labels.to(_device);
 
             var rates = schedule.Rates(epoch, b);
@@ -189,6 +203,7 @@ public sealed class Trainer(
             _globalStep++;
             events?.AddScalar("train/loss", lossValue, _globalStep);
             events?.AddScalar("train/accuracy", (double)hits / n, _globalStep);
+            TraceMemory(events, _memory.AfterStep(_globalStep, epoch));
             progress.Step(b + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
                 seenThisSession / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b + 1 - start);
         }
@@ -211,7 +226,7 @@ public sealed class Trainer(
                 using var scope = NewDisposeScope();
                 using var _ = batch;
                 var labels = batch.Labels.to(_device);
-                var logits = model.call(batch.Images.to(_device));
+                var logits = model.call(Input(batch.Images));
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();
                 seen += batch.Count;
@@ -221,6 +236,29 @@ public sealed class Trainer(
         }
         var totals = Reduce([lossSum, correct, seen]);
         return (totals[0] / Math.Max(1, totals[2]), totals[1] / Math.Max(1, totals[2]));
+    }
+
+    /// <summary>
+    /// The batch on the device, channels-last when asked. Only the input is converted: convolutions follow the input's
+    /// layout, and the weights stay contiguous NCHW so checkpoints (TorchSharp writes contiguous tensors only) and the
+    /// optimizer state need no conversion.
+    /// </summary>
+    Tensor Input(Tensor images)
+    {
+        var onDevice = images.to(_device);
+        return _t.ChannelsLast ? ChannelsLast.Of(onDevice) : onDevice;
+    }
+
+    /// <summary>BatchNorm in eval mode inside a training model: running statistics are used and kept, affine parameters learn.</summary>
+    void FreezeBatchNormStatistics()
+    {
+        foreach (var module in model.modules())
+            if (module is BatchNorm2d) module.eval();
+    }
+
+    static void TraceMemory(EventWriter? events, MemoryTrace.Sample? sample)
+    {
+        if (sample is not null) events?.AddScalar("memory/rss_mib", sample.ResidentBytes / 1048576.0, sample.Step);
     }
 
     double[] Reduce(double[] values) => collective is null ? values : collective.Sum(values);

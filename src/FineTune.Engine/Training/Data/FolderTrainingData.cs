@@ -32,7 +32,12 @@ public static class FolderTrainingData
         // accuracy is that of the whole split, the same number on every rank.
         var valLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Val), eval, preprocessing,
             options with { Shuffle = false, PadShards = false });
-        return new TrainingData(new LoaderSource(trainLoader), new LoaderSource(valLoader), manifest.Classes, ManifestHash(config.Experiment.RunCheckpointDir));
+        var probeLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Train), eval, preprocessing,
+            options with { Shuffle = false, CacheImages = false }); // padded shards: every rank takes as many probe steps
+        return new TrainingData(new LoaderSource(trainLoader), new LoaderSource(valLoader), manifest.Classes, ManifestHash(config.Experiment.RunCheckpointDir))
+        {
+            TrainUnaugmented = new LoaderSource(probeLoader),
+        };
     }
 
     /// <summary>The evaluation transform a config asks for (also what `finetune test` uses).</summary>

@@ -18,7 +18,14 @@ public interface IBatchSource
 }
 
 /// <summary>A dataset ready to train on: training and validation batches, the class names, and the split's identity.</summary>
-public sealed record TrainingData(IBatchSource Train, IBatchSource Val, IReadOnlyList<string> ClassNames, string SplitManifestHash);
+public sealed record TrainingData(IBatchSource Train, IBatchSource Val, IReadOnlyList<string> ClassNames, string SplitManifestHash)
+{
+    /// <summary>
+    /// The training images with the evaluation transform (no augmentation, a fixed order), for features computed
+    /// once (training.linear_probe_epochs); null where the source has none, and the probe then reads <see cref="Train"/>.
+    /// </summary>
+    public IBatchSource? TrainUnaugmented { get; init; }
+}
 
 /// <summary>Raised when the dataset is missing; the message says how to get it.</summary>
 public sealed class DatasetNotFoundException(string message) : Exception(message);

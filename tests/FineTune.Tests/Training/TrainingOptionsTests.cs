@@ -1,0 +1,127 @@
+using FineTune.Config;
+using FineTune.Models;
+using FineTune.Training;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.Memory;
+using FineTune.Weights;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FineTune.Tests.Training;
+
+/// <summary>linear_probe_epochs, freeze_batchnorm and channels_last on the tiny synthetic run, and the memory trace.</summary>
+public class TrainingOptionsTests
+{
+    static Dictionary<string, Tensor> Snapshot(ResNet model) =>
+        model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+
+    static bool Same(Tensor a, Tensor b)
+    {
+        using var diff = (a.to(float64) - b.to(float64)).abs().max();
+        return a.shape.SequenceEqual(b.shape) && diff.item<double>() == 0;
+    }
+
+    [Fact]
+    public void The_linear_probe_trains_the_head_and_leaves_the_backbone_alone()
+    {
+        var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { LinearProbeEpochs = 20 });
+        var data = Tiny.Data(config);
+        using var model = Tiny.Model();
+        var before = Snapshot(model);
+        var probe = new LinearProbe(model, config.Training, ProgressReporter.Silent()).Run(data.Train, data.Val, seed: 3);
+
+        var after = model.state_dict();
+        foreach (var (key, value) in before)
+        {
+            bool same = Same(value, after[key]);
+            Assert.True(key.StartsWith("fc.") ? !same : same, $"{key} {(same ? "unchanged" : "changed")}");
+        }
+        Assert.Equal(data.Train.ImageCount, probe.Images);
+        // Four classes of distinct synthetic shapes: a trained head beats chance (25%) on features of even a random backbone.
+        Assert.True(probe.TrainAccuracy > 0.5, $"probe train accuracy {probe.TrainAccuracy}");
+    }
+
+    [Fact]
+    public void A_run_with_a_probe_reports_it_and_then_trains_all_layers()
+    {
+        var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { LinearProbeEpochs = 3 });
+        var output = new StringWriter();
+        using var model = Tiny.Model();
+        var before = Snapshot(model);
+        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output, false)).Run();
+        Assert.Contains("Linear probe: 3 epochs on the frozen backbone's features of", output.ToString());
+        Assert.False(Same(before["conv1.weight"], model.state_dict()["conv1.weight"]), "the backbone should train after the probe");
+    }
+
+    [Fact]
+    public void Frozen_batchnorm_keeps_running_statistics_but_learns_scale_and_shift()
+    {
+        var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { FreezeBatchNorm = true });
+        using var model = Tiny.Model();
+        var before = Snapshot(model);
+        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        var after = model.state_dict();
+        Assert.True(Same(before["bn1.running_mean"], after["bn1.running_mean"]));
+        Assert.True(Same(before["layer1.0.bn2.running_var"], after["layer1.0.bn2.running_var"]));
+        Assert.False(Same(before["bn1.weight"], after["bn1.weight"]));
+
+        // Without the option the same run moves the statistics: the check above can fail.
+        var plain = Tiny.Config(Tiny.TempFolder(), epochs: 1);
+        using var other = Tiny.Model();
+        new Trainer(plain, other, Tiny.Data(plain), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        Assert.False(Same(before["bn1.running_mean"], other.state_dict()["bn1.running_mean"]));
+    }
+
+    [Fact]
+    public void Channels_last_trains_like_nchw_and_its_checkpoint_restores_the_same_model()
+    {
+        // SGD: Adam's normalised steps would blow rounding differences of near-zero gradients up to the rate.
+        var nchw = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { Optimizer = OptimizerKind.Sgd });
+        using var a = Tiny.Model();
+        var ra = new Trainer(nchw, a, Tiny.Data(nchw), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+
+        var nhwc = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { Optimizer = OptimizerKind.Sgd, ChannelsLast = true });
+        using var b = Tiny.Model();
+        var rb = new Trainer(nhwc, b, Tiny.Data(nhwc), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+
+        Assert.True(b.state_dict()["conv1.weight"].is_contiguous(), "weights stay NCHW so checkpoints can be written");
+        // Same maths in another memory order: only rounding differs.
+        Assert.True(Tiny.MaxDifference(a, b) < 1e-3, $"weights differ by {Tiny.MaxDifference(a, b)}");
+        Assert.Equal(ra.History[0].TrainLoss, rb.History[0].TrainLoss, 3);
+
+        using var restored = CheckpointFile.Load(rb.BestCheckpoint!).CreateModel();
+        Assert.Equal(0, Tiny.MaxDifference(b, restored));
+    }
+
+    [Fact]
+    public void Every_run_writes_a_memory_trace_and_its_growth()
+    {
+        var config = Tiny.Config(Tiny.TempFolder(), epochs: 2);
+        var output = new StringWriter();
+        new Trainer(config, Tiny.Model(), Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output, false)).Run();
+        var trace = new MemoryTrace();
+        trace.Load(Path.Combine(config.Experiment.RunCheckpointDir, "memory.csv"), long.MaxValue);
+        Assert.Equal([1, 2], trace.Samples.Where(s => s.AtEpochEnd).Select(s => s.Epoch));
+        Assert.All(trace.Samples, s => Assert.True(s.ResidentBytes > 10_000_000, "a process with libtorch loaded holds more than 10 MB"));
+        Assert.Contains("Resident memory:", output.ToString());
+    }
+
+    [Fact]
+    public void Growth_runs_from_the_first_epoch_end_to_the_last_sample_up_to_the_step()
+    {
+        var folder = Tiny.TempFolder();
+        var csv = Path.Combine(folder, "memory.csv");
+        File.WriteAllText(csv, "step,epoch,rss_bytes,epoch_end\n10,1,900,0\n20,1,1000,1\n500,3,1100,0\n1000,6,1020,0\n1010,6,5000,0\n");
+        var trace = new MemoryTrace();
+        trace.Load(csv, upToStep: long.MaxValue);
+        var growth = trace.Growth(1000)!;
+        Assert.Equal(20, growth.From.Step);
+        Assert.Equal(1000, growth.To.Step);
+        Assert.Equal(0.02, growth.Fraction, 6);
+        Assert.Equal(1100, growth.PeakBetween);
+
+        var resumed = new MemoryTrace();
+        resumed.Load(csv, upToStep: 500);
+        Assert.Equal(3, resumed.Samples.Count);
+    }
+}
