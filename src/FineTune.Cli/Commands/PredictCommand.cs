@@ -3,6 +3,7 @@ using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Prediction;
 using FineTune.Training.Checkpoints;
+using FineTune.Training.Data;
 using FineTune.Weights;
 using TorchSharp;
 
@@ -36,14 +37,17 @@ public static class PredictCommand
         var info = checkpoint.Info;
         var device = TrainCommand.ChooseDevice(gpu);
         var preprocessing = info.Preprocessing ?? Preprocessing.ImageNet;
-        int imageSize = TrainedImageSize(info) ?? preprocessing.InputSize;
+        var trained = TrainedConfig(info);
+        int imageSize = trained?.Data.EvalSizeFor(preprocessing.InputSize) ?? preprocessing.InputSize;
+        // The checkpoint's own evaluation resize (stretch or centre crop), as validation and `finetune test` used.
+        var transform = trained is null ? new EvalTransform(imageSize) : FolderTrainingData.EvalTransformFor(trained, imageSize);
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
 
         var dataset = new ImageDataset(".", info.ClassNames, images.Select(p => new Sample(p, p, 0)).ToList());
         var options = new LoaderOptions(BatchSize: batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
-        using var loader = new DataLoader(dataset, new EvalTransform(imageSize), preprocessing, options);
+        using var loader = new DataLoader(dataset, transform, preprocessing, options);
         var byIndex = new ImagePrediction?[images.Count];
         foreach (var batch in loader.Epoch(0))
         {
@@ -89,11 +93,11 @@ public static class PredictCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
-    /// <summary>The image size the model was trained at (data.image_size in the checkpoint's config), when it set one.</summary>
-    static int? TrainedImageSize(CheckpointInfo info)
+    /// <summary>The config the checkpoint was trained with (its evaluation size and resize), when it holds a readable one.</summary>
+    static FineTuneConfig? TrainedConfig(CheckpointInfo info)
     {
         if (string.IsNullOrWhiteSpace(info.ConfigYaml)) return null;
-        try { return ConfigLoader.Parse(info.ConfigYaml, "checkpoint").Data.ImageSize; }
+        try { return ConfigLoader.Parse(info.ConfigYaml, "checkpoint"); }
         catch (ConfigException) { return null; }
     }
 }

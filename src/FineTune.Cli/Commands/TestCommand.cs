@@ -45,7 +45,7 @@ public static class TestCommand
         TorchNative.EnsureLoaded();
         var device = TrainCommand.ChooseDevice(gpu);
         var preprocessing = checkpoint.Info.Preprocessing ?? Preprocessing.ImageNet;
-        int imageSize = config.Data.ImageSize ?? preprocessing.InputSize;
+        int imageSize = config.Data.EvalSizeFor(preprocessing.InputSize);
         if (config.Training.Threads > 0) set_num_threads(config.Training.Threads);
 
         using var model = checkpoint.CreateModel();

@@ -72,6 +72,7 @@ public static class ConfigLoader
             Seed = s.Int("seed", d.Seed, 0),
             Source = s.Choice("source", d.Source, new Dictionary<string, DataSource> { ["folder"] = DataSource.Folder, ["synthetic"] = DataSource.Synthetic }),
             ImageSize = s.IntOrNull("image_size", 32, 1024),
+            EvalImageSize = s.IntOrNull("eval_image_size", 32, 1024),
             CacheImages = s.Bool("cache_images", d.CacheImages),
             SyntheticImagesPerClass = s.Int("synthetic_images_per_class", d.SyntheticImagesPerClass, 4),
             Augmentation = a,

@@ -30,6 +30,7 @@ public static class ConfigPrinter
         Key("seed", c.Data.Seed);
         Key("source", c.Data.Source == DataSource.Folder ? "folder" : "synthetic");
         Key("image_size", c.Data.ImageSize, note: c.Data.ImageSize is null ? "the weights' input size (224 for ImageNet ResNets)" : null);
+        Key("eval_image_size", c.Data.EvalImageSize, note: c.Data.EvalImageSize is null ? "image_size" : null);
         Key("cache_images", c.Data.CacheImages);
         Key("synthetic_images_per_class", c.Data.SyntheticImagesPerClass);
         sb.Append("  augmentation:\n");

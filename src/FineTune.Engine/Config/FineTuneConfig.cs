@@ -27,6 +27,17 @@ public sealed record DataConfig
     public DataSource Source { get; init; } = DataSource.Folder;
     /// <summary>Side of the square image the model sees; null means the weights' own input size (224 for ImageNet ResNets).</summary>
     public int? ImageSize { get; init; }
+    /// <summary>
+    /// Side of the square for validation, test and predict; null means image_size. Larger than image_size pays off
+    /// (FixRes): random crops during training make objects look bigger than a whole resized image does at test time.
+    /// </summary>
+    public int? EvalImageSize { get; init; }
+
+    /// <summary>The training size for weights whose own input is <paramref name="weightsSize"/>.</summary>
+    public int TrainSizeFor(int weightsSize) => ImageSize ?? weightsSize;
+
+    /// <summary>The evaluation size for weights whose own input is <paramref name="weightsSize"/>.</summary>
+    public int EvalSizeFor(int weightsSize) => EvalImageSize ?? ImageSize ?? weightsSize;
     /// <summary>Keep decoded, resized images in memory after the first epoch.</summary>
     public bool CacheImages { get; init; }
     /// <summary>Images per class when source is synthetic.</summary>

@@ -20,10 +20,10 @@ public static class FolderTrainingData
             throw new DatasetException(
                 $"'{d.DataDir}' has {manifest.Classes.Count} classes but model.num_classes in {config.Source} is {config.Model.NumClasses}: set num_classes to {manifest.Classes.Count}.");
 
-        int size = d.ImageSize ?? preprocessing.InputSize;
+        int size = d.TrainSizeFor(preprocessing.InputSize);
         var a = d.Augmentation;
         var train = new TrainTransform(size, a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax, a.FlipProbability, a.RotationDegrees);
-        var eval = EvalTransformFor(config, size);
+        var eval = EvalTransformFor(config, d.EvalSizeFor(preprocessing.InputSize));
         var options = new LoaderOptions(d.BatchSize, Math.Max(1, d.NumWorkers), Shuffle: true, DropLast: false, Seed: (ulong)d.Seed,
             CacheImages: d.CacheImages, Rank: rank, WorldSize: worldSize);
 
