@@ -60,7 +60,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
                 features.Add(model.Features(t.ChannelsLast ? ChannelsLast.Of(images) : images).MoveToOuterDisposeScope());
                 labels.Add(batch.Labels.to(_device).MoveToOuterDisposeScope());
                 seen += batch.Count;
-                progress.Step(++b, 0, 0, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
+                progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
             }
         }
         var result = (cat(features, 0), cat(labels, 0));

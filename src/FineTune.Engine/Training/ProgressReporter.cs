@@ -27,13 +27,16 @@ public sealed class ProgressReporter(TextWriter output, bool interactive)
         _sinceDraw.Restart();
     }
 
-    /// <summary>Reports <paramref name="done"/> of the phase's batches; <paramref name="imagesPerSecond"/> is measured since the phase began.</summary>
+    /// <summary>
+    /// Reports <paramref name="done"/> of the phase's batches; <paramref name="imagesPerSecond"/> is measured since the phase began.
+    /// A NaN loss leaves loss and accuracy out (phases that compute neither, such as feature extraction).
+    /// </summary>
     public void Step(int done, double meanLoss, double accuracy, double imagesPerSecond, TimeSpan elapsed, int doneThisSession)
     {
         bool last = done >= _total;
         var remaining = doneThisSession > 0 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / doneThisSession * (_total - done)) : TimeSpan.Zero;
-        var stats = string.Create(CultureInfo.InvariantCulture,
-            $"{done}/{_total} loss {meanLoss:0.0000} acc {accuracy * 100:0.00}% {imagesPerSecond:0.0} img/s ETA {Clock(remaining)}");
+        var metrics = double.IsNaN(meanLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $" loss {meanLoss:0.0000} acc {accuracy * 100:0.00}%");
+        var stats = string.Create(CultureInfo.InvariantCulture, $"{done}/{_total}{metrics} {imagesPerSecond:0.0} img/s ETA {Clock(remaining)}");
         if (interactive)
         {
             if (!last && _sinceDraw.ElapsedMilliseconds < 200) return;
