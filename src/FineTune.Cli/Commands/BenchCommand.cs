@@ -1,5 +1,6 @@
 using System.Globalization;
 using FineTune.Benchmarks;
+using FineTune.Data;
 using FineTune.Models;
 using FineTune.Native;
 using TorchSharp;
@@ -9,13 +10,16 @@ namespace FineTune.Cli.Commands;
 /// <summary>
 /// `finetune bench`: images/s of our ResNets in training and evaluation, beside PyTorch doing the same work
 /// on the same machine in the same run (tools/pytorch/bench_models.py), with the ratio and both peak RSS.
+/// With --data_dir, end to end: each step also takes its batch from a data loader over real images (ours:
+/// <see cref="DataLoader"/>; PyTorch's: tools/pytorch/bench_e2e.py with torchvision's DataLoader).
 /// A benchmark, not a test: it prints figures and asserts nothing about them.
 /// </summary>
 public static class BenchCommand
 {
     public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
 
-    public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios";
+    public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios "
+                             + "([--models resnet18,resnet50] [--data_dir D: end to end, with data loading] [--images 640] [--workers 2])";
 
     public static int Run(CommandLine cl)
     {
@@ -35,6 +39,9 @@ public static class BenchCommand
             ReferenceNchw = cl.Flag("reference_nchw"),
             HugePages = cl.Flag("huge_pages"),
             KeepFreedMemory = cl.Flag("keep_freed_memory"),
+            DataDir = cl.Get("data_dir"),
+            Images = cl.GetInt("images", 640),
+            Workers = cl.GetInt("workers", 2),
         };
         int rounds = cl.GetInt("rounds", 1);
         var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
@@ -46,6 +53,8 @@ public static class BenchCommand
         if (rounds < 1) throw new UsageException($"--rounds must be at least 1; got {rounds}.");
         if (models.Count == 0) throw new UsageException("--models needs at least one backbone, such as resnet18,resnet50.");
         foreach (var m in models) ModelFactory.ArchitectureOf(m); // unknown names fail before minutes of work
+        var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
+        if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
 
         // Both act on the native heap and must come before libtorch's first allocation.
         if (settings.HugePages && !TensorMemory.UseHugePages())
@@ -60,12 +69,13 @@ public static class BenchCommand
         }
         ModelThroughput.ConfigureThreads(settings);
         PrintHeader(models, modes, settings, rounds);
+        if (images is not null) PrintEndToEnd(images, settings);
 
         string? missing = null;
         using var reference = withReference ? PyTorchReference.TryCreate(python, out missing) : null;
         Console.WriteLine(reference is null
             ? $"PyTorch: {(withReference ? "not measured: " + missing : "not measured (--no-reference)")}"
-            : $"PyTorch: {reference.Versions} ({python}, tools/pytorch/bench_models.py, one process per row)");
+            : $"PyTorch: {reference.Versions} ({python}, tools/pytorch/{(images is null ? "bench_models.py" : "bench_e2e.py")}, one process per row)");
         Console.WriteLine();
 
         var rows = new List<Row>();
@@ -80,13 +90,16 @@ public static class BenchCommand
             foreach (var row in rows)
             {
                 bool oursFirst = round % 2 == 0;
-                if (oursFirst) MeasureOurs(row, settings, round, rounds);
-                if (reference is not null && row.ReferenceError is null) MeasureReference(reference, row, settings, round, rounds);
-                if (!oursFirst) MeasureOurs(row, settings, round, rounds);
+                if (oursFirst) MeasureOurs(row, settings, images, round, rounds);
+                if (reference is not null && row.ReferenceError is null) MeasureReference(reference, row, settings, images, round, rounds);
+                if (!oursFirst) MeasureOurs(row, settings, images, round, rounds);
             }
         }
 
         PrintTable(rows, reference is not null);
+        if (images is not null)
+            Console.WriteLine("End to end: img/CPU-s counts the loaders too (our worker threads; PyTorch's worker processes, read from /proc);\n"
+                              + "PyTorch's peak RSS is its main process's (its workers are forked from it and share most pages).");
         foreach (var row in rows.Where(r => r.ReferenceError is not null))
             Console.WriteLine($"PyTorch {row.Model} {Lower(row.Mode)}: not measured: {row.ReferenceError}");
         var gcs = rows.Sum(r => r.Ours?.GarbageCollections ?? 0);
@@ -106,16 +119,18 @@ public static class BenchCommand
         public string? ReferenceError { get; set; }
     }
 
-    static void MeasureOurs(Row row, BenchmarkSettings settings, int round, int rounds)
+    static void MeasureOurs(Row row, BenchmarkSettings settings, BenchmarkImages? images, int round, int rounds)
     {
         Progress($"ours    {row.Model} {Lower(row.Mode)}", round, rounds);
-        row.Ours = Merge(row.Ours, ModelThroughput.Measure(row.Model, row.Mode, settings));
+        row.Ours = Merge(row.Ours, images is null
+            ? ModelThroughput.Measure(row.Model, row.Mode, settings)
+            : EndToEndThroughput.Measure(row.Model, row.Mode, images, settings));
     }
 
-    static void MeasureReference(PyTorchReference reference, Row row, BenchmarkSettings settings, int round, int rounds)
+    static void MeasureReference(PyTorchReference reference, Row row, BenchmarkSettings settings, BenchmarkImages? images, int round, int rounds)
     {
         Progress($"PyTorch {row.Model} {Lower(row.Mode)}", round, rounds);
-        try { row.Reference = Merge(row.Reference, reference.Measure(row.Model, row.Mode, settings)); }
+        try { row.Reference = Merge(row.Reference, reference.Measure(row.Model, row.Mode, settings, images)); }
         catch (BenchmarkReferenceException e) { row.ReferenceError = e.Message; }
     }
 
@@ -142,6 +157,26 @@ public static class BenchCommand
         var version = typeof(torch).Assembly.GetName().Version;
         var heap = (s.HugePages ? ", huge pages" : "") + (s.KeepFreedMemory ? ", freed memory kept" : "");
         Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{heap})");
+    }
+
+    /// <summary>The same seeded subset of the folder's usable images for both sides (every file is checked first, as `data bench` does).</summary>
+    static BenchmarkImages PickImages(string dir, BenchmarkSettings settings)
+    {
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"Data folder '{dir}' not found: --data_dir takes a folder with one sub-folder of images per class; "
+                                                 + "for Caltech-101 run `finetune data prepare --archive 101_ObjectCategories.tar.gz` (or `--download`) first.");
+        Console.Error.WriteLine($"  scanning {dir} (every file is checked) ...");
+        var images = BenchmarkImages.Pick(dir, settings.Images);
+        if (images.Count < settings.Batch)
+            throw new DatasetException($"Only {images.Count} usable images under '{dir}', fewer than one batch of {settings.Batch}; lower --batch or use a bigger folder.");
+        return images;
+    }
+
+    static void PrintEndToEnd(BenchmarkImages images, BenchmarkSettings s)
+    {
+        Console.WriteLine($"end to end: loader ({s.Workers} worker{(s.Workers == 1 ? "" : "s")}) + model, {images.Count} images from {images.DataDir} ({images.Classes} classes)");
+        Console.WriteLine($"  each step waits for its batch | train: shuffled, RandomResizedCrop {s.Size} scale 0.8-1 ratio 0.8-1.2, flip, rotation 15 | "
+                          + $"eval: in order, resize to {s.Size}x{s.Size} | ImageNet normalisation | ours: FineTune's DataLoader, PyTorch: ImageFolder + DataLoader");
     }
 
     static void PrintTable(List<Row> rows, bool withReference)

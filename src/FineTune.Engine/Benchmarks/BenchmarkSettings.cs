@@ -37,6 +37,20 @@ public sealed record BenchmarkSettings
     /// </summary>
     public bool KeepFreedMemory { get; init; }
 
+    /// <summary>
+    /// End to end when set: each step takes its batch from a data loader over images of this folder (one sub-folder
+    /// per class) instead of reusing a random batch made once. Null: the model alone, on random input.
+    /// </summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>End to end: how many images (a seeded subset of the folder's usable ones) the loaders cycle over.</summary>
+    public int Images { get; init; } = 640;
+
+    /// <summary>End to end: loader workers on both sides (our threads, PyTorch's processes).</summary>
+    public int Workers { get; init; } = 2;
+
+    public bool EndToEnd => DataDir is not null;
+
     /// <summary>The SGD of the training step, identical on both sides.</summary>
     public const double LearningRate = 0.01, Momentum = 0.9, WeightDecay = 1e-4;
 
@@ -51,5 +65,7 @@ public sealed record BenchmarkSettings
         if (Steps < 1) throw new ArgumentException($"--steps must be at least 1; got {Steps}.");
         if (Threads < 0) throw new ArgumentException($"--threads must be 0 (one per core) or more; got {Threads}.");
         if (InteropThreads < 0) throw new ArgumentException($"--interop-threads must be 0 (library default) or more; got {InteropThreads}.");
+        if (Workers < 1) throw new ArgumentException($"--workers must be at least 1; got {Workers}.");
+        if (EndToEnd && Images < Batch) throw new ArgumentException($"--images ({Images}) must be at least --batch ({Batch}): every timed step takes a full batch.");
     }
 }

@@ -9,19 +9,20 @@ namespace FineTune.Benchmarks;
 public sealed class BenchmarkReferenceException(string message) : Exception(message);
 
 /// <summary>
-/// PyTorch's side of the benchmark: tools/pytorch/bench_models.py (embedded in this library, so an installed
-/// tool has it too) run by Debian's python3 with python3-torch and python3-torchvision. One process per
-/// (model, mode), so that its peak RSS (ru_maxrss) belongs to that row alone, as ours does.
+/// PyTorch's side of the benchmark: tools/pytorch/bench_models.py, or bench_e2e.py end to end (both embedded
+/// in this library, so an installed tool has them too), run by Debian's python3 with python3-torch and
+/// python3-torchvision. One process per (model, mode), so that its peak RSS belongs to that row alone, as ours does.
 /// </summary>
 public sealed class PyTorchReference : IDisposable
 {
     public const string DefaultPython = "/usr/bin/python3";
-    const string ScriptResource = "bench_models.py";
+    const string ScriptResource = "bench_models.py", EndToEndResource = "bench_e2e.py";
     const int MissingTorchExitCode = 3;
 
     readonly string _python;
     readonly string _scriptDir;
     readonly string _script;
+    readonly string _endToEndScript;
 
     /// <summary>"torch 1.13.1, torchvision 0.14.1" as the interpreter reports them.</summary>
     public string Versions { get; }
@@ -31,11 +32,18 @@ public sealed class PyTorchReference : IDisposable
         _python = python;
         Versions = versions;
         _scriptDir = Directory.CreateTempSubdirectory("finetune-bench-").FullName;
-        _script = Path.Combine(_scriptDir, ScriptResource);
-        using var source = typeof(PyTorchReference).Assembly.GetManifestResourceStream(ScriptResource)
-            ?? throw new InvalidOperationException($"The embedded {ScriptResource} is missing from the build.");
-        using var target = File.Create(_script);
+        _script = Extract(ScriptResource);
+        _endToEndScript = Extract(EndToEndResource); // imports bench_models from beside it
+    }
+
+    string Extract(string resource)
+    {
+        var path = Path.Combine(_scriptDir, resource);
+        using var source = typeof(PyTorchReference).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"The embedded {resource} is missing from the build.");
+        using var target = File.Create(path);
         source.CopyTo(target);
+        return path;
     }
 
     /// <summary>
@@ -60,15 +68,18 @@ public sealed class PyTorchReference : IDisposable
         return new PyTorchReference(python, stdout.Trim());
     }
 
-    public ThroughputResult Measure(string backbone, BenchmarkMode mode, BenchmarkSettings s)
+    /// <summary>One row; end to end (bench_e2e.py, loading <paramref name="images"/> in every step) when they are given.</summary>
+    public ThroughputResult Measure(string backbone, BenchmarkMode mode, BenchmarkSettings s, BenchmarkImages? images = null)
     {
-        var args = new List<string>
-        {
-            _script, "--models", backbone, "--modes", mode.ToString().ToLowerInvariant(),
+        var args = images is null
+            ? new List<string> { _script, "--models", backbone, "--modes", mode.ToString().ToLowerInvariant(), "--classes", Str(s.Classes) }
+            : [_endToEndScript, "--model", backbone, "--mode", mode.ToString().ToLowerInvariant(),
+               "--data_dir", Path.GetFullPath(images.DataDir), "--list", WriteList(images), "--workers", Str(s.Workers)];
+        args.AddRange([
             "--batch", Str(s.Batch), "--size", Str(s.Size), "--warmup", Str(s.Warmup), "--steps", Str(s.Steps),
-            "--threads", Str(s.EffectiveThreads), "--interop-threads", Str(s.InteropThreads), "--classes", Str(s.Classes),
+            "--threads", Str(s.EffectiveThreads), "--interop-threads", Str(s.InteropThreads),
             "--eval-grad-mode", s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad",
-        };
+        ]);
         if (s.ChannelsLast && !s.ReferenceNchw) args.Add("--channels-last");
 
         var (code, stdout, stderr) = Run(_python, args, out var startError);
@@ -98,6 +109,14 @@ public sealed class PyTorchReference : IDisposable
         {
             throw new BenchmarkReferenceException($"PyTorch's benchmark of {backbone} ({mode}) printed an unreadable result ({e.Message}): {line}");
         }
+    }
+
+    /// <summary>The images' paths relative to their folder, one a line, for bench_e2e.py's --list.</summary>
+    string WriteList(BenchmarkImages images)
+    {
+        var list = Path.Combine(_scriptDir, "images.txt");
+        File.WriteAllLines(list, images.Dataset.Samples.Select(sample => sample.RelativePath));
+        return list;
     }
 
     static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, out string? startError)

@@ -62,7 +62,29 @@ public class BenchCommandTests
         Assert.Contains("(round 2/2)", stderr);
     }
 
+    [Fact]
+    public void End_to_end_says_what_it_loads_and_prints_the_rows()
+    {
+        var (code, stdout, stderr) = Bench("--data_dir", EndToEndTests.Folder.Value, "--models", "resnet18", "--mode", "eval", "--images", "8", "--batch", "4",
+                                           "--size", "64", "--warmup", "0", "--steps", "1", "--threads", "1", "--workers", "1", "--no-reference");
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"end to end: loader (1 worker) + model, 8 images from {EndToEndTests.Folder.Value} (2 classes)", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+    }
+
+    [Fact]
+    public void A_missing_data_folder_is_named_with_the_command_that_makes_it()
+    {
+        var (code, stdout, stderr) = Bench("--data_dir", "/nonexistent/caltech-101/101_ObjectCategories");
+        Assert.Equal(1, code);
+        Assert.Contains("Data folder '/nonexistent/caltech-101/101_ObjectCategories' not found", stderr);
+        Assert.Contains("finetune data prepare", stderr);
+        Assert.Empty(stdout);
+    }
+
     [Theory]
+    [InlineData(2, "--workers must be at least 1", "--data_dir", "/tmp", "--workers", "0")]
+    [InlineData(2, "--images (8) must be at least --batch (32)", "--data_dir", "/tmp", "--images", "8")]
     [InlineData(1, "Unknown backbone 'resnet19'", "--models", "resnet19")]
     [InlineData(2, "--mode takes train, eval", "--mode", "fit")]
     [InlineData(2, "--steps must be at least 1", "--steps", "0")]
