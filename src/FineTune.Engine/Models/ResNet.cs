@@ -113,6 +113,19 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The classifier, for optimiser groups with their own learning rate.</summary>
     public Linear Head => fc;
 
+    /// <summary>
+    /// The stem (conv1, bn1) and the first <paramref name="stages"/> of the four stages: what training.freeze_stages keeps
+    /// fixed. Early layers hold generic edges and textures; freezing them skips their backward pass.
+    /// </summary>
+    public IEnumerable<nn.Module> EarlyModules(int stages)
+    {
+        if (stages < 0 || stages > 4) throw new ArgumentOutOfRangeException(nameof(stages), stages, "a ResNet has stages 0..4 to freeze");
+        if (stages == 0) yield break;
+        yield return conv1;
+        yield return bn1;
+        foreach (var stage in new[] { layer1, layer2, layer3, layer4 }.Take(stages)) yield return stage;
+    }
+
     /// <summary>Everything but the classifier.</summary>
     public IEnumerable<Parameter> BackboneParameters() =>
         named_parameters().Where(p => !p.name.StartsWith("fc.", StringComparison.Ordinal)).Select(p => p.parameter);

@@ -162,7 +162,7 @@ public sealed class Trainer(
     PhaseResult TrainEpoch(int epoch, OptimizerHelper optimizer, LearningRateSchedule schedule, EventWriter? events)
     {
         model.train();
-        if (_t.FreezeBatchNorm) FreezeBatchNormStatistics();
+        FreezeBatchNormStatistics();
         var parameters = model.parameters().ToList();
         int start = _partial?.BatchesDone ?? 0;
         double lossSum = _partial?.LossSum ?? 0;
@@ -249,11 +249,16 @@ public sealed class Trainer(
         return _t.ChannelsLast ? ChannelsLast.Of(onDevice) : onDevice;
     }
 
-    /// <summary>BatchNorm in eval mode inside a training model: running statistics are used and kept, affine parameters learn.</summary>
+    /// <summary>
+    /// BatchNorm in eval mode inside a training model (running statistics used and kept): all of it with
+    /// freeze_batchnorm (affine parameters still learn), else only in the frozen stages.
+    /// </summary>
     void FreezeBatchNormStatistics()
     {
-        foreach (var module in model.modules())
-            if (module is BatchNorm2d) module.eval();
+        var scope = _t.FreezeBatchNorm ? [model] : model.EarlyModules(_t.FreezeStages);
+        foreach (var part in scope)
+            foreach (var module in part.modules().Prepend(part))
+                if (module is BatchNorm2d) module.eval();
     }
 
     static void TraceMemory(EventWriter? events, MemoryTrace.Sample? sample)
@@ -270,6 +275,8 @@ public sealed class Trainer(
     void SetBackboneTrainable(bool trainable)
     {
         foreach (var p in model.BackboneParameters()) p.requires_grad = trainable;
+        foreach (var frozen in model.EarlyModules(_t.FreezeStages))
+            foreach (var p in frozen.parameters()) p.requires_grad = false;
     }
 
     void Restore(CheckpointFile checkpoint, OptimizerHelper optimizer, LearningRateSchedule schedule)

@@ -73,6 +73,21 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Frozen_stages_keep_every_weight_and_statistic_while_later_stages_train()
+    {
+        // AdamW with weight decay: a frozen weight must not even decay.
+        var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { FreezeStages = 2, WeightDecay = 0.1 });
+        using var model = Tiny.Model();
+        var before = Snapshot(model);
+        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        var after = model.state_dict();
+        foreach (var key in before.Keys.Where(k => k.StartsWith("conv1.") || k.StartsWith("bn1.") || k.StartsWith("layer1.") || k.StartsWith("layer2.")))
+            Assert.True(Same(before[key], after[key]), $"{key} changed");
+        Assert.False(Same(before["layer3.0.conv1.weight"], after["layer3.0.conv1.weight"]));
+        Assert.False(Same(before["layer3.0.bn1.running_mean"], after["layer3.0.bn1.running_mean"]));
+    }
+
+    [Fact]
     public void Channels_last_trains_like_nchw_and_its_checkpoint_restores_the_same_model()
     {
         // SGD: Adam's normalised steps would blow rounding differences of near-zero gradients up to the rate.
