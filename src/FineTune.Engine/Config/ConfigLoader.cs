@@ -129,6 +129,7 @@ public static class ConfigLoader
             WarmupEpochs = s.Int("warmup_epochs", t.WarmupEpochs, 0),
             FreezeBackboneEpochs = s.Int("freeze_backbone_epochs", t.FreezeBackboneEpochs, 0),
             LinearProbeEpochs = s.Int("linear_probe_epochs", t.LinearProbeEpochs, 0, 10_000),
+            LinearProbeLr = s.Double("linear_probe_lr", t.LinearProbeLr, 0, 10, minExclusive: true),
             FreezeStages = s.Int("freeze_stages", t.FreezeStages, 0, 4),
             FreezeBatchNorm = s.Bool("freeze_batchnorm", t.FreezeBatchNorm),
             ChannelsLast = s.Bool("channels_last", t.ChannelsLast),

@@ -69,6 +69,7 @@ public static class ConfigPrinter
         Key("warmup_epochs", t.WarmupEpochs);
         Key("freeze_backbone_epochs", t.FreezeBackboneEpochs);
         Key("linear_probe_epochs", t.LinearProbeEpochs);
+        Key("linear_probe_lr", t.LinearProbeLr);
         Key("freeze_stages", t.FreezeStages);
         Key("freeze_batchnorm", t.FreezeBatchNorm);
         Key("channels_last", t.ChannelsLast);

@@ -105,6 +105,8 @@ public sealed record TrainingConfig
     public int FreezeBackboneEpochs { get; init; }
     /// <summary>Epochs of the classifier alone on features of the frozen backbone computed once, before epoch 1 (0: none).</summary>
     public int LinearProbeEpochs { get; init; }
+    /// <summary>The probe's AdamW rate (cosine to 0), its own: the fine-tuning rates are far too small for a head from scratch.</summary>
+    public double LinearProbeLr { get; init; } = 1e-3;
     /// <summary>The stem and this many of the four stages never train (0: none); their BatchNorm keeps its statistics.</summary>
     public int FreezeStages { get; init; }
     /// <summary>BatchNorm layers keep their running statistics while training (eval mode); their scale and shift still learn.</summary>

@@ -49,7 +49,10 @@ public static class ImageDecoder
     public static SKBitmap DecodeRgba(SKCodec codec, float desiredScale = 1f)
     {
         var size = desiredScale < 1f ? codec.GetScaledDimensions(desiredScale) : new SKSizeI(codec.Info.Width, codec.Info.Height);
-        if (size.Width <= 0 || size.Height <= 0) size = new SKSizeI(codec.Info.Width, codec.Info.Height);
+        // JPEG decodes at n/8 scales and Skia rounds to the nearest one, which may be smaller than asked: never take
+        // fewer pixels than the caller needs (an upsampled 7/8 decode is visibly blurrier than the original).
+        if (size.Width <= 0 || size.Height <= 0 || size.Width < codec.Info.Width * desiredScale - 0.5f || size.Height < codec.Info.Height * desiredScale - 0.5f)
+            size = new SKSizeI(codec.Info.Width, codec.Info.Height);
         bool opaque = codec.Info.AlphaType == SKAlphaType.Opaque;
         // No colour space: pixels are taken as stored, like PIL (ICC profiles are ignored by torchvision too).
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, opaque ? SKAlphaType.Opaque : SKAlphaType.Premul);

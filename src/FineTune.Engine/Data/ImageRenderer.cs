@@ -10,8 +10,9 @@ namespace FineTune.Data;
 /// Turns a decoded image and an <see cref="AffinePlan"/> into normalised floats [3, H, W] for the model in one pass:
 /// each output pixel is mapped back through the inverse of (crop, flip, rotate, resize), sampled bilinearly from the
 /// RGBA source and written straight into the destination with the weights' scale, channel order, mean and std folded
-/// into one multiply-add per channel. Only a shrink beyond 2x (formats that cannot be decoded small) goes through
-/// Skia with mipmaps, so it averages instead of aliasing. One renderer per worker thread.
+/// into one multiply-add per channel. A shrink without rotation (evaluation, most training crops) goes through
+/// <see cref="AntialiasResampler"/> (PIL's filter, as torchvision); a rotated shrink beyond 2x goes through Skia with
+/// mipmaps, so it averages instead of aliasing. One renderer per worker thread.
 /// </summary>
 public sealed class ImageRenderer : IDisposable
 {
@@ -43,6 +44,13 @@ public sealed class ImageRenderer : IDisposable
         if (destination.Length != 3 * plan.OutWidth * plan.OutHeight) throw new ArgumentException("destination must hold 3*H*W floats", nameof(destination));
         if (source.ColorType != SKColorType.Rgba8888) throw new ArgumentException("source must be RGBA 8888 (ImageDecoder.DecodeRgba)", nameof(source));
         var s = sourceScale;
+        if (plan.RotationDegrees == 0 && (plan.OutWidth < plan.Crop.Width * s || plan.OutHeight < plan.Crop.Height * s))
+        {
+            // A shrink without rotation (every evaluation, most crops): PIL's antialiasing filter, as torchvision resizes.
+            RenderAntialiased(source, s, plan, destination);
+            if (_meanImage is not null) SubtractMeanImage(plan.OutHeight, plan.OutWidth, destination);
+            return;
+        }
         var clip = new SKRect(plan.Crop.Left * s, plan.Crop.Top * s, plan.Crop.Right * s, plan.Crop.Bottom * s);
         if (plan.RequiredSourceScale / sourceScale < 0.5f)
         {
@@ -55,6 +63,29 @@ public sealed class ImageRenderer : IDisposable
             Sample(source.GetPixelSpan(), source.Width, source.Height, source.RowBytes, inverse, clip, plan.OutWidth, plan.OutHeight, destination);
         }
         if (_meanImage is not null) SubtractMeanImage(plan.OutHeight, plan.OutWidth, destination);
+    }
+
+    void RenderAntialiased(SKBitmap source, float s, AffinePlan plan, Span<float> destination)
+    {
+        int w = plan.OutWidth, h = plan.OutHeight, plane = w * h;
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(3 * plane);
+        var rgb = rented.AsSpan(0, 3 * plane);
+        AntialiasResampler.ResizeToPlanes(source.GetPixelSpan(), source.Width, source.Height, source.RowBytes,
+            plan.Crop.Left * s, plan.Crop.Top * s, plan.Crop.Width * s, plan.Crop.Height * s, w, h, rgb);
+        for (int c = 0; c < 3; c++)
+        {
+            var from = rgb.Slice(_sourceChannel[c] * plane, plane);
+            var to = destination.Slice(c * plane, plane);
+            float mul = _mul[c], add = _add[c];
+            for (int y = 0; y < h; y++)
+            {
+                var row = from.Slice(y * w, w);
+                var outRow = to.Slice(y * w, w);
+                if (plan.Flip) for (int x = 0; x < w; x++) outRow[x] = row[w - 1 - x] * mul + add;
+                else for (int x = 0; x < w; x++) outRow[x] = row[x] * mul + add;
+            }
+        }
+        System.Buffers.ArrayPool<float>.Shared.Return(rented);
     }
 
     void SubtractMeanImage(int height, int width, Span<float> destination)
@@ -208,12 +239,20 @@ public sealed class ImageRenderer : IDisposable
     {
         float scale = Math.Min(1f, shortSide / (float)Math.Min(source.Width, source.Height));
         if (scale >= 1f) return source.Copy();
-        var info = new SKImageInfo(Math.Max(1, (int)Math.Round(source.Width * scale)), Math.Max(1, (int)Math.Round(source.Height * scale)), SKColorType.Rgba8888, SKAlphaType.Premul);
-        var result = new SKBitmap(info);
-        using var pixmap = source.PeekPixels();
-        using var image = SKImage.FromPixels(pixmap);
-        using var target = result.PeekPixels();
-        image.ScalePixels(target, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        int w = Math.Max(1, (int)Math.Round(source.Width * scale)), h = Math.Max(1, (int)Math.Round(source.Height * scale)), plane = w * h;
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(3 * plane);
+        var rgb = rented.AsSpan(0, 3 * plane);
+        AntialiasResampler.ResizeToPlanes(source.GetPixelSpan(), source.Width, source.Height, source.RowBytes, 0, 0, source.Width, source.Height, w, h, rgb);
+        var result = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var pixels = result.GetPixelSpan();
+        for (int i = 0; i < plane; i++)
+        {
+            pixels[4 * i] = (byte)Math.Clamp(MathF.Round(rgb[i]), 0, 255);
+            pixels[4 * i + 1] = (byte)Math.Clamp(MathF.Round(rgb[plane + i]), 0, 255);
+            pixels[4 * i + 2] = (byte)Math.Clamp(MathF.Round(rgb[2 * plane + i]), 0, 255);
+            pixels[4 * i + 3] = 255; // decoded images are opaque (alpha is composited on white)
+        }
+        System.Buffers.ArrayPool<float>.Shared.Return(rented);
         return result;
     }
 

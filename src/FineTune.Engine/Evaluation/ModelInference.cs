@@ -14,7 +14,10 @@ public static class ModelInference
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var probabilities = nn.functional.softmax(model.call(images.to(device)), 1).to(CPU).contiguous();
+        var input = images.to(device);
+        // On the CPU, oneDNN's convolutions run faster on channels-last input (measured: finetune bench); same numbers.
+        if (device.type == TorchSharp.DeviceType.CPU && input.dim() == 4) input = ChannelsLast.Of(input);
+        var probabilities = nn.functional.softmax(model.call(input), 1).to(CPU).contiguous();
         int n = (int)probabilities.shape[0], classes = (int)probabilities.shape[1];
         var flat = probabilities.data<float>().ToArray();
         return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();

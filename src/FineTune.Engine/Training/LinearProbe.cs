@@ -70,7 +70,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     }
 
     /// <summary>
-    /// AdamW on the head alone at the head's rate (base_lr x fc_lr_multiplier), cosine to zero over the probe's epochs,
+    /// AdamW on the head alone at training.linear_probe_lr, cosine to zero over the probe's epochs,
     /// with the run's label smoothing and weight decay. Ranks hold equally many features (padded shards) and average
     /// gradients, so every rank ends with the same head.
     /// </summary>
@@ -78,7 +78,11 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     {
         var head = model.Head;
         var parameters = head.parameters().ToList();
-        double rate = t.BaseLr * t.FcLrMultiplier;
+        // Logistic regression from zero, not from the Xavier-random head: in a short fit the random part never decays
+        // away, and it cost 2 points of validation accuracy on Caltech-101 (91.6% vs 93.6% at 320 px, 30 epochs).
+        using (no_grad())
+            foreach (var p in parameters) p.zero_();
+        double rate = t.LinearProbeLr;
         using var optimizer = optim.AdamW(parameters, rate, t.Beta1, t.Beta2, t.Eps, t.WeightDecay);
         long n = features.shape[0];
         int batchSize = 64;

@@ -153,4 +153,15 @@ public class ConfigLoaderTests
         foreach (var key in keys)
             Assert.True(doc.Contains($"`{key}`") || doc.Contains($".{key}`") || doc.Contains($"`{key}`, "), $"docs/config.md does not document {key}");
     }
+
+    [Fact]
+    public void Every_shipped_config_loads()
+    {
+        var files = Directory.GetFiles(RepoFiles.Path("configs"), "*.yaml");
+        Assert.Contains(files, f => f.EndsWith("resnet18_fast_cpu.yaml"));
+        foreach (var file in files) ConfigLoader.Load(file);
+        var fast = ConfigLoader.Load(RepoFiles.Path("configs", "resnet18_fast_cpu.yaml"));
+        Assert.Equal((288, 320), (fast.Data.ImageSize, fast.Data.EvalImageSize));
+        Assert.True(fast.Training.LinearProbeEpochs > 0 && fast.Training.FreezeStages == 2);
+    }
 }

@@ -135,4 +135,48 @@ public class TransformTests
                 worst = Math.Max(worst, Math.Abs(output36[c * 36 * 24 + i] * 255 - pil.Pixels[i * 3 + c]));
         Assert.True(worst <= 1.01f, $"largest difference from PIL: {worst} levels");
     }
+
+    [PilFact]
+    public void Shrinking_matches_PIL_bilinear_with_its_antialiasing()
+    {
+        // Noise is the hard case: plain bilinear sampling of a 2.6x / 1.7x shrink would differ from PIL by tens of levels.
+        var dir = TestFiles.TempDir("pilshrink");
+        var (code, output) = TestFiles.Python($$"""
+            from PIL import Image
+            import numpy as np
+            a = np.random.RandomState(5).randint(0, 256, (171, 259, 3)).astype(np.uint8)
+            Image.fromarray(a).save(r'{{dir}}/noise.png')
+            Image.fromarray(a).resize((100, 100), Image.BILINEAR).save(r'{{dir}}/stretch.png')
+            Image.fromarray(a).crop((40, 20, 240, 150)).resize((64, 48), Image.BILINEAR).transpose(Image.FLIP_LEFT_RIGHT).save(r'{{dir}}/crop.png')
+            """);
+        Assert.True(code == 0, output);
+        var file = File.ReadAllBytes(Path.Combine(dir, "noise.png"));
+        foreach (var (plan, reference) in new[]
+        {
+            (new AffinePlan(SKRect.Create(0, 0, 259, 171), false, 0, 100, 100), "stretch.png"),
+            (new AffinePlan(SKRect.Create(40, 20, 200, 130), true, 0, 64, 48), "crop.png"),
+        })
+        {
+            var ours = Render(file, plan);
+            var pil = ImageDecoder.DecodeRgb(Path.Combine(dir, reference));
+            int plane = plan.OutWidth * plan.OutHeight;
+            float worst = 0;
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < plane; i++)
+                    worst = Math.Max(worst, Math.Abs(ours[c * plane + i] * 255 - pil.Pixels[i * 3 + c]));
+            // PIL rounds to whole levels between its two passes; we keep floats.
+            Assert.True(worst <= 1.51f, $"{reference}: largest difference from PIL {worst} levels");
+        }
+    }
+
+    [Fact]
+    public void A_jpeg_is_never_decoded_smaller_than_the_scale_asked_for()
+    {
+        // 519x343 asked at 0.933: the nearest JPEG scale (7/8) would give 300 rows for 320 wanted, so it decodes whole.
+        var file = TestFiles.Encode(519, 343, new SKColor(200, 10, 10), new SKColor(10, 10, 200), SKEncodedImageFormat.Jpeg);
+        using var bitmap = ImageDecoder.DecodeRgba(file, desiredScale: 320f / 343);
+        Assert.True(bitmap.Height >= 320, $"decoded {bitmap.Width}x{bitmap.Height}");
+        using var half = ImageDecoder.DecodeRgba(file, desiredScale: 0.5f);
+        Assert.True(half.Width >= 259 && half.Width < 519, $"a half-size decode is still used when it is enough: {half.Width}x{half.Height}");
+    }
 }

@@ -31,7 +31,7 @@ public static class FolderTrainingData
         // Validation shards are exact (no padding): the trainer sums loss and hits over ranks, so the
         // accuracy is that of the whole split, the same number on every rank.
         var valLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Val), eval, preprocessing,
-            options with { Shuffle = false, PadShards = false });
+            options with { Shuffle = false, PadShards = false, CacheImages = false }); // a cached copy is resized twice: decode per epoch, exactly as test does
         var probeLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Train), eval, preprocessing,
             options with { Shuffle = false, CacheImages = false }); // padded shards: every rank takes as many probe steps
         return new TrainingData(new LoaderSource(trainLoader), new LoaderSource(valLoader), manifest.Classes, ManifestHash(config.Experiment.RunCheckpointDir))
