@@ -39,7 +39,7 @@ public static class ProcessMemory
     }
 
     /// <summary>glibc's malloc_trim(0): returns free heap pages to the system. A no-op elsewhere (musl, macOS).</summary>
-    static void TryTrimNativeHeap()
+    public static void TryTrimNativeHeap()
     {
         if (!OperatingSystem.IsLinux()) return;
         try { malloc_trim(0); }

@@ -10,6 +10,7 @@ namespace FineTune.Training.Memory;
 /// RSS every <see cref="Interval"/> steps and at the end of every epoch, kept as <c>memory.csv</c> beside the
 /// checkpoints and as TensorBoard's <c>memory/rss_mib</c>. <see cref="Summary"/> compares the end of the first epoch
 /// (when the caches, the optimizer state and libtorch's pools have been filled once) with a later step.
+/// Each sample first returns free heap pages to the system, so the trace shows memory in use, and so does the process.
 /// </summary>
 public sealed class MemoryTrace(int interval = 10)
 {
@@ -28,6 +29,10 @@ public sealed class MemoryTrace(int interval = 10)
 
     Sample? Take(long step, int epoch, bool epochEnd)
     {
+        // Hand free heap pages back first (glibc's malloc_trim, a few milliseconds every ten steps). Loader threads and
+        // libtorch free megabyte blocks into per-thread malloc arenas that otherwise keep them: RSS then climbed and
+        // fell by ~10% within every epoch (measured 1480-1680 MiB, scratch ResNet-18 at 112 px) without any leak.
+        ProcessMemory.TryTrimNativeHeap();
         if (ProcessMemory.ResidentBytes() is not { } rss) return null; // no /proc: nothing to trace
         var sample = new Sample(step, epoch, rss, epochEnd);
         _samples.Add(sample);
