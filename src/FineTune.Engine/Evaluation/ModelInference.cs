@@ -14,9 +14,8 @@ public static class ModelInference
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var input = images.to(device);
         // On the CPU, oneDNN's convolutions run faster on channels-last input (measured: finetune bench); same numbers.
-        if (device.type == TorchSharp.DeviceType.CPU && input.dim() == 4) input = ChannelsLast.Of(input);
+        var input = ChannelsLast.Input(images, device, channelsLast: device.type == TorchSharp.DeviceType.CPU);
         var probabilities = nn.functional.softmax(model.call(input), 1).to(CPU).contiguous();
         int n = (int)probabilities.shape[0], classes = (int)probabilities.shape[1];
         var flat = probabilities.data<float>().ToArray();

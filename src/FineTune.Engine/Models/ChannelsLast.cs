@@ -25,6 +25,17 @@ public static class ChannelsLast
     }
 
     /// <summary>
+    /// A batch of images moved to <paramref name="device"/>, channels-last when <paramref name="channelsLast"/>: only
+    /// the input needs converting, since convolutions follow their input's layout through the network, and weights
+    /// that stay NCHW keep checkpoints writable (TorchSharp saves contiguous tensors only).
+    /// </summary>
+    public static Tensor Input(Tensor images, Device device, bool channelsLast)
+    {
+        var onDevice = images.to(device);
+        return channelsLast && onDevice.dim() == 4 ? Of(onDevice) : onDevice;
+    }
+
+    /// <summary>
     /// True when a 4-D tensor is laid out NHWC (channels densest). As in PyTorch, dimensions of size 1 do not
     /// count, so a 1x1 kernel is both NCHW and NHWC at once.
     /// </summary>

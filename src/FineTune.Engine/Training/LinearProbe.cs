@@ -56,8 +56,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
             {
                 using var _ = batch;
                 using var scope = NewDisposeScope();
-                var images = batch.Images.to(_device);
-                features.Add(model.Features(t.ChannelsLast ? ChannelsLast.Of(images) : images).MoveToOuterDisposeScope());
+                features.Add(model.Features(ChannelsLast.Input(batch.Images, _device, t.ChannelsLast)).MoveToOuterDisposeScope());
                 labels.Add(batch.Labels.to(_device).MoveToOuterDisposeScope());
                 seen += batch.Count;
                 progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);

@@ -179,7 +179,7 @@ public sealed class Trainer(
             using var scope = NewDisposeScope();
             if (!batches.MoveNext()) break;
             using var batch = batches.Current;
-            var images = Input(batch.Images);
+            var images = ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast);
             var labels = batch.Labels.to(_device);
 
             var rates = schedule.Rates(epoch, b);
@@ -226,7 +226,7 @@ public sealed class Trainer(
                 using var scope = NewDisposeScope();
                 using var _ = batch;
                 var labels = batch.Labels.to(_device);
-                var logits = model.call(Input(batch.Images));
+                var logits = model.call(ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast));
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();
                 seen += batch.Count;
@@ -236,17 +236,6 @@ public sealed class Trainer(
         }
         var totals = Reduce([lossSum, correct, seen]);
         return (totals[0] / Math.Max(1, totals[2]), totals[1] / Math.Max(1, totals[2]));
-    }
-
-    /// <summary>
-    /// The batch on the device, channels-last when asked. Only the input is converted: convolutions follow the input's
-    /// layout, and the weights stay contiguous NCHW so checkpoints (TorchSharp writes contiguous tensors only) and the
-    /// optimizer state need no conversion.
-    /// </summary>
-    Tensor Input(Tensor images)
-    {
-        var onDevice = images.to(_device);
-        return _t.ChannelsLast ? ChannelsLast.Of(onDevice) : onDevice;
     }
 
     /// <summary>
