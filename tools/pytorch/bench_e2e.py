@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 
-from bench_models import measure, peak_rss_bytes
+from bench_models import import_torch, measure, peak_rss_bytes
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
@@ -176,17 +176,10 @@ def bench(torch, torchvision, a):
 
 def main():
     a = parse_args()
-    try:
-        import torch
-        import torchvision
-    except ImportError as e:
-        print(f"bench_e2e.py: PyTorch is missing ({e}); install it with `apt-get install python3-torch python3-torchvision`.",
-              file=sys.stderr)
+    libraries = import_torch("bench_e2e.py", a)
+    if libraries is None:
         return 3
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    if a.interop_threads > 0:
-        torch.set_num_interop_threads(a.interop_threads)
+    torch, torchvision = libraries
     print(json.dumps(bench(torch, torchvision, a)), flush=True)
     return 0
 

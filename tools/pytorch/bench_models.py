@@ -106,19 +106,28 @@ def bench_one(torch, torchvision, name, mode, a):
     }
 
 
-def main():
-    a = parse_args()
+def import_torch(script, a):
+    """torch and torchvision with --threads/--interop-threads applied, or None after saying on stderr what is missing."""
     try:
         import torch
         import torchvision
     except ImportError as e:
-        print(f"bench_models.py: PyTorch is missing ({e}); install it with `apt-get install python3-torch python3-torchvision`.",
+        print(f"{script}: PyTorch is missing ({e}); install it with `apt-get install python3-torch python3-torchvision`.",
               file=sys.stderr)
-        return 3
+        return None
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     if a.interop_threads > 0:
         torch.set_num_interop_threads(a.interop_threads)
+    return torch, torchvision
+
+
+def main():
+    a = parse_args()
+    libraries = import_torch("bench_models.py", a)
+    if libraries is None:
+        return 3
+    torch, torchvision = libraries
     for name in a.models.split(","):
         for mode in a.modes.split(","):
             print(json.dumps(bench_one(torch, torchvision, name.strip(), mode.strip(), a)), flush=True)
