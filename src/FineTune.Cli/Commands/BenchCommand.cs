@@ -16,7 +16,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "keep_freed_memory", "no_reference" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "default_heap", "reference_kept_heap", "no_reference" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios "
                              + "([--models resnet18,resnet50] [--data_dir D: end to end, with data loading] [--images 640] [--workers 2])";
@@ -38,7 +38,7 @@ public static class BenchCommand
             EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
             ReferenceNchw = cl.Flag("reference_nchw"),
             HugePages = cl.Flag("huge_pages"),
-            KeepFreedMemory = cl.Flag("keep_freed_memory"),
+            ReferenceKeptHeap = cl.Flag("reference_kept_heap"),
             DataDir = cl.Get("data_dir"),
             Images = cl.GetInt("images", 640),
             Workers = cl.GetInt("workers", 2),
@@ -46,6 +46,7 @@ public static class BenchCommand
         int rounds = cl.GetInt("rounds", 1);
         var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
         bool withReference = !cl.Flag("no_reference");
+        bool defaultHeap = cl.Flag("default_heap");
         cl.RejectUnknown("bench");
 
         try { settings.Validate(); }
@@ -53,8 +54,6 @@ public static class BenchCommand
         if (rounds < 1) throw new UsageException($"--rounds must be at least 1; got {rounds}.");
         if (models.Count == 0) throw new UsageException("--models needs at least one backbone, such as resnet18,resnet50.");
         foreach (var m in models) ModelFactory.ArchitectureOf(m); // unknown names fail before minutes of work
-        var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
-        if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
 
         // Both act on the native heap and must come before libtorch's first allocation.
         if (settings.HugePages && !TensorMemory.UseHugePages())
@@ -62,11 +61,16 @@ public static class BenchCommand
             Console.WriteLine("Note: --huge-pages is not available here (needs Linux with glibc); measuring without it.");
             settings = settings with { HugePages = false };
         }
-        if (settings.KeepFreedMemory && !TensorMemory.KeepFreedMemory())
+        if (defaultHeap)
         {
-            Console.WriteLine("Note: keeping freed memory is not available here (needs glibc's mallopt); measuring with the default heap.");
-            settings = settings with { KeepFreedMemory = false };
+            // Read by TensorMemory when libtorch is first loaded; a process that already loaded it keeps its heap.
+            if (TensorMemory.Applied && TensorMemory.KeepsFreedMemory)
+                Console.WriteLine("Note: --default-heap came after this process set up its heap; measuring with freed memory kept.");
+            Environment.SetEnvironmentVariable(TensorMemory.OptOutVariable, "1");
         }
+        var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
+        if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
+
         ModelThroughput.ConfigureThreads(settings);
         PrintHeader(models, modes, settings, rounds);
         if (images is not null) PrintEndToEnd(images, settings);
@@ -155,8 +159,9 @@ public static class BenchCommand
                           + $"{(s.ChannelsLast ? (s.ReferenceNchw ? "ours channels-last, PyTorch NCHW" : "channels-last") : "NCHW")} | eval under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
                           + $"train: SGD lr {BenchmarkSettings.LearningRate}, momentum {BenchmarkSettings.Momentum}, wd {BenchmarkSettings.WeightDecay}");
         var version = typeof(torch).Assembly.GetName().Version;
-        var heap = (s.HugePages ? ", huge pages" : "") + (s.KeepFreedMemory ? ", freed memory kept" : "");
-        Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{heap})");
+        Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{(s.HugePages ? ", huge pages" : "")})");
+        Console.WriteLine($"heap:    ours: {TensorMemory.Description}; PyTorch: "
+                          + (s.ReferenceKeptHeap ? "freed memory kept too (MALLOC_MMAP_MAX_=0, --reference-kept-heap)" : "glibc default heap"));
     }
 
     /// <summary>The same seeded subset of the folder's usable images for both sides (every file is checked first, as `data bench` does).</summary>

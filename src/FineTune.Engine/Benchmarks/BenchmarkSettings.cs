@@ -31,11 +31,10 @@ public sealed record BenchmarkSettings
     public bool HugePages { get; init; }
 
     /// <summary>
-    /// Ours only, off by default: freed tensor memory stays mapped for the next step (see
-    /// <see cref="Native.TensorMemory.KeepFreedMemory"/>). Measured about 10% more ResNet-18 training images per
-    /// CPU-second on one thread, but no clear gain on two, for 0.5 GiB (ResNet-18) to 1.5 GiB (ResNet-50) more peak RSS.
+    /// PyTorch's side runs with the heap ours uses by default (freed memory kept: MALLOC_MMAP_MAX_=0 and no
+    /// automatic trim, see <see cref="Native.TensorMemory"/>), to show how much of a ratio that setting explains.
     /// </summary>
-    public bool KeepFreedMemory { get; init; }
+    public bool ReferenceKeptHeap { get; init; }
 
     /// <summary>
     /// End to end when set: each step takes its batch from a data loader over images of this folder (one sub-folder

@@ -82,7 +82,7 @@ public sealed class PyTorchReference : IDisposable
         ]);
         if (s.ChannelsLast && !s.ReferenceNchw) args.Add("--channels-last");
 
-        var (code, stdout, stderr) = Run(_python, args, out var startError);
+        var (code, stdout, stderr) = Run(_python, args, out var startError, s.ReferenceKeptHeap ? KeptHeapEnvironment : null);
         if (startError is not null) throw new BenchmarkReferenceException($"{_python} could not be started ({startError}).");
         if (code != 0)
             throw new BenchmarkReferenceException(code == MissingTorchExitCode
@@ -119,10 +119,19 @@ public sealed class PyTorchReference : IDisposable
         return list;
     }
 
-    static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, out string? startError)
+    /// <summary>glibc's environment form of what <see cref="Native.TensorMemory"/> does in our process with mallopt.</summary>
+    public static readonly IReadOnlyDictionary<string, string> KeptHeapEnvironment = new Dictionary<string, string>
+    {
+        ["MALLOC_MMAP_MAX_"] = "0",
+        ["MALLOC_TRIM_THRESHOLD_"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, out string? startError,
+                                                       IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         // The reference must not inherit thread settings meant for someone else; the script sets its own.
         info.Environment.Remove("OMP_NUM_THREADS");
         info.Environment.Remove("MKL_NUM_THREADS");

@@ -35,6 +35,7 @@ public static class TorchNative
         {
             if (_ready) return;
             if (OperatingSystem.IsLinux()) Status = PrepareLinuxLibrary();
+            TensorMemory.ApplyProcessDefault(); // before libtorch's first allocation
             try
             {
                 // Forces the native load (TorchSharp initialises on first use of torch).

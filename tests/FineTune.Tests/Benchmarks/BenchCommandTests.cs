@@ -1,3 +1,4 @@
+using FineTune.Benchmarks;
 using System.Diagnostics;
 using Xunit;
 
@@ -29,24 +30,24 @@ public class BenchCommandTests
     [Fact]
     public void Without_the_reference_it_prints_our_rows_and_says_why_PyTorch_is_missing()
     {
-        var (code, stdout, stderr) = Bench([.. Tiny, "--no-reference", "--channels-last", "--keep-freed-memory"]);
+        var (code, stdout, stderr) = Bench([.. Tiny, "--no-reference", "--channels-last"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("not measured (--no-reference)", stdout);
         Assert.Matches(@"(?m)^resnet18\s+train\s+\|\s+\d", stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
         Assert.Contains("channels-last", stdout);
-        Assert.Contains("freed memory kept", stdout);
+        Assert.Contains("heap:    ours: freed tensor memory kept mapped", stdout);
     }
 
     [Fact]
     public void A_python_without_torch_still_gives_our_figures_and_the_reason()
     {
-        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--python", "/nonexistent/python3"]);
+        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--default-heap", "--python", "/nonexistent/python3"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("PyTorch: not measured: /nonexistent/python3 could not be started", stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
         Assert.Contains("| NCHW |", stdout);
-        Assert.DoesNotContain("freed memory kept", stdout);
+        Assert.Contains("heap:    ours: glibc default heap (FINETUNE_DEFAULT_HEAP=1)", stdout);
     }
 
     [PyTorchBenchFact]
@@ -60,6 +61,28 @@ public class BenchCommandTests
         Assert.Matches(@"(?m)^resnet18\s+train" + figures, stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval" + figures, stdout);
         Assert.Contains("(round 2/2)", stderr);
+    }
+
+    [PyTorchBenchFact]
+    public void Reference_kept_heap_runs_PyTorch_with_the_heap_settings_ours_uses()
+    {
+        // A wrapper in front of the real python3 records the environment PyTorch's benchmark was started with.
+        var dir = Directory.CreateTempSubdirectory("bench-heap-").FullName;
+        var envFile = Path.Combine(dir, "env.txt");
+        var wrapper = Path.Combine(dir, "python3");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nenv >> '{envFile}'\nexec {PyTorchReference.DefaultPython} \"$@\"\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--reference-kept-heap", "--python", wrapper]);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("PyTorch: freed memory kept too", stdout);
+            Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(", stdout);
+            var env = File.ReadAllLines(envFile);
+            Assert.Contains("MALLOC_MMAP_MAX_=0", env);
+            Assert.Contains($"MALLOC_TRIM_THRESHOLD_={int.MaxValue}", env);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]
