@@ -64,7 +64,7 @@ public static class BenchCommand
         if (defaultHeap)
         {
             // Read by TensorMemory when libtorch is first loaded; a process that already loaded it keeps its heap.
-            if (TensorMemory.Applied && TensorMemory.KeepsFreedMemory)
+            if (TensorMemory.KeepsFreedMemory)
                 Console.WriteLine("Note: --default-heap came after this process set up its heap; measuring with freed memory kept.");
             Environment.SetEnvironmentVariable(TensorMemory.OptOutVariable, "1");
         }
@@ -161,7 +161,7 @@ public static class BenchCommand
         var version = typeof(torch).Assembly.GetName().Version;
         Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{(s.HugePages ? ", huge pages" : "")})");
         Console.WriteLine($"heap:    ours: {TensorMemory.Description}; PyTorch: "
-                          + (s.ReferenceKeptHeap ? "freed memory kept too (MALLOC_MMAP_MAX_=0, --reference-kept-heap)" : "glibc default heap"));
+                          + (s.ReferenceKeptHeap ? $"freed memory kept too ({string.Join(' ', TensorMemory.KeptHeapEnvironment.Select(v => $"{v.Key}={v.Value}"))}, --reference-kept-heap)" : "glibc default heap"));
     }
 
     /// <summary>The same seeded subset of the folder's usable images for both sides (every file is checked first, as `data bench` does).</summary>

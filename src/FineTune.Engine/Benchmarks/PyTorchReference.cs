@@ -82,7 +82,7 @@ public sealed class PyTorchReference : IDisposable
         ]);
         if (s.ChannelsLast && !s.ReferenceNchw) args.Add("--channels-last");
 
-        var (code, stdout, stderr) = Run(_python, args, out var startError, s.ReferenceKeptHeap ? KeptHeapEnvironment : null);
+        var (code, stdout, stderr) = Run(_python, args, out var startError, s.ReferenceKeptHeap ? Native.TensorMemory.KeptHeapEnvironment : null);
         if (startError is not null) throw new BenchmarkReferenceException($"{_python} could not be started ({startError}).");
         if (code != 0)
             throw new BenchmarkReferenceException(code == MissingTorchExitCode
@@ -118,13 +118,6 @@ public sealed class PyTorchReference : IDisposable
         File.WriteAllLines(list, images.Dataset.Samples.Select(sample => sample.RelativePath));
         return list;
     }
-
-    /// <summary>glibc's environment form of what <see cref="Native.TensorMemory"/> does in our process with mallopt.</summary>
-    public static readonly IReadOnlyDictionary<string, string> KeptHeapEnvironment = new Dictionary<string, string>
-    {
-        ["MALLOC_MMAP_MAX_"] = "0",
-        ["MALLOC_TRIM_THRESHOLD_"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
 
     static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, out string? startError,
                                                        IReadOnlyDictionary<string, string>? environment = null)

@@ -14,6 +14,17 @@ public static class TensorMemory
     public const string OptOutVariable = "FINETUNE_DEFAULT_HEAP";
 
     const int M_TRIM_THRESHOLD = -1, M_MMAP_MAX = -4;
+    const int NoMmap = 0, NoAutomaticTrim = int.MaxValue;
+
+    /// <summary>
+    /// The same policy as glibc environment variables, for a child process (PyTorch's side of `finetune bench
+    /// --reference-kept-heap`), which reads them at start-up where we call mallopt.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> KeptHeapEnvironment = new Dictionary<string, string>
+    {
+        ["MALLOC_MMAP_MAX_"] = NoMmap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["MALLOC_TRIM_THRESHOLD_"] = NoAutomaticTrim.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
     static readonly object Gate = new();
     static bool _applied;
 
@@ -57,7 +68,7 @@ public static class TensorMemory
     static bool KeepFreedMemory()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        try { return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, int.MaxValue) == 1; }
+        try { return mallopt(M_MMAP_MAX, NoMmap) == 1 && mallopt(M_TRIM_THRESHOLD, NoAutomaticTrim) == 1; }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     }
 
