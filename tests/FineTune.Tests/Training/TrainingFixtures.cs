@@ -44,12 +44,30 @@ static class Tiny
             new ExperimentConfig { Name = "tiny", CheckpointDir = Path.Combine(root, "ckpt"), LogDir = Path.Combine(root, "logs"), ExportPytorch = false })
         { Source = "tiny.yaml" };
 
-    /// <summary>A fresh model whose initial weights depend only on <paramref name="seed"/>.</summary>
+    /// <summary>Initial weights per seed, drawn once per test run: see <see cref="Model"/>.</summary>
+    static readonly Dictionary<int, Dictionary<string, Tensor>> InitialWeights = [];
+
+    /// <summary>
+    /// A fresh model with the same initial weights as every other <c>Model(seed)</c> of this test run. Seeding
+    /// torch's generator and then building is not enough: the generator is global, and a test running in parallel
+    /// can draw from it between the seed and the build (CI saw two "identical" models differ by 0.8).
+    /// </summary>
     public static ResNet Model(int seed = 1)
     {
-        random.manual_seed(seed);
         var model = new ResNet(Architecture, Classes);
         model.ResetClassifier(Classes);
+        lock (InitialWeights)
+        {
+            if (!InitialWeights.TryGetValue(seed, out var weights))
+            {
+                random.manual_seed(seed);
+                using var template = new ResNet(Architecture, Classes);
+                template.ResetClassifier(Classes);
+                weights = template.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+                InitialWeights[seed] = weights;
+            }
+            model.load_state_dict(weights);
+        }
         return model;
     }
 

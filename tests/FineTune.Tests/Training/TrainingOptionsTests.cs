@@ -88,6 +88,22 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Tiny_models_start_equal_while_another_thread_draws_from_torchs_generator()
+    {
+        // The comparisons below build two models and expect equal starts; parallel tests share torch's generator.
+        bool stop = false;
+        var drawer = new Thread(() => { while (!Volatile.Read(ref stop)) randn(64).Dispose(); });
+        drawer.Start();
+        try
+        {
+            using var a = Tiny.Model(seed: 17);
+            using var b = Tiny.Model(seed: 17);
+            Assert.Equal(0, Tiny.MaxDifference(a, b));
+        }
+        finally { Volatile.Write(ref stop, true); drawer.Join(); }
+    }
+
+    [Fact]
     public void Channels_last_trains_like_nchw_and_its_checkpoint_restores_the_same_model()
     {
         // SGD: Adam's normalised steps would blow rounding differences of near-zero gradients up to the rate.
