@@ -22,7 +22,7 @@ var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
     ["test"] = ("evaluate a checkpoint on its experiment's test split and write the report (--config F --model_path P [--output_dir D])", a => TestCommand.Run(new CommandLine(a, TestCommand.Flags))),
     ["predict"] = ("classify images with a checkpoint (--model_path P IMAGE|FOLDER [--topk 5] [--json])", a => PredictCommand.Run(new CommandLine(a, PredictCommand.Flags))),
     ["compare"] = ("results table and validation curves of finished runs ([--outputs D] [--out D] [--configs a.yaml,b.yaml --run])", a => CompareCommand.Run(new CommandLine(a, CompareCommand.Flags))),
-    ["export"] = ("write a checkpoint's model as a PyTorch .pth state dict (--model_path P)", a => ExportCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    ["export"] = (ExportCommand.Help, a => ExportCommand.Run(new CommandLine(a, ExportCommand.Flags))),
     ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
     ["bench"] = (BenchCommand.Help, a => BenchCommand.Run(new CommandLine(a, BenchCommand.Flags))),
     // Hidden (not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.

@@ -1,6 +1,6 @@
-using FineTune.Config;
 using FineTune.Data;
 using FineTune.Evaluation;
+using FineTune.Export;
 using FineTune.Prediction;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.Data;
@@ -11,7 +11,8 @@ namespace FineTune.Cli.Commands;
 
 /// <summary>
 /// `finetune predict --model_path P IMAGE|FOLDER... [--topk 5] [--json] [--gpu 0]`: the top classes of each image.
-/// Needs no dataset or config: class names, preprocessing and image size come from the checkpoint.
+/// Needs no dataset or config: class names, preprocessing and image size come from the checkpoint, or from the
+/// metadata of an .onnx file written by `finetune export --format onnx` (run by ONNX Runtime, without libtorch).
 /// </summary>
 public static class PredictCommand
 {
@@ -33,14 +34,17 @@ public static class PredictCommand
         if (cl.Positionals.Count == 0) throw new UsageException("Name an image or a folder of images to classify: finetune predict --model_path P IMAGE|FOLDER.");
 
         var images = ListImages(cl.Positionals);
+        if (string.Equals(Path.GetExtension(modelPath), ".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (gpu is not null) throw new UsageException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
+            using var onnx = OnnxClassifier.Open(modelPath);
+            return Print(onnx.Predict(images, topK, batchSize), json);
+        }
         var checkpoint = CheckpointFile.Load(modelPath);
         var info = checkpoint.Info;
         var device = TrainCommand.ChooseDevice(gpu);
-        var preprocessing = info.Preprocessing ?? Preprocessing.ImageNet;
-        var trained = TrainedConfig(info);
-        int imageSize = trained?.Data.EvalSizeFor(preprocessing.InputSize) ?? preprocessing.InputSize;
-        // The checkpoint's own evaluation resize (stretch or centre crop), as validation and `finetune test` used.
-        var transform = trained is null ? new EvalTransform(imageSize) : FolderTrainingData.EvalTransformFor(trained, imageSize);
+        // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
+        var (preprocessing, transform) = ExportSource.EvalSettings(info);
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
@@ -59,7 +63,11 @@ public static class PredictCommand
         // The loader leaves unreadable files out of its batches and records why; each gets its own error line, in order.
         var problems = loader.Problems.ToDictionary(p => p.RelativePath, p => p.Reason, StringComparer.Ordinal);
         var predictions = images.Select((path, i) => byIndex[i] ?? ImagePrediction.Failed(path, problems.GetValueOrDefault(path) ?? "could not be read")).ToList();
+        return Print(predictions, json);
+    }
 
+    static int Print(List<ImagePrediction> predictions, bool json)
+    {
         Console.Write(json ? PredictionFormat.ToJson(predictions) : PredictionFormat.ToTable(predictions));
         int failed = predictions.Count(p => p.Error is not null);
         if (failed > 0) Console.Error.WriteLine($"finetune: {failed} of {predictions.Count} image(s) could not be classified (see their error lines).");
@@ -91,13 +99,5 @@ public static class PredictCommand
         if (ImageExtensions.Contains(Path.GetExtension(path))) return true;
         try { return ImageFormatSniffer.Sniff(path) != ImageFormat.Unknown; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
-    }
-
-    /// <summary>The config the checkpoint was trained with (its evaluation size and resize), when it holds a readable one.</summary>
-    static FineTuneConfig? TrainedConfig(CheckpointInfo info)
-    {
-        if (string.IsNullOrWhiteSpace(info.ConfigYaml)) return null;
-        try { return ConfigLoader.Parse(info.ConfigYaml, "checkpoint"); }
-        catch (ConfigException) { return null; }
     }
 }

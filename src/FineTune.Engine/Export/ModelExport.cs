@@ -1,0 +1,67 @@
+using FineTune.Training;
+using FineTune.Training.Checkpoints;
+
+namespace FineTune.Export;
+
+public enum ExportFormat { Pth, Onnx }
+
+/// <summary>
+/// `finetune export`: a checkpoint's model as ONNX (preprocessing inside the graph) or as a PyTorch state dict with
+/// its JSON manifest. Refuses to overwrite unless asked, and leaves no partial file behind on any failure.
+/// </summary>
+public static class ModelExport
+{
+    /// <summary>The files written, in order.</summary>
+    public static IReadOnlyList<string> Run(string checkpointPath, string output, ExportFormat format, bool overwrite)
+    {
+        var outputs = format == ExportFormat.Onnx ? [output] : new[] { output, PyTorchManifest.PathFor(output) };
+        if (!overwrite && outputs.FirstOrDefault(File.Exists) is { } existing)
+            throw new OutputNotWritableException($"'{existing}' already exists: pass --force to replace it, or choose another --output.");
+        if (outputs.FirstOrDefault(Directory.Exists) is { } folder)
+            throw new OutputNotWritableException($"'{folder}' is a folder: --output takes a file name, such as {Path.Combine(folder, format == ExportFormat.Onnx ? "model.onnx" : "model.pth")}.");
+
+        var checkpoint = CheckpointFile.Load(checkpointPath);
+        var source = ExportSource.FromCheckpoint(checkpoint);
+        using var model = LoadModel(checkpoint);
+        model.eval();
+        var written = new List<string>();
+        try
+        {
+            if (format == ExportFormat.Onnx)
+            {
+                OnnxExport.Save(model, source, output);
+                written.Add(output);
+            }
+            else
+            {
+                PyTorchExport.Save(model, output);
+                written.Add(output);
+                PyTorchManifest.Save(source, output, outputs[1]);
+                written.Add(outputs[1]);
+            }
+            return written;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A .pth without its manifest would be the unfaithful export this command replaces: take it back.
+            foreach (var path in written) TryDelete(path);
+            throw new OutputNotWritableException($"Cannot write '{output}' ({e.Message}): choose an --output in a folder you can write to.");
+        }
+    }
+
+    /// <summary>The checkpoint's model; tensors that do not fit its recorded architecture mean the file is damaged.</summary>
+    static Models.ResNet LoadModel(CheckpointFile checkpoint)
+    {
+        try { return checkpoint.CreateModel(); }
+        catch (Exception e) when (e is not CheckpointException and not Native.NativeLibraryException)
+        {
+            throw new CheckpointException($"'{checkpoint.Path}' holds model tensors that cannot be read ({e.Message.Split('\n')[0]}): the file is damaged; export another checkpoint or train again.");
+        }
+    }
+
+    static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+}

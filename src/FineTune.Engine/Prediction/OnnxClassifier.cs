@@ -1,0 +1,116 @@
+using System.Text.Json;
+using FineTune.Data;
+using FineTune.Export;
+using FineTune.Weights;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SkiaSharp;
+
+namespace FineTune.Prediction;
+
+/// <summary>
+/// Classifies images with a file written by `finetune export --format onnx`, through ONNX Runtime alone (no libtorch):
+/// the file's metadata gives the class names, input size and resize; images are decoded and resized exactly as
+/// FineTune's own loader does (same decoder, same antialiased resampler), then fed as RGB 0..1.
+/// </summary>
+public sealed class OnnxClassifier : IDisposable
+{
+    readonly InferenceSession _session;
+    public IReadOnlyList<string> ClassNames { get; }
+    public EvalTransform Eval { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The renderer's preprocessing for the graph's input: RGB, pixel / 255, nothing else (the graph does the rest).</summary>
+    static Preprocessing Rgb01(int size) => new(size, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]);
+
+    OnnxClassifier(InferenceSession session, string path)
+    {
+        _session = session;
+        Metadata = session.ModelMetadata.CustomMetadataMap;
+        string Need(string key) => Metadata.TryGetValue(key, out var v) ? v
+            : throw new InvalidDataException($"'{path}' has no '{key}' metadata, so it was not written by `finetune export --format onnx`: export the checkpoint again with it.");
+        ClassNames = JsonSerializer.Deserialize<string[]>(Need(OnnxExport.ClassNamesKey)) ?? [];
+        int size = int.Parse(Need(OnnxExport.InputSizeKey), System.Globalization.CultureInfo.InvariantCulture);
+        var mode = Need(OnnxExport.ResizeKey) == "center_crop" ? ResizeMode.CenterCrop : ResizeMode.Stretch;
+        double crop = Metadata.TryGetValue(OnnxExport.CropFractionKey, out var c) ? double.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 0.875;
+        Eval = new EvalTransform(size, mode, crop);
+    }
+
+    /// <summary>Opens an exported ONNX file; a missing or unreadable file ends in one message that names it.</summary>
+    public static OnnxClassifier Open(string path, int threads = 0)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"ONNX model '{path}' not found: write one with `finetune export --format onnx --model_path CKPT --output {Path.GetFileName(path)}`.");
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (threads > 0) options.IntraOpNumThreads = threads;
+        InferenceSession session;
+        try { session = new InferenceSession(path, options); }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable ONNX model ({e.Message.Split('\n')[0]}): export it again with `finetune export --format onnx`.");
+        }
+        try { return new OnnxClassifier(session, path); }
+        catch { session.Dispose(); throw; }
+    }
+
+    /// <summary>Logits and probabilities for a batch of RGB 0..1 images, [n, 3, size, size] row-major.</summary>
+    public (float[][] Logits, float[][] Probabilities) Run(float[] images, int n)
+    {
+        int size = Eval.Size, classes = ClassNames.Count;
+        var input = new DenseTensor<float>(images.AsMemory(0, n * 3 * size * size), [n, 3, size, size]);
+        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, input)]);
+        float[][] Rows(string name)
+        {
+            var flat = results.First(r => r.Name == name).AsEnumerable<float>().ToArray();
+            return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
+        }
+        return (Rows(OnnxExport.LogitsName), Rows(OnnxExport.ProbabilitiesName));
+    }
+
+    /// <summary>The top <paramref name="topK"/> classes of each image, in order; an unreadable image gets its error.</summary>
+    public List<ImagePrediction> Predict(IReadOnlyList<string> paths, int topK, int batchSize)
+    {
+        int plane = 3 * Eval.Size * Eval.Size;
+        var predictions = new List<ImagePrediction>(paths.Count);
+        using var renderer = new ImageRenderer(Rgb01(Eval.Size));
+        var buffer = new float[Math.Min(batchSize, Math.Max(1, paths.Count)) * plane];
+        for (int start = 0; start < paths.Count; start += batchSize)
+        {
+            var chunk = paths.Skip(start).Take(batchSize).ToList();
+            var rendered = new List<string>();
+            var errors = new Dictionary<string, string>();
+            foreach (var path in chunk)
+            {
+                try { Render(renderer, path, buffer.AsSpan(rendered.Count * plane, plane)); rendered.Add(path); }
+                catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException) { errors[path] = e.Message; }
+            }
+            var probabilities = rendered.Count > 0 ? Run(buffer, rendered.Count).Probabilities : [];
+            foreach (var path in chunk)
+            {
+                int i = rendered.IndexOf(path);
+                predictions.Add(i >= 0
+                    ? new ImagePrediction(path, PredictionFormat.TopK(probabilities[i], [.. ClassNames], topK))
+                    : ImagePrediction.Failed(path, errors[path]));
+            }
+        }
+        return predictions;
+    }
+
+    /// <summary>Decodes <paramref name="path"/> and draws it through the evaluation resize as RGB 0..1 into <paramref name="destination"/>.</summary>
+    public void Render(ImageRenderer renderer, string path, Span<float> destination)
+    {
+        var bytes = File.ReadAllBytes(path);
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
+        int width = codec.Info.Width, height = codec.Info.Height;
+        var random = new SplitMix64(0); // evaluation plans draw nothing
+        var plan = Eval.Plan(width, height, ref random);
+        using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
+        renderer.Render(bitmap, bitmap.Width / (float)width, plan, destination);
+    }
+
+    /// <summary>A renderer producing this model's input (RGB 0..1 at its size).</summary>
+    public ImageRenderer CreateRenderer() => new(Rgb01(Eval.Size));
+
+    public void Dispose() => _session.Dispose();
+}
