@@ -17,6 +17,9 @@ public static class ModelExport
         var outputs = format == ExportFormat.Onnx ? [output] : new[] { output, PyTorchManifest.PathFor(output) };
         if (!overwrite && outputs.FirstOrDefault(File.Exists) is { } existing)
             throw new OutputNotWritableException($"'{existing}' already exists: pass --force to replace it, or choose another --output.");
+        for (var parent = Path.GetDirectoryName(Path.GetFullPath(output)); !string.IsNullOrEmpty(parent); parent = Path.GetDirectoryName(parent))
+            if (File.Exists(parent))
+                throw new OutputNotWritableException($"Cannot write '{output}': '{parent}' is a file, not a folder; choose an --output in a folder you can write to.");
         if (outputs.FirstOrDefault(Directory.Exists) is { } folder)
             throw new OutputNotWritableException($"'{folder}' is a folder: --output takes a file name, such as {Path.Combine(folder, format == ExportFormat.Onnx ? "model.onnx" : "model.pth")}.");
 

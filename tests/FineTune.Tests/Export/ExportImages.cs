@@ -32,4 +32,21 @@ static class ExportImages
         }
         return files;
     }
+
+    /// <summary>A drawn scene as a square PNG of <paramref name="size"/> px (lossless).</summary>
+    public static string WriteSquarePng(string path, int seed, int size)
+    {
+        var rgb = Weights.ParityImages.Procedural(seed, size);
+        using var bitmap = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var pixels = new byte[4 * size * size];
+        for (int p = 0; p < size * size; p++)
+        {
+            for (int c = 0; c < 3; c++) pixels[4 * p + c] = (byte)Math.Round(rgb[c * size * size + p] * 255);
+            pixels[4 * p + 3] = 255;
+        }
+        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, data.ToArray());
+        return path;
+    }
 }
