@@ -16,7 +16,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "default_heap", "reference_kept_heap", "no_reference" };
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "default_heap", "reference_kept_heap", "no_reference", "no_onnx" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios "
                              + "([--models resnet18,resnet50] [--data_dir D: end to end, with data loading] [--images 640] [--workers 2])";
@@ -47,6 +47,7 @@ public static class BenchCommand
         var python = cl.Get("python") ?? PyTorchReference.DefaultPython;
         bool withReference = !cl.Flag("no_reference");
         bool defaultHeap = cl.Flag("default_heap");
+        bool withOnnx = !cl.Flag("no_onnx");
         cl.RejectUnknown("bench");
 
         try { settings.Validate(); }
@@ -101,6 +102,7 @@ public static class BenchCommand
         }
 
         PrintTable(rows, reference is not null);
+        if (withOnnx && images is null) BenchOnnxRuntime.Print(rows.Where(r => r.Mode == BenchmarkMode.Eval).Select(r => (r.Model, r.Ours!)), settings, rounds);
         if (images is not null)
             Console.WriteLine("End to end: img/CPU-s counts the loaders too (our worker threads; PyTorch's worker processes, read from /proc);\n"
                               + "PyTorch's peak RSS is its main process's (its workers are forked from it and share most pages).");

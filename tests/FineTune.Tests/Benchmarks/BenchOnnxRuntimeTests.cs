@@ -1,0 +1,26 @@
+using FineTune.Tests.Cli;
+using FineTune.Tests.Training;
+using Xunit;
+
+namespace FineTune.Tests.Benchmarks;
+
+/// <summary>`finetune bench` prints ONNX Runtime's evaluation rate of the exported graph beside ours (a figure, not asserted on).</summary>
+public class BenchOnnxRuntimeTests
+{
+    static readonly string[] TinyBench = ["bench", "--models", "resnet18", "--mode", "eval", "--batch", "2", "--size", "32", "--warmup", "0", "--steps", "2", "--threads", "1", "--no-reference"];
+
+    [Fact]
+    public void Eval_rows_get_an_onnx_runtime_row_with_a_ratio()
+    {
+        var result = FinetuneProgram.Run(Tiny.TempFolder(), TinyBench).Succeeded();
+        Assert.Matches(@"(?m)^ONNX Runtime 1\.\d+\.\d+ \(CPU provider, 1 intra-op threads", result.Out);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x \|\s+[\d.]+\s+[\d.]+$", result.Out);
+    }
+
+    [Fact]
+    public void No_onnx_leaves_it_out()
+    {
+        var result = FinetuneProgram.Run(Tiny.TempFolder(), [.. TinyBench, "--no-onnx"]).Succeeded();
+        Assert.DoesNotContain("ONNX Runtime", result.Out);
+    }
+}
