@@ -136,7 +136,7 @@ public sealed record ExperimentConfig
     /// <summary>true: keep checkpoint_best and the last epoch's; false: also every save_every epochs.</summary>
     public bool SaveBestOnly { get; init; } = true;
     public int SaveEvery { get; init; } = 5;
-    /// <summary>Also write the best model as a PyTorch state dict (checkpoint_best.pth) for torchvision's load_state_dict.</summary>
+    /// <summary>Also write the best model as a PyTorch state dict (checkpoint_best.pth) with its JSON (checkpoint_best.json) for tools/pytorch/load_export.py.</summary>
     public bool ExportPytorch { get; init; } = true;
 
     public string RunCheckpointDir => Path.Combine(CheckpointDir, Name);

@@ -32,14 +32,16 @@ public sealed record ExportSource(
     }
 
     /// <summary>What a checkpoint says about itself (reads no tensors).</summary>
-    public static ExportSource FromCheckpoint(CheckpointFile checkpoint)
+    public static ExportSource FromCheckpoint(CheckpointFile checkpoint) => FromInfo(checkpoint.Info, Path.GetFileName(checkpoint.Path));
+
+    /// <summary>As <see cref="FromCheckpoint"/>, from the checkpoint's description (the trainer has it before the file exists).</summary>
+    public static ExportSource FromInfo(CheckpointInfo info, string checkpointName)
     {
-        var info = checkpoint.Info;
         var (preprocessing, eval) = EvalSettings(info);
         var trained = TrainedConfig(info);
         var weights = trained is null ? "unknown starting weights"
             : trained.Model.Pretrained ? $"started from model.weights: {trained.Model.Weights}" : "trained from scratch (random init)";
-        var provenance = $"{weights}; fine-tuned by FineTune, checkpoint {Path.GetFileName(checkpoint.Path)} ({info.Reason}, epoch {info.Epoch}, "
+        var provenance = $"{weights}; fine-tuned by FineTune, checkpoint {checkpointName} ({info.Reason}, epoch {info.Epoch}, "
                          + $"best validation accuracy {info.BestValAccuracy:0.####})";
         return new ExportSource(info.Architecture, info.Backbone, info.ClassNames, preprocessing, eval, provenance, Version);
     }

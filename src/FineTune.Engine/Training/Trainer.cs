@@ -6,6 +6,7 @@ using System.Text.Json;
 using FineTune.Config;
 using FineTune.Models;
 using FineTune.Training.Checkpoints;
+using FineTune.Export;
 using FineTune.Training.Data;
 using FineTune.Training.Memory;
 using FineTune.Training.TensorBoard;
@@ -334,7 +335,10 @@ public sealed class Trainer(
     void SaveBest(OptimizerHelper optimizer, LearningRateSchedule schedule)
     {
         _bestPath = Save(Policy.BestPath, "best", optimizer, schedule);
-        if (config.Experiment.ExportPytorch) PyTorchExport.Save(model, Policy.BestPthPath);
+        if (!config.Experiment.ExportPytorch) return;
+        PyTorchExport.Save(model, Policy.BestPthPath);
+        // Its JSON beside it: the .pth alone does not say the architecture, the preprocessing or the classes.
+        PyTorchManifest.Save(ExportSource.FromInfo(Snapshot("best", schedule), Path.GetFileName(Policy.BestPath)), Policy.BestPthPath, PyTorchManifest.PathFor(Policy.BestPthPath));
     }
 
     string SaveInterrupted(int epochsDone, PartialEpoch? partial, OptimizerHelper optimizer, LearningRateSchedule schedule)

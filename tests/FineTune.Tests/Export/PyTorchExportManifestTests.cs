@@ -103,3 +103,22 @@ public sealed class CaltechPyTorchFactAttribute : FactAttribute
                ?? new PythonFactAttribute("torch, torchvision, PIL", "python3-torch python3-torchvision python3-pil").Skip;
     }
 }
+
+/// <summary>Training's own checkpoint_best.pth (experiment.export_pytorch) comes with its JSON, which load_export.py reads.</summary>
+public sealed class TrainerPyTorchExportTests
+{
+    [PythonFact("torch, torchvision, PIL", "python3-torch python3-torchvision python3-pil")]
+    public void Best_pth_has_its_manifest_and_loads_in_pytorch()
+    {
+        var root = Tiny.TempFolder();
+        var config = Tiny.Config(root, epochs: 1);
+        config = config with { Experiment = config.Experiment with { ExportPytorch = true } };
+        new FineTune.Training.Trainer(config, Tiny.Model(), Tiny.Data(config), FineTune.Weights.Preprocessing.ImageNet, FineTune.Training.ProgressReporter.Silent()).Run(null);
+        var pth = Path.Combine(root, "ckpt", "tiny", "checkpoint_best.pth");
+        Assert.True(File.Exists(PyTorchManifest.PathFor(pth)), "checkpoint_best.json is missing");
+        var png = ExportImages.WriteSquarePng(Path.Combine(root, "scene.png"), seed: 3, size: 32);
+        var code = DebianPython.Run($"{RepoFiles.Path("tools", "pytorch", "load_export.py")} {pth} {png} --topk 1", out var text);
+        Assert.True(code == 0, text);
+        Assert.Contains("scene.png", text);
+    }
+}
