@@ -3,8 +3,6 @@ using FineTune.Evaluation;
 using FineTune.Export;
 using FineTune.Prediction;
 using FineTune.Training.Checkpoints;
-using FineTune.Training.Data;
-using FineTune.Weights;
 using TorchSharp;
 
 namespace FineTune.Cli.Commands;
