@@ -31,10 +31,10 @@ static class ExportFixtures
     }
 
     /// <summary>torchvision's resnet18 layout ([2, 2, 2, 2]) with seeded random weights and BatchNorm statistics.</summary>
-    public static string TorchvisionCheckpoint(string dir, int evalSize = 224, EvalResize resize = EvalResize.CenterCrop)
+    public static string TorchvisionCheckpoint(string dir, int evalSize = 224, EvalResize resize = EvalResize.CenterCrop, ResNetArchitecture? architecture = null)
     {
         torch.random.manual_seed(22);
-        using var model = new ResNet(ModelFactory.ArchitectureOf("resnet18"), Classes);
+        using var model = new ResNet(architecture ?? ModelFactory.ArchitectureOf("resnet18"), Classes);
         using (no_grad())
         {
             foreach (var (name, t) in model.state_dict())
@@ -45,7 +45,7 @@ static class ExportFixtures
                 else if (name.Contains(".bn", StringComparison.Ordinal) || name.StartsWith("bn1", StringComparison.Ordinal) || name.EndsWith("downsample.1.weight", StringComparison.Ordinal)) t.uniform_(0.5, 1.5);
             }
         }
-        return Save(dir, "torchvision.ckpt", model, Preprocessing.ImageNet, "torchvision", evalSize, resize);
+        return Save(dir, architecture is null ? "torchvision.ckpt" : "bottleneck.ckpt", model, Preprocessing.ImageNet, "torchvision", evalSize, resize);
     }
 
     static string Save(string dir, string name, ResNet model, Preprocessing preprocessing, string weights, int evalSize, EvalResize resize)

@@ -47,6 +47,11 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
     public void Torchvision_layout_matches_finetune_on_drawn_scenes() =>
         AssertParity(ExportFixtures.TorchvisionCheckpoint(Tiny.TempFolder(), evalSize: 224), ExportFixtures.Scenes(6, 224), 224);
 
+    [Fact]
+    public void Bottleneck_blocks_match_finetune_on_drawn_scenes() =>
+        AssertParity(ExportFixtures.TorchvisionCheckpoint(Tiny.TempFolder(), evalSize: 96, architecture: new FineTune.Models.ResNetArchitecture(FineTune.Models.BlockKind.Bottleneck, [1, 2, 1, 1])),
+            ExportFixtures.Scenes(4, 96), 96);
+
     [CaltechArchiveFact]
     public void Bundled_resnet18_matches_finetune_on_60_caltech_photographs() =>
         AssertParity(ExportFixtures.BundledCheckpoint(Tiny.TempFolder(), evalSize: 320), ExportFixtures.Photographs(60, 320), 320);

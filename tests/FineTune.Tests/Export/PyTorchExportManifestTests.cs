@@ -69,6 +69,11 @@ public sealed class PyTorchExportManifestTests(ITestOutputHelper output)
     public void Torchvision_layout_loads_and_matches_finetune() =>
         AssertParity(ExportFixtures.TorchvisionCheckpoint(Tiny.TempFolder(), evalSize: 224, resize: EvalResize.Stretch), ExportFixtures.Scenes(4, 224), 224);
 
+    [PythonFact("torch, torchvision, PIL", "python3-torch python3-torchvision python3-pil")]
+    public void Bottleneck_blocks_load_and_match_finetune() =>
+        AssertParity(ExportFixtures.TorchvisionCheckpoint(Tiny.TempFolder(), evalSize: 96, resize: EvalResize.Stretch,
+            architecture: new FineTune.Models.ResNetArchitecture(FineTune.Models.BlockKind.Bottleneck, [1, 2, 1, 1])), ExportFixtures.Scenes(3, 96), 96);
+
     [CaltechPyTorchFact]
     public void Bundled_resnet18_matches_finetune_on_50_caltech_photographs() =>
         AssertParity(ExportFixtures.BundledCheckpoint(Tiny.TempFolder(), evalSize: 320), ExportFixtures.Photographs(50, 320), 320);
