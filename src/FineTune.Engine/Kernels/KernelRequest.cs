@@ -33,16 +33,20 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
             CpuInfo.Current.HasNativeBf16, config.Training.Threads);
     }
 
-    /// <summary>What the test suite runs: both families at small sizes, both layouts' defaults, training and evaluation.</summary>
+    /// <summary>What the test suite runs: both families at small sizes, both layouts, training and evaluation.</summary>
     public static KernelRequest ForTests(bool bf16) =>
-        new([BlockKind.Basic, BlockKind.Bottleneck], 64, 4, 64, 4, 10, ChannelsLast: true, Training: true, Bf16: bf16, Threads: 0);
+        new([BlockKind.Basic, BlockKind.Bottleneck], 64, 4, 64, 4, 10, ChannelsLast: true, Training: true, Bf16: bf16, Threads: 0) { AlsoNchw = true };
+
+    /// <summary>Probe NCHW as well as channels-last: for a process that computes in both (the test suite).</summary>
+    public bool AlsoNchw { get; init; }
 
     /// <summary>The probes, without duplicates: a forward-only probe is dropped where a forward+backward one covers it.</summary>
     public IReadOnlyList<Probe> Probes()
     {
-        var layout = ChannelsLast ? Layout.ChannelsLast : Layout.Nchw;
+        var layouts = ChannelsLast ? (AlsoNchw ? new[] { Layout.ChannelsLast, Layout.Nchw } : [Layout.ChannelsLast]) : [Layout.Nchw];
         var dtypes = Bf16 ? new[] { KernelDtype.Fp32, KernelDtype.Bf16 } : [KernelDtype.Fp32];
         var probes = new List<Probe>();
+        foreach (var layout in layouts)
         foreach (var dtype in dtypes)
             foreach (var block in Blocks.Distinct())
             {

@@ -98,4 +98,26 @@ public class FaultyCpuRunTests
         Assert.Contains("more conservative after 1 run(s)", next.Out);
         Assert.False(File.Exists(Path.Combine(folder, RunMarker.FileName)), "a finished run removes its marker");
     }
+
+    [Avx2Fact]
+    public void An_instruction_set_cap_reaches_oneDNN_itself()
+    {
+        var dir = Tiny.TempFolder();
+        // A fault no route or layout avoids, gone at AVX2: the plan caps oneDNN there, after libtorch has loaded.
+        var run = Train(dir, new() { [KernelFault.Variable] = "kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2", ["ONEDNN_VERBOSE"] = "1" }, epochs: 1);
+        Assert.True(run.Code == 0, run.Err);
+        Assert.Contains("oneDNN ISA AVX2", run.Out);
+        Assert.Contains("onednn_verbose,v1,info,cpu,isa:Intel AVX2", run.Out);
+        Assert.Contains(",convolution,", run.Out);
+        Assert.DoesNotContain("avx512", run.Out);
+    }
+}
+
+/// <summary>A test that asks oneDNN for AVX2, skipped (with the reason) on a CPU without it.</summary>
+public sealed class Avx2FactAttribute : FactAttribute
+{
+    public Avx2FactAttribute()
+    {
+        if (!CpuInfo.Current.Flags.Contains("avx2")) Skip = "this CPU has no AVX2, the instruction set this test caps oneDNN at";
+    }
 }
