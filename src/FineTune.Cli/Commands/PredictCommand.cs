@@ -1,6 +1,7 @@
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
+using FineTune.Kernels;
 using FineTune.Prediction;
 using FineTune.Training.Checkpoints;
 using TorchSharp;
@@ -43,6 +44,10 @@ public static class PredictCommand
         var device = TrainCommand.ChooseDevice(gpu);
         // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
         var (preprocessing, transform) = ExportSource.EvalSettings(info);
+        int imageSize = transform.Size;
+        // On stderr: stdout may be --json.
+        KernelSetup.Prepare(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
+            ChannelsLast: true, Training: false, Bf16: CpuInfo.Current.HasNativeBf16, Threads: 0), Console.Error);
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();

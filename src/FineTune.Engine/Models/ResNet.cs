@@ -1,3 +1,4 @@
+using FineTune.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -80,7 +81,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = conv1.call(x);
+        var y = ConvRoutes.Conv(conv1, x);
         y = Then(y, bn1.call(y));
         y = Then(y, relu.call(y));
         y = Then(y, maxpool.call(y));
@@ -102,6 +103,18 @@ public sealed class ResNet : Module<Tensor, Tensor>
     {
         if (!ReferenceEquals(previous, next)) previous.Dispose();
         return next;
+    }
+
+    /// <summary>
+    /// A block's shortcut: x itself, or its downsample (1x1 convolution, then BatchNorm) with the convolution
+    /// through <see cref="ConvRoutes"/> like every other one.
+    /// </summary>
+    internal static Tensor Shortcut(Sequential? downsample, Tensor x)
+    {
+        if (downsample is null) return x;
+        var parts = downsample.children().ToArray();
+        using var conv = ConvRoutes.Conv((Conv2d)parts[0], x);
+        return ((Module<Tensor, Tensor>)parts[1]).call(conv);
     }
 
     public override Tensor forward(Tensor x)
@@ -168,12 +181,12 @@ sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = conv1.call(x);
+        var y = ConvRoutes.Conv(conv1, x);
         y = ResNet.Then(y, bn1.call(y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, conv2.call(y));
+        y = ResNet.Then(y, ConvRoutes.Conv(conv2, y));
         y = ResNet.Then(y, bn2.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
+        var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
 }
@@ -202,15 +215,15 @@ sealed class Bottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = conv1.call(x);
+        var y = ConvRoutes.Conv(conv1, x);
         y = ResNet.Then(y, bn1.call(y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, conv2.call(y));
+        y = ResNet.Then(y, ConvRoutes.Conv(conv2, y));
         y = ResNet.Then(y, bn2.call(y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, conv3.call(y));
+        y = ResNet.Then(y, ConvRoutes.Conv(conv3, y));
         y = ResNet.Then(y, bn3.call(y));
-        var identity = downsample is null ? x : downsample.call(x);
+        var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
 }
