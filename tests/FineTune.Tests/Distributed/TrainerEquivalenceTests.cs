@@ -21,7 +21,7 @@ public sealed class TrainerEquivalenceTests : IDisposable
     /// 2x2 positions per image: at 32 px (1x1) its batch statistics over 8 values are so ill-conditioned that float
     /// rounding alone grew from 1e-6 to 1e-3 in three steps.
     /// </summary>
-    string Config(string name, int batch, string batchNorm)
+    string Config(string name, int batch, string batchNorm, double lr)
     {
         var path = Path.Combine(_dir, name + ".yaml");
         File.WriteAllText(path, $"""
@@ -39,7 +39,7 @@ public sealed class TrainerEquivalenceTests : IDisposable
             training:
               num_epochs: 2
               optimizer: sgd
-              base_lr: 0.01
+              base_lr: {lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}
               scheduler: none
               threads: 1
               grad_clip: 0.5
@@ -78,12 +78,16 @@ public sealed class TrainerEquivalenceTests : IDisposable
     }
 
     [MpiTheory]
-    [InlineData("freeze_batchnorm: true")] // BatchNorm on its running statistics: per-rank and global batches normalise alike
-    [InlineData("sync_batchnorm: true")]   // BatchNorm on batch statistics, synchronised over the ranks
-    public void Two_ranks_of_batch_b_through_the_trainer_equal_one_process_of_batch_2b(string batchNorm)
+    // BatchNorm on its running statistics: per-rank and global batches normalise alike. Clipping each rank's gradient
+    // before the all-reduce put this run 1.1e-3 away from one process.
+    [InlineData("freeze_batchnorm: true", 0.05)]
+    // BatchNorm on batch statistics, synchronised over the ranks. At a rate of 0.05 the batch statistics of layer4
+    // (8 images x 2x2 positions) amplify float rounding to 4e-4 in six steps; at 0.01 the runs agree well within the bar.
+    [InlineData("sync_batchnorm: true", 0.01)]
+    public void Two_ranks_of_batch_b_through_the_trainer_equal_one_process_of_batch_2b(string batchNorm, double lr)
     {
-        Succeeded(MpiJob.RunSingle("train", "--config", Config("one", 8, batchNorm)));
-        var two = MpiJob.RunRanks(2, "train", "--config", Config("two", 4, batchNorm), "--distributed");
+        Succeeded(MpiJob.RunSingle("train", "--config", Config("one", 8, batchNorm, lr)));
+        var two = MpiJob.RunRanks(2, "train", "--config", Config("two", 4, batchNorm, lr), "--distributed");
         Succeeded(two);
         Assert.Contains("2 ranks, batch 4 each", two.Output);
 
