@@ -195,7 +195,7 @@ public sealed class Trainer(
             // stop after the same step instead of the healthy ones waiting in a collective the diverged one never joins.
             if (DivergedRanks(lossValue) is { Count: > 0 } diverged)
                 return new PhaseResult(0, 0, PhaseStop.Diverged, null,
-                    $"Training stopped: the loss became {diverged[0].What}{Where(diverged)} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
+                    $"Training stopped: the loss became {diverged[0].What}{OnRanks(diverged)} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
                     $"Lower training.base_lr or set training.grad_clip; the best checkpoint so far is kept{(File.Exists(Policy.BestPath) ? $" ({Policy.BestPath})" : "")}.");
             loss.backward();
             collective?.AverageGradients(parameters);
@@ -278,7 +278,7 @@ public sealed class Trainer(
         return all.Select((f, r) => (Rank: r, What: f == 1 ? "NaN" : "Inf")).Where((_, r) => all[r] != 0).ToList();
     }
 
-    string Where(List<(int Rank, string What)> diverged) =>
+    string OnRanks(List<(int Rank, string What)> diverged) =>
         collective is null ? "" : $" on rank{(diverged.Count > 1 ? "s" : "")} {string.Join(", ", diverged.Select(d => d.Rank))} of {collective.WorldSize}";
 
     /// <summary>
