@@ -13,11 +13,15 @@ namespace FineTune.Training.Data;
 /// </summary>
 public static class SyntheticImages
 {
-    /// <summary>Train and validation sources of <paramref name="classes"/> classes, <paramref name="perClass"/> images each per part.</summary>
-    public static TrainingData Create(int classes, int perClass, int imageSize, int batchSize, int seed, Preprocessing preprocessing)
+    /// <summary>
+    /// Train and validation sources of <paramref name="classes"/> classes, <paramref name="perClass"/> images each per part,
+    /// as rank <paramref name="rank"/> of <paramref name="worldSize"/> sees them: every rank draws the same images and takes its
+    /// shard of each epoch's order, as the image-folder loader does (training shards padded to equal length, validation exact).
+    /// </summary>
+    public static TrainingData Create(int classes, int perClass, int imageSize, int batchSize, int seed, Preprocessing preprocessing, int rank = 0, int worldSize = 1)
     {
-        var train = new InMemoryBatchSource(Draw(classes, perClass, imageSize, seed, preprocessing), batchSize, shuffle: true, seed);
-        var val = new InMemoryBatchSource(Draw(classes, HeldOutPerClass(perClass), imageSize, seed + 7919, preprocessing), batchSize, shuffle: false, seed);
+        var train = new InMemoryBatchSource(Draw(classes, perClass, imageSize, seed, preprocessing), batchSize, shuffle: true, seed) { Rank = rank, WorldSize = worldSize, PadShards = true };
+        var val = new InMemoryBatchSource(Draw(classes, HeldOutPerClass(perClass), imageSize, seed + 7919, preprocessing), batchSize, shuffle: false, seed) { Rank = rank, WorldSize = worldSize, PadShards = false };
         return new TrainingData(train, val, ClassNames(classes), Hash(classes, perClass, imageSize, seed));
     }
 
@@ -62,20 +66,31 @@ public static class SyntheticImages
     }
 }
 
-/// <summary>A dataset held as two tensors; batches are slices in an epoch-seeded order.</summary>
+/// <summary>A dataset held as two tensors; batches are slices in an epoch-seeded order, of this rank's shard of it.</summary>
 public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchSize, bool shuffle, int seed) : IBatchSource, IDisposable
 {
     public InMemoryBatchSource((Tensor Images, Tensor Labels) data, int batchSize, bool shuffle, int seed)
         : this(data.Images, data.Labels, batchSize, shuffle, seed) { }
 
+    public int Rank { get; init; }
+    public int WorldSize { get; init; } = 1;
+    /// <summary>Pad the shards to equal length (training: every rank takes the same number of steps); evaluation leaves them exact.</summary>
+    public bool PadShards { get; init; } = true;
+
+    /// <summary>Images in the whole dataset (all ranks).</summary>
     public int ImageCount => (int)labels.shape[0];
-    public int BatchCount => (ImageCount + batchSize - 1) / batchSize;
+    /// <summary>Batches of this rank's shard.</summary>
+    public int BatchCount => (ShardLength + batchSize - 1) / batchSize;
+
+    int ShardLength => WorldSize == 1 ? ImageCount : EpochOrder.Shard(new int[ImageCount], Rank, WorldSize, PadShards).Length;
 
     public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
     {
-        var order = Enumerable.Range(0, ImageCount).ToArray();
-        // The order depends only on (seed, epoch): a resumed run replays exactly the batches it would have seen.
-        if (shuffle) new Random(unchecked(seed * 100_003 + epoch) & int.MaxValue).Shuffle(order);
+        var all = Enumerable.Range(0, ImageCount).ToArray();
+        // The order depends only on (seed, epoch): a resumed run replays exactly the batches it would have seen,
+        // and every rank computes the same order, then takes every WorldSize-th image of it from its rank on.
+        if (shuffle) new Random(unchecked(seed * 100_003 + epoch) & int.MaxValue).Shuffle(all);
+        var order = WorldSize == 1 ? all : EpochOrder.Shard(all, Rank, WorldSize, PadShards);
         for (int b = skipBatches; b < BatchCount; b++)
         {
             var picked = order.Skip(b * batchSize).Take(batchSize).ToArray();
