@@ -109,4 +109,37 @@ public class StateDictFileTests
         Assert.Contains("conv1.weight", e.Message);
         Assert.Contains("16", e.Message);
     }
+
+    static string WriteSafetensors(TempFolder temp, string header, int dataBytes, ulong? declaredLength = null)
+    {
+        var path = temp.File("crafted.safetensors");
+        var json = System.Text.Encoding.UTF8.GetBytes(header);
+        using var f = File.Create(path);
+        f.Write(BitConverter.GetBytes(declaredLength ?? (ulong)json.Length));
+        f.Write(json);
+        f.Write(new byte[dataBytes]);
+        return path;
+    }
+
+    [Fact]
+    public void A_safetensors_shape_whose_byte_size_overflows_is_refused()
+    {
+        // 2^62 + 1 elements of 4 bytes wrap to 4 bytes in unchecked 64-bit arithmetic: the 4 bytes present would pass.
+        using var temp = new TempFolder();
+        var path = WriteSafetensors(temp, """{"fc.bias":{"dtype":"F32","shape":[4611686018427387905],"data_offsets":[0,4]}}""", 4);
+        var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.ReadShapes(path));
+        Assert.Contains("overflow", e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
+    }
+
+    [Fact]
+    public void A_safetensors_header_length_larger_than_the_file_is_named_as_such()
+    {
+        using var temp = new TempFolder();
+        var path = WriteSafetensors(temp, """{"fc.bias":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 4, declaredLength: 1UL << 40);
+        var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
+        Assert.Contains("is larger than the file", e.Message);
+        Assert.Contains(path, e.Message);
+    }
 }
