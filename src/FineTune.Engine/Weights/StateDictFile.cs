@@ -65,6 +65,7 @@ public static class StateDictFile
     static Dictionary<string, Tensor> ReadPth(FileStream stream, string path)
     {
         CheckPickles(stream, path);
+        PickleStorages.Check(Unpickle(stream, path, skipTensorRead: true), stream, path);
         var table = Unpickle(stream, path, skipTensorRead: false);
         return ToStateDict(table, path);
     }
@@ -75,6 +76,7 @@ public static class StateDictFile
         // PyBridge's skipTensorRead leaves each tensor as a description whose Shape is known but whose bytes are unread.
         // That type is internal to PyBridge, so its Shape is read by name, and a full read is the fallback.
         var table = Unpickle(stream, path, skipTensorRead: true);
+        PickleStorages.Check(table, stream, path);
         var shapes = new Dictionary<string, long[]>();
         foreach (DictionaryEntry entry in table)
         {
