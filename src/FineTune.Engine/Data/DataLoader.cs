@@ -176,7 +176,9 @@ public sealed class DataLoader : IDisposable
                 if (kept.Count < wanted.Length)
                 {
                     // Unusable files were left out: keep only the rows that were written.
-                    var shorter = images.narrow(0, 0, kept.Count).clone();
+                    // The narrow view is a tensor handle of its own; this thread has no dispose scope to catch it.
+                    Tensor shorter;
+                    using (var rows = images.narrow(0, 0, kept.Count)) shorter = rows.clone();
                     images.Dispose();
                     images = shorter;
                 }

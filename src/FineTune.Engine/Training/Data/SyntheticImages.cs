@@ -45,8 +45,8 @@ public static class SyntheticImages
     public static (Tensor Images, Tensor Labels) Draw(int classes, int perClass, int size, int seed, Preprocessing preprocessing)
     {
         using var scope = NewDisposeScope();
-        var gen = new TorchSharp.torch.Generator((ulong)seed);
         int n = classes * perClass;
+        var (phaseDraw, tintDraw, noiseDraw) = RandomDraws(n, size, seed);
         var labels = arange(n, dtype: int64) % classes;
         var coords = linspace(0, 1, size);
         var yy = coords.view(1, size, 1).expand(n, size, size);
@@ -54,15 +54,28 @@ public static class SyntheticImages
         var k = labels.to(float32);
         var angle = (k * (MathF.PI / classes)).view(n, 1, 1);
         var freq = (2 + (labels % 3).to(float32) * 1.5f).view(n, 1, 1);
-        var phase = (rand(n, generator: gen) * (2 * MathF.PI)).view(n, 1, 1);
+        var phase = (phaseDraw * (2 * MathF.PI)).view(n, 1, 1);
         var wave = sin((xx * cos(angle) + yy * sin(angle)) * freq * (2 * MathF.PI) + phase) * 0.5f + 0.5f;
         // Colour: a class hue mixed with a random tint, so colour alone does not give the class away.
         var hue = (k / classes).view(n, 1);
         var classColour = cat([0.5f + 0.5f * cos(hue * 6.283f), 0.5f + 0.5f * cos(hue * 6.283f + 2.094f), 0.5f + 0.5f * cos(hue * 6.283f + 4.189f)], 1);
-        var colour = (classColour * 0.7f + rand(n, 3, generator: gen) * 0.3f).view(n, 3, 1, 1);
-        var images = (wave.unsqueeze(1) * colour + randn(n, 3, size, size, generator: gen) * 0.08f).clamp(0, 1);
+        var colour = (classColour * 0.7f + tintDraw * 0.3f).view(n, 3, 1, 1);
+        var images = (wave.unsqueeze(1) * colour + noiseDraw * 0.08f).clamp(0, 1);
         var normalised = preprocessing.Normalize(images);
         return (normalised.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The random parts of <see cref="Draw"/>, in its order: phases U[0,1) [N], tints U[0,1) [N, 3], noise N(0,1)
+    /// [N, 3, S, S], from one generator seeded with <paramref name="seed"/>. The generator is a native object that
+    /// dispose scopes do not track, so it is disposed here; the tensors belong to the caller's scope.
+    /// </summary>
+    public static (Tensor Phase, Tensor Tint, Tensor Noise) RandomDraws(int n, int size, int seed)
+    {
+        using var gen = new TorchSharp.torch.Generator((ulong)seed);
+        var phase = rand(n, generator: gen);
+        var tint = rand(n, 3, generator: gen);
+        return (phase, tint, randn(n, 3, size, size, generator: gen));
     }
 }
 
@@ -100,4 +113,5 @@ public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchS
     }
 
     public void Dispose() { images.Dispose(); labels.Dispose(); }
+
 }
