@@ -47,8 +47,8 @@ public static class PredictCommand
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
-        // The checkpoint's own training.precision unless --precision says otherwise; with --json stdout stays JSON.
-        PrecisionOption.Apply(model, requested ?? trained?.Training.Precision ?? PrecisionSetting.Auto, device, json ? Console.Error : Console.Out);
+        // The checkpoint's own training.precision unless --precision says otherwise; on stderr, so stdout holds only predictions.
+        PrecisionOption.Apply(model, requested ?? trained?.Training.Precision ?? PrecisionSetting.Auto, device, Console.Error);
 
         var dataset = new ImageDataset(".", info.ClassNames, images.Select(p => new Sample(p, p, 0)).ToList());
         var options = new LoaderOptions(BatchSize: batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
