@@ -382,5 +382,6 @@ public sealed class Trainer(
         ["scheduler"] = ConfigPrinter.SchedulerName(_t.Scheduler),
         ["num_epochs"] = (double)_t.NumEpochs,
         ["label_smoothing"] = _t.LabelSmoothing,
+        ["precision"] = model.Precision.ToName(), // what the run computed in (auto resolved)
     };
 }

@@ -15,10 +15,13 @@ public sealed class Bf16NumericsTests(BundledWeightsFixture bundled, ITestOutput
 {
     const int Size = 224;
     /// <summary>
-    /// bf16 keeps 8 significant bits (relative rounding 2^-9, about 0.2%) per convolution input; through 21 convolutions
-    /// the pooled features were measured to move by up to about 1% of the largest feature; the bar leaves room for other images.
+    /// bf16 keeps 8 significant bits (relative rounding 2^-9, about 0.2%) per convolution input. Measured here: through the
+    /// 21 convolutions the pooled features move by up to 0.8% of the largest feature on the drawn scenes and 3.0% on the
+    /// Caltech photographs (lowest cosine similarity 0.99996 and 0.99899). PyTorch 1.13's torch.autocast moves the same
+    /// weights on the same input by the same amount (0.717% on 8 photographs for both, features identical in fp32), so
+    /// the bar is for bf16 itself, with room for other images.
     /// </summary>
-    const double FeatureTolerance = 0.03;
+    const double FeatureTolerance = 0.05, LowestCosine = 0.998;
 
     [Fact]
     public void Features_stay_within_the_bound_on_drawn_scenes() =>
@@ -35,9 +38,10 @@ public sealed class Bf16NumericsTests(BundledWeightsFixture bundled, ITestOutput
         var (fp32, bf16) = BothPrecisions(batch);
         double diff = (bf16 - fp32).abs().max().item<float>(), scale = fp32.abs().max().item<float>();
         var cosine = nn.functional.cosine_similarity(fp32, bf16, 1).min().item<float>();
-        output.WriteLine($"{images.Count} images: largest |bf16 - fp32| = {diff:G4}, largest feature {scale:G4}, relative {diff / scale:G4} (bar {FeatureTolerance}); lowest cosine similarity {cosine:G6}");
+        output.WriteLine($"{images.Count} images: largest |bf16 - fp32| = {diff:G4}, largest feature {scale:G4}, relative {diff / scale:G4} (bar {FeatureTolerance}); lowest cosine similarity {cosine:G6} (bar {LowestCosine})");
         Assert.True(diff > 0, "bf16 features equal fp32 bit for bit: the model did not run in bf16");
         Assert.True(diff / scale <= FeatureTolerance, $"bf16 features move by {diff / scale:G4} of the largest feature (bar {FeatureTolerance})");
+        Assert.True(cosine >= LowestCosine, $"bf16 features point away from fp32's: cosine similarity {cosine:G6} (bar {LowestCosine})");
     }
 
     (Tensor Fp32, Tensor Bf16) BothPrecisions(Tensor batch)
