@@ -98,7 +98,7 @@ public class BenchCommandTests
             var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--reference-kept-heap", "--python", wrapper]);
             Assert.True(code == 0, stderr);
             Assert.Contains("PyTorch: freed memory kept too", stdout);
-            Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(", stdout);
+            Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(", stdout);
             var env = File.ReadAllLines(envFile);
             Assert.Contains("MALLOC_MMAP_MAX_=0", env);
             Assert.Contains($"MALLOC_TRIM_THRESHOLD_={int.MaxValue}", env);
