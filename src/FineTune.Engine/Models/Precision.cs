@@ -22,9 +22,10 @@ public sealed record PrecisionChoice(ComputePrecision Precision, string Reason, 
 /// What a CPU offers for bf16. <see cref="NativeFlag"/>: its native bf16 flag (amx_bf16 or avx512_bf16), null when it
 /// has none. <see cref="FasterThanFp32"/>: whether bf16 convolutions run faster than fp32 ones there. Measured with
 /// `finetune bench --precision fp32,bf16`: on an Intel Xeon (family 6 model 207) that lists avx512_bf16 but no AMX,
-/// bf16 was slower than fp32 in both libtorch 2.10 and PyTorch 1.13 (oneDNN picks avx512_core_bf16 kernels; on Intel
-/// cores the bf16 dot-product instruction does no more multiply-adds per cycle than fp32 FMAs do, so only the casts
-/// are added), while AMD EPYC hosts with avx512_bf16 ran 3x faster in bf16 and AMX tiles are several times faster still.
+/// bf16 was slower than fp32 in both libtorch 2.10 and PyTorch 1.13 (oneDNN picks avx512_core_bf16 kernels; likely
+/// because the bf16 dot-product instruction is not faster per multiply-add than fp32 FMAs on Intel cores, so only the
+/// casts are added), while AMD EPYC hosts with avx512_bf16 ran PyTorch's autocast 3x faster (issue 12), and AMX tiles
+/// are built for bf16.
 /// </summary>
 public sealed record CpuBf16(string? NativeFlag, bool FasterThanFp32, string Description)
 {
