@@ -222,9 +222,12 @@ public static class BenchCommand
             var fp32 = group.FirstOrDefault(r => r.Precision == ComputePrecision.Fp32);
             var bf16 = group.FirstOrDefault(r => r.Precision == ComputePrecision.Bf16);
             if (fp32?.Ours is null || bf16?.Ours is null) continue;
-            var line = $"bf16 over fp32, {group.Key.Model} {Lower(group.Key.Mode)}: ours {Ratio(bf16.Ours.ImagesPerSecond / fp32.Ours.ImagesPerSecond)}";
+            // Wall time and CPU time: on a shared machine the second is the steadier of the two.
+            string Both(ThroughputResult b, ThroughputResult f) =>
+                $"{Ratio(b.ImagesPerSecond / f.ImagesPerSecond)} ({Ratio(PerCpuValue(b) / PerCpuValue(f))} per CPU-s)";
+            var line = $"bf16 over fp32, {group.Key.Model} {Lower(group.Key.Mode)}: ours {Both(bf16.Ours, fp32.Ours)}";
             if (fp32.Reference is not null && bf16.Reference is not null)
-                line += $", PyTorch {Ratio(bf16.Reference.ImagesPerSecond / fp32.Reference.ImagesPerSecond)}";
+                line += $", PyTorch {Both(bf16.Reference, fp32.Reference)}";
             Console.WriteLine(line);
         }
     }

@@ -72,7 +72,7 @@ public class BenchCommandTests
         Assert.Contains("Precision: bf16 (asked for", stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+\d", stdout);
         Assert.Matches(@"(?m)^resnet18\s+eval\s+bf16\s+\|\s+\d", stdout);
-        Assert.Matches(@"(?m)^bf16 over fp32, resnet18 eval: ours [\d.]+x$", stdout);
+        Assert.Matches(@"(?m)^bf16 over fp32, resnet18 eval: ours [\d.]+x \((-|[\d.]+x) per CPU-s\)$", stdout);
     }
 
     [PyTorchBenchFact]
@@ -81,7 +81,7 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "train", "--precision", "fp32,bf16"]);
         Assert.True(code == 0, stderr);
         Assert.Matches(@"(?m)^resnet18\s+train\s+bf16\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x", stdout);
-        Assert.Matches(@"(?m)^bf16 over fp32, resnet18 train: ours [\d.]+x, PyTorch [\d.]+x$", stdout);
+        Assert.Matches(@"(?m)^bf16 over fp32, resnet18 train: ours [\d.]+x \((-|[\d.]+x) per CPU-s\), PyTorch [\d.]+x \((-|[\d.]+x) per CPU-s\)$", stdout);
     }
 
     [PyTorchBenchFact]
