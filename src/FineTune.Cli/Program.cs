@@ -24,9 +24,11 @@ var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
     ["compare"] = ("results table and validation curves of finished runs ([--outputs D] [--out D] [--configs a.yaml,b.yaml --run])", a => CompareCommand.Run(new CommandLine(a, CompareCommand.Flags))),
     ["export"] = ("write a checkpoint's model as a PyTorch .pth state dict (--model_path P)", a => ExportCommand.Run(new CommandLine(a, new HashSet<string>()))),
     ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
+    ["doctor"] = ("the kernel check in full: every probe of libtorch's kernels on this CPU and the configuration chosen ([--config F] [--recheck])", a => DoctorCommand.Run(new CommandLine(a, DoctorCommand.Flags))),
     ["bench"] = (BenchCommand.Help, a => BenchCommand.Run(new CommandLine(a, BenchCommand.Flags))),
     // Hidden (not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.
     ["ddp-selftest"] = (Hidden, a => DdpSelfTestCommand.Run(new CommandLine(a, new HashSet<string> { "sync_bn" }))),
+    [FineTune.Kernels.ProbeProcess.Command] = (Hidden, a => KernelProbeCommand.Run(new CommandLine(a, new HashSet<string>()))),
     ["ddp-bench"] = (Hidden, a => DdpBenchCommand.Run(new CommandLine(a, new HashSet<string>()))),
 };
 
@@ -53,7 +55,7 @@ catch (Exception e) when (e is NativeLibraryException or UnknownBackboneExceptio
                               or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException
                               or NotSupportedException
                               or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException
-                              or DistributedException or BenchmarkReferenceException)
+                              or DistributedException or BenchmarkReferenceException or FineTune.Kernels.KernelCheckException)
 {
     return Fail(e.Message, 1);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FineTune.Benchmarks;
 using FineTune.Data;
+using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
 using TorchSharp;
@@ -26,7 +27,7 @@ public static class BenchCommand
         var models = (cl.Get("models") ?? "resnet18,resnet50").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(m => m.ToLowerInvariant()).ToList();
         var modes = ParseModes(cl.Get("mode") ?? cl.Get("modes") ?? "train,eval");
-        var precisions = ParsePrecisions(cl.Get("precision") ?? "fp32");
+        var precisionSettings = ParsePrecisions(cl.Get("precision") ?? "fp32");
         var settings = new BenchmarkSettings
         {
             Batch = cl.GetInt("batch", 32),
@@ -69,6 +70,12 @@ public static class BenchCommand
                 Console.WriteLine("Note: --default-heap came after this process set up its heap; measuring with freed memory kept.");
             Environment.SetEnvironmentVariable(TensorMemory.OptOutVariable, "1");
         }
+        // The kernels the measured models will use, checked on this CPU first (a broken one would crash or mislead the bench).
+        var plan = KernelSetup.Prepare(new KernelRequest(models.Select(KernelRequest.BlockOf).Distinct().ToList(), settings.Size, settings.Batch,
+            settings.Size, settings.Batch, 1000, settings.ChannelsLast, modes.Contains(BenchmarkMode.Train), CpuInfo.Current.HasNativeBf16, settings.Threads));
+        if (settings.ChannelsLast && !plan.ChannelsLast) settings = settings with { ChannelsLast = false };
+        // Resolved after the kernel check: auto needs its verdict on the bf16 kernels.
+        var precisions = precisionSettings.Select(p => Precision.ForThisMachine(p)).DistinctBy(c => c.Precision).ToList();
         var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
         if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
 
@@ -233,17 +240,17 @@ public static class BenchCommand
     }
 
     /// <summary>--precision fp32, bf16, auto or a list (fp32,bf16): each becomes its own rows.</summary>
-    static List<PrecisionChoice> ParsePrecisions(string text)
+    static List<PrecisionSetting> ParsePrecisions(string text)
     {
-        var choices = new List<PrecisionChoice>();
+        var choices = new List<PrecisionSetting>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var setting = Precision.TryParse(part)
                 ?? throw new UsageException($"--precision takes fp32, bf16, auto or a list such as fp32,bf16; got '{part}'.");
-            choices.Add(Precision.ForThisMachine(setting));
+            choices.Add(setting);
         }
         if (choices.Count == 0) throw new UsageException("--precision takes fp32, bf16, auto or a list such as fp32,bf16.");
-        return choices.DistinctBy(c => c.Precision).ToList();
+        return choices;
     }
 
     static double PerCpuValue(ThroughputResult r) => r.Times.ImagesPerCpuSecond(r.Batch);

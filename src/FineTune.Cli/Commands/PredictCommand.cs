@@ -1,6 +1,7 @@
 using FineTune.Config;
 using FineTune.Data;
 using FineTune.Evaluation;
+using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Prediction;
 using FineTune.Training.Checkpoints;
@@ -44,6 +45,9 @@ public static class PredictCommand
         int imageSize = trained?.Data.EvalSizeFor(preprocessing.InputSize) ?? preprocessing.InputSize;
         // The checkpoint's own evaluation resize (stretch or centre crop), as validation and `finetune test` used.
         var transform = trained is null ? new EvalTransform(imageSize) : FolderTrainingData.EvalTransformFor(trained, imageSize);
+        // On stderr: stdout may be --json.
+        KernelSetup.Prepare(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
+            ChannelsLast: true, Training: false, Bf16: CpuInfo.Current.HasNativeBf16, Threads: 0), Console.Error);
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();

@@ -44,6 +44,7 @@ public static class TestCommand
         // Before the model runs: a report that cannot be written is worth knowing about before the evaluation, not after.
         OutputFolders.EnsureWritable(reportDir, "--output_dir");
 
+        KernelSetup.Prepare(config, training: false);
         TorchNative.EnsureLoaded();
         var device = TrainCommand.ChooseDevice(gpu);
         var preprocessing = checkpoint.Info.Preprocessing ?? Preprocessing.ImageNet;

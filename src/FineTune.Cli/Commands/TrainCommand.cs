@@ -3,6 +3,7 @@ using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Distributed;
 using FineTune.IO;
+using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Training;
@@ -55,6 +56,16 @@ public static class TrainCommand
         OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
         if (config.Data.Source == DataSource.Folder) TrainingDataFactory.EnsureDatasetPresent(config);
 
+        // Kernels verified on this CPU before libtorch computes anything; a run that died natively makes this one more careful.
+        bool mainRank = LaunchInfo.FromEnvironment() is not { Rank: > 0 };
+        var kernelRequest = KernelRequest.ForConfig(config, training: true);
+        if (mainRank && RunMarker.Unfinished(config.Experiment.RunCheckpointDir) is { } unfinished)
+        {
+            Console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir));
+            KernelCheck.Escalate(kernelRequest);
+        }
+        var kernels = KernelSetup.Prepare(kernelRequest, mainRank ? Console.Out : TextWriter.Null);
+        using var marker = mainRank ? RunMarker.Begin(config.Experiment.RunCheckpointDir, kernels.Summary()) : null;
         TorchNative.EnsureLoaded();
         // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
         using var dist = DistributedContext.Create(distributed);

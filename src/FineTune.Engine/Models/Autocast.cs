@@ -1,3 +1,4 @@
+using FineTune.Kernels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -14,14 +15,16 @@ namespace FineTune.Models;
 /// </summary>
 static class Autocast
 {
-    /// <summary>The convolution of <paramref name="conv"/> on <paramref name="x"/>, in x's dtype when that is reduced.</summary>
+    /// <summary>
+    /// The convolution of <paramref name="conv"/> on <paramref name="x"/>, in x's dtype when that is reduced, by the route
+    /// the kernel check chose for its shape and dtype (<see cref="ConvRoutes"/>). ResNet convolutions have no bias.
+    /// </summary>
     public static Tensor Conv(Conv2d conv, Tensor x)
     {
-        if (x.dtype == conv.weight.dtype) return conv.call(x);
+        if (x.dtype == conv.weight.dtype) return ConvRoutes.Conv(conv, x);
         using var scope = NewDisposeScope();
         var weight = conv.weight.to(x.dtype); // keeps channels-last weights channels-last
-        var bias = conv.bias?.to(x.dtype);
-        return nn.functional.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups).MoveToOuterDisposeScope();
+        return ConvRoutes.Conv(conv, x, weight).MoveToOuterDisposeScope();
     }
 
     /// <summary>The linear layer in x's dtype (cast weights), its output in fp32 for the loss and softmax.</summary>
@@ -31,20 +34,6 @@ static class Autocast
         using var scope = NewDisposeScope();
         var y = nn.functional.linear(x.to(computeIn), fc.weight.to(computeIn), fc.bias?.to(computeIn));
         return y.to(fc.weight.dtype).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Runs a downsample shortcut (a Sequential of a 1x1 convolution and a BatchNorm) with <see cref="Conv"/>.</summary>
-    public static Tensor Shortcut(Sequential downsample, Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var y = x;
-        foreach (var module in downsample.children())
-        {
-            var next = module is Conv2d conv ? Conv(conv, y) : ((nn.Module<Tensor, Tensor>)module).call(y);
-            if (!ReferenceEquals(y, x)) y = ResNet.Then(y, next);
-            else y = next;
-        }
-        return y.MoveToOuterDisposeScope();
     }
 
     public static ScalarType DtypeOf(ComputePrecision p) => p == ComputePrecision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;

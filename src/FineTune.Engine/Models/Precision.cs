@@ -1,3 +1,5 @@
+using FineTune.Kernels;
+
 namespace FineTune.Models;
 
 /// <summary>What a config or command line asks for (training.precision, --precision).</summary>
@@ -126,13 +128,15 @@ public static class Precision
     }
 
     /// <summary>
-    /// The choice for this machine. On a GPU auto stays fp32: the bf16 path was built and measured for the CPU only.
+    /// The choice for this machine, with the verdict of this process's kernel check (<see cref="KernelPlan.Current"/>).
+    /// On a GPU auto stays fp32: the bf16 path was built and measured for the CPU only.
     /// </summary>
     public static PrecisionChoice ForThisMachine(PrecisionSetting requested, bool onCpu = true)
     {
         if (!onCpu && requested == PrecisionSetting.Auto)
             return new(ComputePrecision.Fp32, "auto: bf16 autocast is implemented for the CPU only");
-        // kernel check: wired by issue 11 (null = not run yet, which does not hold bf16 back)
-        return Resolve(requested, ThisCpu(), bf16KernelsVerified: null);
+        // The kernel check (Kernels/, issue 11) probes bf16 kernels where the CPU has native bf16; not run: no verdict.
+        var plan = KernelPlan.Current;
+        return Resolve(requested, ThisCpu(), plan.Checked ? plan.Bf16Verified : null);
     }
 }

@@ -1,3 +1,4 @@
+using FineTune.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -115,6 +116,18 @@ public sealed class ResNet : Module<Tensor, Tensor>
         return next;
     }
 
+    /// <summary>
+    /// A block's shortcut: x itself, or its downsample (1x1 convolution, then BatchNorm) with the convolution
+    /// through <see cref="Autocast.Conv"/> (and so <see cref="ConvRoutes"/>) like every other one.
+    /// </summary>
+    internal static Tensor Shortcut(Sequential? downsample, Tensor x)
+    {
+        if (downsample is null) return x;
+        var parts = downsample.children().ToArray();
+        using var conv = Autocast.Conv((Conv2d)parts[0], x);
+        return ((Module<Tensor, Tensor>)parts[1]).call(conv);
+    }
+
     public override Tensor forward(Tensor x)
     {
         using var features = Features(x);
@@ -184,7 +197,7 @@ sealed class BasicBlock : Module<Tensor, Tensor>
         y = ResNet.Then(y, relu.call(y));
         y = ResNet.Then(y, Autocast.Conv(conv2, y));
         y = ResNet.Then(y, bn2.call(y));
-        var identity = downsample is null ? x : Autocast.Shortcut(downsample, x);
+        var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
 }
@@ -221,7 +234,7 @@ sealed class Bottleneck : Module<Tensor, Tensor>
         y = ResNet.Then(y, relu.call(y));
         y = ResNet.Then(y, Autocast.Conv(conv3, y));
         y = ResNet.Then(y, bn3.call(y));
-        var identity = downsample is null ? x : Autocast.Shortcut(downsample, x);
+        var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
 }

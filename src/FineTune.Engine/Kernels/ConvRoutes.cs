@@ -1,0 +1,79 @@
+using FineTune.Models;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace FineTune.Kernels;
+
+/// <summary>
+/// Every convolution of our ResNets goes through here, so a shape whose kernel is broken on this CPU (see
+/// <see cref="KernelCheck"/>) is computed another, verified way, and the rest keeps libtorch's fastest kernel.
+/// </summary>
+public static class ConvRoutes
+{
+    /// <summary>
+    /// <paramref name="conv"/> applied to <paramref name="x"/>, by the route the kernel plan chose for its shape;
+    /// <paramref name="weight"/> replaces the module's own (bf16 autocast passes its weight cast to bf16).
+    /// </summary>
+    public static Tensor Conv(Conv2d conv, Tensor x, Tensor? weight = null)
+    {
+        var plan = KernelPlan.Current;
+        if (!plan.HasRoutes && !KernelFault.Any)
+            return weight is null ? conv.call(x) : F.conv2d(x, weight, null, conv.stride, conv.padding!);
+        var (k, stride, pad) = ((int)conv.kernel_size[0], (int)conv.stride[0], (int)conv.padding![0]);
+        var shape = new OpShape(ProbeOp.Conv, (int)conv.in_channels, (int)conv.out_channels, k, stride, pad, (int)x.shape[2]);
+        var route = plan.RouteFor(shape, LayoutOf(x), DtypeOf(x));
+        return Run(route, shape, x, weight ?? conv.weight!);
+    }
+
+    /// <summary>A convolution without bias (as in every ResNet) by <paramref name="route"/>; injected test faults apply.</summary>
+    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight)
+    {
+        var fault = KernelFault.Find(shape, LayoutOf(x), DtypeOf(x), route);
+        if (fault?.Kind == FaultKind.Crash && !fault.InBackward) KernelFault.CrashNow();
+        var y = Compute(route, shape, x, weight);
+        if (fault is null) return y;
+        if (fault.Kind == FaultKind.Wrong) return KernelFault.Corrupt(y);
+        return KernelFault.CrashOnBackward(y);
+    }
+
+    static Tensor Compute(ConvRoute route, OpShape s, Tensor x, Tensor w)
+    {
+        long[] stride = [s.Stride, s.Stride], pad = [s.Pad, s.Pad];
+        switch (route)
+        {
+            case ConvRoute.Direct:
+                return F.conv2d(x, w, null, stride, pad);
+            case ConvRoute.Nchw:
+            {
+                using var scope = NewDisposeScope();
+                var y = F.conv2d(x.contiguous(), w.contiguous(), null, stride, pad);
+                return (ChannelsLast.Is(x) ? ChannelsLast.Of(y) : y).MoveToOuterDisposeScope();
+            }
+            case ConvRoute.Subsample when s.K == 1 && s.Pad == 0:
+            {
+                using var scope = NewDisposeScope();
+                var sub = Subsample(x, s.Stride);
+                return F.conv2d(sub, w, null, [1, 1], [0, 0]).MoveToOuterDisposeScope();
+            }
+            case ConvRoute.Matmul when s.K == 1 && s.Pad == 0:
+            {
+                using var scope = NewDisposeScope();
+                var sub = Subsample(x, s.Stride);
+                // [N, H, W, Cin] x [Cin, Cout] -> [N, H, W, Cout], seen as NCHW: channels-last by construction.
+                var y = sub.permute(0, 2, 3, 1).matmul(w.reshape(w.shape[0], w.shape[1]).t()).permute(0, 3, 1, 2);
+                return (ChannelsLast.Is(x) ? y : y.contiguous()).MoveToOuterDisposeScope();
+            }
+            default:
+                throw new ArgumentException($"Route {route} does not apply to {s}.");
+        }
+    }
+
+    static Tensor Subsample(Tensor x, int stride) =>
+        stride == 1 ? x.alias() : x.slice(2, 0, x.shape[2], stride).slice(3, 0, x.shape[3], stride);
+
+    public static Layout LayoutOf(Tensor x) =>
+        x.dim() == 4 && ChannelsLast.Is(x) && !x.is_contiguous() ? Layout.ChannelsLast : Layout.Nchw;
+
+    public static KernelDtype DtypeOf(Tensor x) => x.dtype == ScalarType.BFloat16 ? KernelDtype.Bf16 : KernelDtype.Fp32;
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FineTune.IO;
+using FineTune.Weights;
+
+namespace FineTune.Kernels;
+
+/// <summary>
+/// Verifies libtorch's CPU kernels on the machine they run on, before a run uses them, and chooses the fastest
+/// configuration that computes right. Why: on some CPUs libtorch 2.10's oneDNN dies with SIGFPE planning the
+/// backward pass of ResNet-50's strided 1x1 convolutions, or computes a channels-last 1x1 convolution wrong;
+/// PLATFORM.md and the README's *Kernel check* have the details.
+///
+/// Order of choices, fastest first: libtorch's own kernels; a route around each failing convolution shape
+/// (<see cref="ConvRoute"/>); channels-last off; oneDNN capped at a lower instruction set (<see cref="OneDnnIsa.Fallbacks"/>).
+/// The verdict is cached under $FINETUNE_HOME/kernel-checks, keyed by CPU, libtorch, oneDNN settings and probes.
+/// </summary>
+public static class KernelCheck
+{
+    const int Schema = 1;
+    static readonly TimeSpan PerChild = TimeSpan.FromMinutes(3); // per probe: a hung kernel is a failed one
+
+    public static string Folder => Path.Combine(WeightsCatalog.CacheDir, "kernel-checks");
+
+    /// <summary>
+    /// Checks (or reads the cached verdict for) <paramref name="request"/>, applies the plan to this process and
+    /// returns it. Call it before libtorch runs anything: an instruction-set cap only takes effect before then.
+    /// </summary>
+    public static KernelPlan Prepare(KernelRequest request, Action<string>? log = null)
+    {
+        if (Environment.GetEnvironmentVariable("FINETUNE_KERNEL_CHECK") is "off" or "0")
+            return KernelPlan.Current = KernelPlan.Unchecked("FINETUNE_KERNEL_CHECK=off");
+        var plan = CachedOrChecked(request, log);
+        if (plan.Isa is not null) OneDnnIsa.Apply(plan.Isa);
+        return KernelPlan.Current = plan;
+    }
+
+    public static KernelPlan CachedOrChecked(KernelRequest request, Action<string>? log, bool recheck = false)
+    {
+        var path = CachePath(request);
+        int escalation = Escalation(request);
+        if (File.Exists(path) && !recheck)
+        {
+            try
+            {
+                var cached = JsonSerializer.Deserialize<KernelPlan>(File.ReadAllText(path), ProbeProcess.Json);
+                if (cached is not null && cached.Escalation == escalation) return cached with { FromCache = true };
+            }
+            catch (JsonException) { /* a damaged cache entry is checked again */ }
+        }
+        log?.Invoke($"Kernels: checking libtorch's kernels on this CPU ({request.Probes().Count} probes, once per CPU and configuration)...");
+        var plan = Search(request, escalation);
+        AtomicWrite.Text(path, JsonSerializer.Serialize(plan, ProbeProcess.Json));
+        return plan;
+    }
+
+    /// <summary>
+    /// Records that a run under the plan for <paramref name="request"/> ended without a word (see <see cref="RunMarker"/>):
+    /// the next start checks again one step more conservatively. Returns the new step.
+    /// </summary>
+    public static int Escalate(KernelRequest request)
+    {
+        int next = Escalation(request) + 1;
+        AtomicWrite.Text(EscalationPath(request), next.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return next;
+    }
+
+    static int Escalation(KernelRequest request) =>
+        File.Exists(EscalationPath(request)) && int.TryParse(File.ReadAllText(EscalationPath(request)).Trim(), out var n) ? n : 0;
+
+    static string EscalationPath(KernelRequest request) => Path.ChangeExtension(CachePath(request), ".escalation");
+
+    /// <summary>
+    /// The fastest configuration whose probes all agree with float64; escalation steps skip the fastest ones.
+    /// <paramref name="environment"/> is added to the probe processes' (tests inject faults through it).
+    /// </summary>
+    public static KernelPlan Search(KernelRequest request, int escalation = 0, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var probes = request.Probes();
+        var threads = request.Threads;
+        List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, threads, PerChild, environment);
+        KernelPlan Done(KernelPlan p, List<ProbeResult> findings) => p with
+        {
+            Findings = findings, ProbeCount = probes.Count, CheckSeconds = clock.Elapsed.TotalSeconds,
+            CheckedAt = DateTimeOffset.UtcNow, Cpu = CpuInfo.Current.ToString(), Escalation = escalation,
+        };
+
+        // Escalated after unexplained deaths: channels-last off and a lower instruction set, one step per death.
+        var isaLadder = OneDnnIsa.Fallbacks.Where(l => OneDnnIsa.UserCap is null || OneDnnIsa.Rank(l) <= OneDnnIsa.Rank(OneDnnIsa.UserCap)).ToList();
+        string? startIsa = escalation == 0 ? null : isaLadder[Math.Min(escalation - 1, isaLadder.Count - 1)];
+        if (escalation > 0 && request.ChannelsLast) { request = request with { ChannelsLast = false }; probes = request.Probes(); }
+
+        var first = Run(probes, startIsa);
+        var findings = first.Where(r => !r.Passed).ToList();
+        var routes = new Dictionary<string, ConvRoute>();
+        var unresolved = ChooseRoutes(findings, startIsa, Run, routes);
+        bool bf16Ok = request.Bf16 && Fp32And(first, KernelDtype.Bf16, unresolved);
+        if (!unresolved.Any(r => r.Probe.Dtype == KernelDtype.Fp32))
+            return Done(new KernelPlan { Isa = startIsa, ChannelsLast = request.ChannelsLast, Bf16Verified = bf16Ok, Routes = routes }, findings);
+
+        // Channels-last off: NCHW kernels are another family.
+        if (request.ChannelsLast)
+        {
+            var nchw = request with { ChannelsLast = false };
+            var nchwResults = Run(nchw.Probes(), startIsa);
+            var nchwRoutes = new Dictionary<string, ConvRoute>();
+            var left = ChooseRoutes(nchwResults.Where(r => !r.Passed).ToList(), startIsa, Run, nchwRoutes);
+            if (!left.Any(r => r.Probe.Dtype == KernelDtype.Fp32))
+                return Done(new KernelPlan { Isa = startIsa, ChannelsLast = false, Bf16Verified = request.Bf16 && Fp32And(nchwResults, KernelDtype.Bf16, left), Routes = nchwRoutes },
+                    findings.Concat(nchwResults.Where(r => !r.Passed)).ToList());
+            request = nchw;
+        }
+
+        // A lower instruction set for all of oneDNN.
+        foreach (var isa in isaLadder.Where(l => startIsa is null || OneDnnIsa.Rank(l) < OneDnnIsa.Rank(startIsa)))
+        {
+            var results = Run(request.Probes(), isa);
+            var capRoutes = new Dictionary<string, ConvRoute>();
+            var left = ChooseRoutes(results.Where(r => !r.Passed).ToList(), isa, Run, capRoutes);
+            if (!left.Any(r => r.Probe.Dtype == KernelDtype.Fp32))
+                return Done(new KernelPlan { Isa = isa, ChannelsLast = request.ChannelsLast, Bf16Verified = request.Bf16 && Fp32And(results, KernelDtype.Bf16, left), Routes = capRoutes },
+                    findings);
+        }
+        var worst = unresolved.First(r => r.Probe.Dtype == KernelDtype.Fp32);
+        throw new KernelCheckException(
+            $"libtorch's kernels fail on this CPU ({CpuInfo.Current.ModelName}) in every configuration tried, down to oneDNN ISA SSE41: {worst.Probe}: {worst.Detail}. Report it with the output of `finetune doctor`; FINETUNE_KERNEL_CHECK=off runs anyway, at your own risk.");
+    }
+
+    /// <summary>True when every probe of <paramref name="dtype"/> passed or was routed around.</summary>
+    static bool Fp32And(List<ProbeResult> results, KernelDtype dtype, List<ProbeResult> unresolved) =>
+        results.Any(r => r.Probe.Dtype == dtype) && !unresolved.Any(r => r.Probe.Dtype == dtype);
+
+    /// <summary>
+    /// For each failing convolution shape, the first alternative route that passes at every size it failed at.
+    /// Returns the failures no route fixes (and every failure of another operation).
+    /// </summary>
+    static List<ProbeResult> ChooseRoutes(List<ProbeResult> failures, string? isa, Func<IEnumerable<Probe>, string?, List<ProbeResult>> run,
+                                          Dictionary<string, ConvRoute> routes)
+    {
+        var convFailures = failures.Where(f => f.Probe.Shape.Op == ProbeOp.Conv).ToList();
+        var unresolved = failures.Where(f => f.Probe.Shape.Op != ProbeOp.Conv).ToList();
+        var tries = convFailures.SelectMany(f => f.Probe.Alternatives().Select(r => f.Probe with { Route = r })).ToList();
+        var outcomes = run(tries, isa);
+        foreach (var group in convFailures.GroupBy(f => KernelPlan.RouteKey(f.Probe.Shape, f.Probe.Layout, f.Probe.Dtype)))
+        {
+            var route = group.First().Probe.Alternatives()
+                .Cast<ConvRoute?>()
+                .FirstOrDefault(r => group.All(f => outcomes.Any(o => o.Passed && o.Probe == f.Probe with { Route = r!.Value })));
+            if (route is { } chosen) routes[group.Key] = chosen;
+            else unresolved.AddRange(group);
+        }
+        return unresolved;
+    }
+
+    static string CachePath(KernelRequest request) => Path.Combine(Folder, $"{Key(request)}.json");
+
+    /// <summary>What the verdict depends on: the CPU, libtorch's build, oneDNN's settings, the probes and the threads.</summary>
+    public static string Key(KernelRequest request)
+    {
+        var cpu = CpuInfo.Current;
+        var libtorch = typeof(TorchSharp.torch).Assembly.GetName().Version + " " + LibtorchFileSize();
+        var settings = string.Join(",", Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("ONEDNN_", StringComparison.Ordinal) || k.StartsWith("DNNL_", StringComparison.Ordinal)
+                        || k is KernelFault.Variable or "FINETUNE_KERNEL_CHECK_BATCH" or "OMP_NUM_THREADS")
+            .Order(StringComparer.Ordinal).Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}"));
+        var probes = JsonSerializer.Serialize(request.Probes(), ProbeProcess.Json);
+        var text = $"{Schema}\n{cpu}\n{string.Join(' ', cpu.Flags)}\n{cpu.Stepping}\n{libtorch}\n{settings}\n{request.Threads}\n{probes}";
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+        return $"{(request.Blocks.Count == 1 ? request.Blocks[0].ToString().ToLowerInvariant() : "resnets")}-{hash}";
+    }
+
+    static long LibtorchFileSize()
+    {
+        foreach (var dir in new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") })
+        {
+            var file = Path.Combine(dir, "libtorch_cpu.so");
+            if (File.Exists(file)) return new FileInfo(file).Length;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json.Serialization;
+
+namespace FineTune.Kernels;
+
+/// <summary>
+/// The configuration the kernel check chose for this CPU: oneDNN's instruction-set cap (null: the CPU's own),
+/// whether channels-last may be used, whether bf16 kernels were verified, and a route for every convolution
+/// shape whose direct kernel failed. <see cref="Current"/> is what the models of this process use.
+/// </summary>
+public sealed record KernelPlan
+{
+    public string? Isa { get; init; }
+    public bool ChannelsLast { get; init; } = true;
+    public bool Bf16Verified { get; init; }
+    /// <summary>Route by <see cref="RouteKey"/> (kernel shape, layout, precision).</summary>
+    public Dictionary<string, ConvRoute> Routes { get; init; } = [];
+    /// <summary>The probes that failed with libtorch's own choice, for the start-up line and `finetune doctor`.</summary>
+    public List<ProbeResult> Findings { get; init; } = [];
+    public int ProbeCount { get; init; }
+    public double CheckSeconds { get; init; }
+    public DateTimeOffset CheckedAt { get; init; }
+    public string Cpu { get; init; } = "";
+    /// <summary>How many runs under this plan ended without a word (see <see cref="RunMarker"/>): each makes the next start more conservative.</summary>
+    public int Escalation { get; init; }
+
+    [JsonIgnore] public bool FromCache { get; init; }
+    [JsonIgnore] public bool Checked { get; init; } = true;
+    [JsonIgnore] public string? SkipReason { get; init; }
+    [JsonIgnore] public bool HasRoutes => Routes.Count > 0;
+
+    /// <summary>Before any check: libtorch's own choices everywhere.</summary>
+    public static KernelPlan Unchecked(string reason) => new() { Checked = false, SkipReason = reason };
+
+    public static KernelPlan Current { get; set; } = Unchecked("no kernel check ran in this process");
+
+    public static string RouteKey(OpShape shape, Layout layout, KernelDtype dtype) => $"{shape.ConvKey} {layout} {dtype}";
+
+    public ConvRoute RouteFor(OpShape shape, Layout layout, KernelDtype dtype) =>
+        Routes.TryGetValue(RouteKey(shape, layout, dtype), out var route) ? route : ConvRoute.Direct;
+
+    /// <summary>The one line every run prints: what was chosen, and why.</summary>
+    public string Summary()
+    {
+        if (!Checked) return $"Kernels: libtorch's defaults, unchecked ({SkipReason}).";
+        var parts = new List<string> { $"channels-last {(ChannelsLast ? "on" : "off")}" };
+        parts.AddRange(Routes.Select(r => $"{r.Key.Replace(" ChannelsLast", " channels-last").Replace(" Nchw", " nchw").Replace(" Fp32", " fp32").Replace(" Bf16", " bf16")} via {r.Value.ToString().ToLowerInvariant()}"));
+        parts.Add($"oneDNN ISA {Isa ?? OneDnnIsa.UserCap ?? "the CPU's own"}");
+        parts.Add($"bf16 kernels {(Bf16Verified ? "verified" : "not verified")}");
+        var why = Findings.Count == 0
+            ? $"all {ProbeCount} probes agree with float64"
+            : $"{Findings.Count} of {ProbeCount} probes failed with libtorch's own kernels on this CPU, e.g. {Findings[0].Probe}: {Findings[0].Verdict.ToString().ToLowerInvariant()}, {Findings[0].Detail}";
+        var when = FromCache ? $"checked {CheckedAt:yyyy-MM-dd HH:mm}, cached" : $"checked in {CheckSeconds:F1} s";
+        var escalated = Escalation > 0 ? $"; made more conservative after {Escalation} run(s) ended without a word" : "";
+        return $"Kernels: {string.Join("; ", parts)} ({why}; {when}{escalated}).";
+    }
+}

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FineTune.Native;
+
+namespace FineTune.Kernels;
+
+/// <summary>
+/// Runs probes in child processes (`finetune kernel-probe`): a kernel that dies with SIGFPE or SIGSEGV takes
+/// the child with it, never the program that asked. The child announces each probe before running it, so a
+/// death is pinned on that probe; the rest continue in a fresh child.
+/// </summary>
+public static class ProbeProcess
+{
+    public const string Command = "kernel-probe";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>The child's side: run probes[from..] from <paramref name="file"/>, one "BEGIN i" and one "RESULT i json" line each.</summary>
+    public static int RunChild(string file, int from, int threads)
+    {
+        var probes = JsonSerializer.Deserialize<List<Probe>>(File.ReadAllText(file), Json)!;
+        TorchNative.EnsureLoaded();
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        var stdout = Console.Out;
+        for (int i = from; i < probes.Count; i++)
+        {
+            stdout.WriteLine($"BEGIN {i}");
+            stdout.Flush();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = ProbeRunner.Run(probes[i]);
+            result = result with { Seconds = clock.Elapsed.TotalSeconds };
+            stdout.WriteLine($"RESULT {i} {JsonSerializer.Serialize(result, Json)}");
+            stdout.Flush();
+        }
+        return 0;
+    }
+
+    /// <summary>The parent's side: every probe's result, a crash pinned on the probe that was running.</summary>
+    public static List<ProbeResult> Run(IReadOnlyList<Probe> probes, string? isa, int threads, TimeSpan perChild,
+                                        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var results = new ProbeResult?[probes.Count];
+        if (probes.Count == 0) return [];
+        var file = Path.Combine(Path.GetTempPath(), $"finetune-probes-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, JsonSerializer.Serialize(probes, Json));
+        try
+        {
+            int from = 0;
+            while (from < probes.Count)
+            {
+                var (running, exit, stderr) = RunOnce(file, from, isa, threads, perChild, results, environment);
+                if (running is null)
+                {
+                    if (results.Skip(from).Any(r => r is null))
+                        throw new KernelCheckException($"the kernel check's child process ended (exit {exit}) before finishing its probes: {stderr.Trim()}");
+                    break;
+                }
+                results[running.Value] = new ProbeResult(probes[running.Value], ProbeVerdict.Crashed, double.NaN, Death(exit));
+                from = running.Value + 1;
+            }
+        }
+        finally { File.Delete(file); }
+        return results.Select(r => r!).ToList();
+    }
+
+    static string Death(int exit) => exit switch
+    {
+        -1 => "the process hung and was stopped",
+        136 => "the process died with SIGFPE (exit 136)",
+        139 => "the process died with SIGSEGV (exit 139)",
+        134 => "the process aborted (SIGABRT, exit 134)",
+        _ => $"the process died (exit {exit})",
+    };
+
+    /// <summary>One child: fills in results; returns the probe that was running when it died, if it died.</summary>
+    static (int? Running, int Exit, string Stderr) RunOnce(string file, int from, string? isa, int threads, TimeSpan timeout, ProbeResult?[] results,
+                                                            IReadOnlyDictionary<string, string>? environment)
+    {
+        var psi = ChildStart();
+        foreach (var a in new[] { Command, "--probes", file, "--from", from.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                                  "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
+        if (isa is not null) psi.Environment[OneDnnIsa.Variable] = isa;
+        psi.Environment["FINETUNE_KERNEL_CHECK"] = "off"; // the child runs probes, not a check of its own
+        using var p = Process.Start(psi) ?? throw new KernelCheckException($"could not start {psi.FileName}");
+        var stderr = p.StandardError.ReadToEndAsync();
+        int? running = null;
+        string? line;
+        bool hung = false;
+        // The clock restarts with every line: a probe that takes longer than the timeout counts as hung.
+        while ((line = ReadLine(p, timeout, out hung)) is not null)
+        {
+            if (line.StartsWith("BEGIN ", StringComparison.Ordinal)) running = int.Parse(line[6..], System.Globalization.CultureInfo.InvariantCulture);
+            else if (line.StartsWith("RESULT ", StringComparison.Ordinal))
+            {
+                var space = line.IndexOf(' ', 7);
+                int index = int.Parse(line[7..space], System.Globalization.CultureInfo.InvariantCulture);
+                results[index] = JsonSerializer.Deserialize<ProbeResult>(line[(space + 1)..], Json);
+                running = null;
+            }
+        }
+        if (hung) { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }
+        p.WaitForExit();
+        int exit = hung ? -1 : p.ExitCode;
+        return (exit == 0 ? null : running, exit, stderr.Result);
+    }
+
+    /// <summary>The child's next line; null at its end, or when none came within <paramref name="timeout"/> (then <paramref name="hung"/>).</summary>
+    static string? ReadLine(Process p, TimeSpan timeout, out bool hung)
+    {
+        var read = p.StandardOutput.ReadLineAsync();
+        hung = !read.Wait(timeout);
+        return hung ? null : read.Result;
+    }
+
+    /// <summary>How to start this program again: the apphost beside the engine, else `dotnet finetune.dll`.</summary>
+    static ProcessStartInfo ChildStart()
+    {
+        var dir = AppContext.BaseDirectory;
+        var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "finetune.exe" : "finetune");
+        if (File.Exists(apphost)) return new ProcessStartInfo(apphost);
+        var dll = Path.Combine(dir, "finetune.dll");
+        if (!File.Exists(dll))
+            throw new KernelCheckException($"the finetune program was not found in {dir} to run the kernel check in; set FINETUNE_KERNEL_CHECK=off to skip the check at your own risk.");
+        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        var psi = new ProcessStartInfo(host);
+        psi.ArgumentList.Add(dll);
+        return psi;
+    }
+}
+
+/// <summary>The kernel check could not run or found no usable configuration; the message says what to do.</summary>
+public sealed class KernelCheckException(string message) : Exception(message);

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using FineTune.Cli.Commands;
+using FineTune.Comparison;
+using FineTune.Kernels;
+using FineTune.Tests.Training;
+using FineTune.Training.Checkpoints;
+using Xunit;
+
+namespace FineTune.Tests.Kernels;
+
+/// <summary>
+/// `finetune train` as a process on a CPU made faulty (FINETUNE_KERNEL_FAULT acts in the product's convolution
+/// path, as a broken oneDNN kernel would): the check routes around the fault and the run learns what a sound CPU
+/// learns; a native crash mid-run keeps the checkpoint and the next start says what happened.
+/// </summary>
+public class FaultyCpuRunTests
+{
+    static readonly string Program = Path.Combine(Path.GetDirectoryName(typeof(TrainCommand).Assembly.Location)!, "finetune");
+    const string WrongLayer4Shortcut = "kind=wrong,cin=256,cout=512,k=1,layout=channels_last";
+
+    static (int Code, string Out, string Err) Train(string dir, Dictionary<string, string> environment, int epochs = 2)
+    {
+        File.WriteAllText(Path.Combine(dir, "run.yaml"),
+            "data:\n  source: synthetic\n  synthetic_images_per_class: 8\n  image_size: 64\n  batch_size: 4\n  seed: 5\n" +
+            "model:\n  backbone: resnet18\n  pretrained: false\n  num_classes: 3\n" +
+            $"training:\n  num_epochs: {epochs}\n  threads: 1\n  optimizer: sgd\n  base_lr: 0.01\n  channels_last: true\n  early_stopping: 0\n  freeze_batchnorm: true\n" +
+            $"experiment:\n  name: run\n  checkpoint_dir: {dir}/ckpt\n  log_dir: {dir}/logs\n  export_pytorch: false\n  save_every: 1\n");
+        var psi = new ProcessStartInfo(Program) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "train", "--config", "run.yaml" }) psi.ArgumentList.Add(a);
+        psi.Environment["FINETUNE_HOME"] = Path.Combine(dir, "home");
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output, err.Result);
+    }
+
+    // BatchNorm frozen: from scratch, batch statistics over a few values amplify rounding without bound, and two
+    // runs of the same function would part for that reason alone.
+    /// <summary>The largest difference between two runs' final weights, and where.</summary>
+    static (double Difference, string Name) MaxWeightDifference(string dirA, string dirB)
+    {
+        using var a = CheckpointFile.Load(Path.Combine(dirA, "ckpt", "run", "checkpoint_epoch_2.ckpt")).CreateModel();
+        using var b = CheckpointFile.Load(Path.Combine(dirB, "ckpt", "run", "checkpoint_epoch_2.ckpt")).CreateModel();
+        var sb = b.state_dict();
+        return a.state_dict().Where(kv => kv.Value.is_floating_point())
+            .Select(kv => ((double)(kv.Value - sb[kv.Key]).abs().max().item<float>(), kv.Key))
+            .MaxBy(d => d.Item1);
+    }
+
+    [Fact]
+    public void On_a_faulty_cpu_the_check_routes_around_the_kernel_and_training_matches_a_sound_cpu()
+    {
+        var sound = Tiny.TempFolder();
+        var faulty = Tiny.TempFolder();
+        var unchecked_ = Tiny.TempFolder();
+        var a = Train(sound, []);
+        var b = Train(faulty, new() { [KernelFault.Variable] = WrongLayer4Shortcut });
+        var c = Train(unchecked_, new() { [KernelFault.Variable] = WrongLayer4Shortcut, ["FINETUNE_KERNEL_CHECK"] = "off" });
+        Assert.True(a.Code == 0 && b.Code == 0 && c.Code == 0, $"{a.Err}\n{b.Err}\n{c.Err}");
+
+        Assert.Contains("Kernels: channels-last on; oneDNN ISA", a.Out);
+        Assert.Contains("1x1 256->512 s2 channels-last fp32 via subsample", b.Out);
+        Assert.Contains("failed with libtorch's own kernels on this CPU", b.Out);
+        Assert.Contains("unchecked (FINETUNE_KERNEL_CHECK=off)", c.Out);
+
+        // Routed: the same function, so the same weights up to rounding (two sound runs are bit-identical; the routed
+        // kernel rounds differently, measured 3.3e-3 after 2 epochs). Unchecked: the fault is real and training parts (0.27).
+        var routed = MaxWeightDifference(sound, faulty);
+        var broken = MaxWeightDifference(sound, unchecked_);
+        Assert.True(routed.Difference < 1e-2, $"routed run differs by {routed.Difference} in {routed.Name}");
+        Assert.True(broken.Difference > 10 * routed.Difference, $"the injected fault changed an unchecked run by {broken.Difference} only ({broken.Name})");
+        var ra = ResultsFile.Read(Path.Combine(sound, "ckpt", "run", ResultsFile.FileName));
+        var rb = ResultsFile.Read(Path.Combine(faulty, "ckpt", "run", ResultsFile.FileName));
+        foreach (var (ea, eb) in ra.History.Zip(rb.History))
+            Assert.True(Math.Abs(ea.ValAccuracy - eb.ValAccuracy) <= 0.09, $"epoch {ea.Epoch}: val accuracy {ea.ValAccuracy} sound, {eb.ValAccuracy} routed");
+    }
+
+    [Fact]
+    public void A_native_crash_keeps_the_checkpoint_and_the_next_start_says_what_happened_and_steps_down()
+    {
+        var dir = Tiny.TempFolder();
+        // The 12th call of layer4's shortcut is in epoch 2 (6 training and 3 or 4 validation batches per epoch); unchecked, it kills the run.
+        var crashed = Train(dir, new() { [KernelFault.Variable] = "kind=crash,cin=256,cout=512,k=1,after=11", ["FINETUNE_KERNEL_CHECK"] = "off" }, epochs: 3);
+        Assert.True(crashed.Code == 136, $"exit {crashed.Code}: {crashed.Err}");
+        var folder = Path.Combine(dir, "ckpt", "run");
+        var kept = Path.Combine(folder, "checkpoint_best.ckpt");
+        Assert.Equal(1, CheckpointFile.Load(kept).Info.Epoch);
+        Assert.True(File.Exists(Path.Combine(folder, RunMarker.FileName)));
+
+        var next = Train(dir, [], epochs: 1);
+        Assert.True(next.Code == 0, next.Err);
+        Assert.Contains("ended without finishing and without a message", next.Out);
+        Assert.Contains("checkpoint_best.ckpt", next.Out);
+        Assert.Contains("--resume", next.Out);
+        Assert.Contains("Kernels: channels-last off", next.Out);
+        Assert.Contains("more conservative after 1 run(s)", next.Out);
+        Assert.False(File.Exists(Path.Combine(folder, RunMarker.FileName)), "a finished run removes its marker");
+    }
+
+    [Avx2Fact]
+    public void An_instruction_set_cap_reaches_oneDNN_itself()
+    {
+        var dir = Tiny.TempFolder();
+        // A fault no route or layout avoids, gone at AVX2: the plan caps oneDNN there, after libtorch has loaded.
+        var run = Train(dir, new() { [KernelFault.Variable] = "kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2", ["ONEDNN_VERBOSE"] = "1" }, epochs: 1);
+        Assert.True(run.Code == 0, run.Err);
+        Assert.Contains("oneDNN ISA AVX2", run.Out);
+        Assert.Contains("onednn_verbose,v1,info,cpu,isa:Intel AVX2", run.Out);
+        Assert.Contains(",convolution,", run.Out);
+        Assert.DoesNotContain("avx512", run.Out);
+    }
+}
+
+/// <summary>A test that asks oneDNN for AVX2, skipped (with the reason) on a CPU without it.</summary>
+public sealed class Avx2FactAttribute : FactAttribute
+{
+    public Avx2FactAttribute()
+    {
+        if (!CpuInfo.Current.Flags.Contains("avx2")) Skip = "this CPU has no AVX2, the instruction set this test caps oneDNN at";
+    }
+}

@@ -1,0 +1,86 @@
+using FineTune.Kernels;
+using FineTune.Models;
+using Xunit;
+
+namespace FineTune.Tests.Kernels;
+
+/// <summary>
+/// The kernel check against injected faults (FINETUNE_KERNEL_FAULT in its child processes): a wrong result and a
+/// crash must both be found, pinned on their probe, and change the configuration chosen. Real probe processes,
+/// real libtorch kernels; only the fault is injected, where a broken oneDNN kernel would act.
+/// </summary>
+public class KernelCheckTests
+{
+    // ResNet-18's shapes at 32 px, batch 2, channels-last, fp32: a few seconds of probes.
+    static readonly KernelRequest Small = new([BlockKind.Basic], 32, 2, 32, 2, 5, ChannelsLast: true, Training: true, Bf16: false, Threads: 1);
+
+    static Dictionary<string, string> Fault(string spec) => new() { [KernelFault.Variable] = spec };
+
+    [Fact]
+    public void A_wrong_channels_last_convolution_is_found_and_routed_around()
+    {
+        var plan = KernelCheck.Search(Small, environment: Fault("kind=wrong,cin=256,cout=512,k=1,layout=channels_last"));
+        var finding = Assert.Single(plan.Findings);
+        Assert.True(finding.Verdict == ProbeVerdict.Wrong, $"{finding.Probe}: {finding.Verdict}, {finding.Detail}");
+        Assert.Equal((256, 512, 1), (finding.Probe.Shape.Cin, finding.Probe.Shape.Cout, finding.Probe.Shape.K));
+        Assert.True(finding.Error > 0.1, finding.Detail);
+        var route = Assert.Single(plan.Routes);
+        Assert.Equal("1x1 256->512 s2 ChannelsLast Fp32", route.Key);
+        Assert.NotEqual(ConvRoute.Direct, route.Value);
+        Assert.True(plan.ChannelsLast);
+        Assert.Null(plan.Isa);
+        Assert.Contains("via subsample", plan.Summary());
+    }
+
+    [Fact]
+    public void A_crash_in_a_backward_kernel_is_pinned_on_its_probe_and_the_rest_still_run()
+    {
+        var plan = KernelCheck.Search(Small, environment: Fault("kind=crash,cin=128,cout=256,k=1,stride=2,pass=backward"));
+        var finding = Assert.Single(plan.Findings);
+        Assert.True(finding.Verdict == ProbeVerdict.Crashed && finding.Detail.Contains("SIGFPE"), $"{finding.Probe}: {finding.Verdict}, {finding.Detail}");
+        Assert.Equal("conv 1x1 128->256 s2 @4", finding.Probe.Shape.ToString());
+        Assert.Equal(ConvRoute.Subsample, plan.Routes["1x1 128->256 s2 ChannelsLast Fp32"]);
+        Assert.True(plan.ProbeCount > 15, $"{plan.ProbeCount} probes");
+    }
+
+    [Fact]
+    public void A_fault_no_route_avoids_turns_channels_last_off()
+    {
+        var plan = KernelCheck.Search(Small, environment: Fault("kind=wrong,cin=64,cout=64,k=3,layout=channels_last,route=any"));
+        Assert.False(plan.ChannelsLast);
+        Assert.Null(plan.Isa);
+        Assert.Contains("channels-last off", plan.Summary());
+    }
+
+    [Fact]
+    public void A_fault_in_every_layout_and_route_caps_oneDNNs_instruction_set()
+    {
+        var plan = KernelCheck.Search(Small with { Blocks = [BlockKind.Basic] },
+            environment: Fault("kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2"));
+        Assert.Equal("AVX2", plan.Isa);
+        Assert.Contains(plan.Findings, f => f.Verdict == ProbeVerdict.Crashed);
+        Assert.Contains("oneDNN ISA AVX2", plan.Summary());
+    }
+
+    [Fact]
+    public void Each_escalation_after_an_unexplained_death_is_more_conservative()
+    {
+        var first = KernelCheck.Search(Small, escalation: 1);
+        Assert.False(first.ChannelsLast);
+        Assert.Equal(OneDnnIsa.Fallbacks[0], first.Isa);
+        var second = KernelCheck.Search(Small, escalation: 2);
+        Assert.Equal(OneDnnIsa.Fallbacks[1], second.Isa);
+    }
+
+    [Fact]
+    public void Probes_cover_training_and_evaluation_sizes_without_duplicates()
+    {
+        var request = new KernelRequest([BlockKind.Bottleneck, BlockKind.Bottleneck], 288, 32, 320, 64, 101, true, true, true, 2);
+        var probes = request.Probes();
+        Assert.Equal(probes.Count, probes.Distinct().Count());
+        Assert.Contains(probes, p => p.Shape.ToString() == "conv 1x1 1024->2048 s2 @18" && p.Backward && p.Dtype == KernelDtype.Bf16);
+        Assert.Contains(probes, p => p.Shape.ToString() == "conv 1x1 1024->2048 s2 @20" && !p.Backward);
+        Assert.All(probes, p => Assert.True(p.Batch <= KernelRequest.MaxBatch));
+        Assert.DoesNotContain((request with { Bf16 = false }).Probes(), p => p.Dtype == KernelDtype.Bf16);
+    }
+}
