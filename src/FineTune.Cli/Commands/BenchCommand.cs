@@ -70,13 +70,13 @@ public static class BenchCommand
                 Console.WriteLine("Note: --default-heap came after this process set up its heap; measuring with freed memory kept.");
             Environment.SetEnvironmentVariable(TensorMemory.OptOutVariable, "1");
         }
+        var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
         // The kernels the measured models will use, checked on this CPU first (a broken one would crash or mislead the bench).
         var plan = KernelSetup.Prepare(new KernelRequest(models.Select(KernelRequest.BlockOf).Distinct().ToList(), settings.Size, settings.Batch,
             settings.Size, settings.Batch, 1000, settings.ChannelsLast, modes.Contains(BenchmarkMode.Train), CpuInfo.Current.HasNativeBf16, settings.Threads));
         if (settings.ChannelsLast && !plan.ChannelsLast) settings = settings with { ChannelsLast = false };
         // Resolved after the kernel check: auto needs its verdict on the bf16 kernels.
         var precisions = precisionSettings.Select(p => Precision.ForThisMachine(p)).DistinctBy(c => c.Precision).ToList();
-        var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
         if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
 
         ModelThroughput.ConfigureThreads(settings);
