@@ -14,11 +14,11 @@ public static class DataCommand
         var rest = args.Length > 0 ? args[1..] : [];
         return sub switch
         {
-            "prepare" => Prepare(new CommandLine(rest, new HashSet<string> { "download" })),
+            "prepare" => Prepare(new CommandLine(rest, new HashSet<string> { "download", "ignore_free_space" })),
             "verify" => Verify(new CommandLine(rest, new HashSet<string> { "keep_background" })),
             "synth" => Synth(new CommandLine(rest, new HashSet<string>())),
             "bench" => DataBench.Run(new CommandLine(rest, new HashSet<string> { "no_python", "keep_background" })),
-            _ => throw new UsageException("Use `finetune data prepare --archive PATH [--out DIR]`, `data verify --data_dir DIR [--manifest EXPERIMENT_DIR]`, `data synth --out DIR --classes N --per-class M` or `data bench --data_dir DIR [--workers 1,2]`."),
+            _ => throw new UsageException("Use `finetune data prepare --archive PATH [--out DIR] [--max_ratio R] [--max_entries N] [--ignore_free_space]`, `data verify --data_dir DIR [--manifest EXPERIMENT_DIR]`, `data synth --out DIR --classes N --per-class M` or `data bench --data_dir DIR [--workers 1,2]`."),
         };
     }
 
@@ -30,6 +30,16 @@ public static class DataCommand
         var url = cl.Get("url") ?? Downloader.OfficialUrl;
         var sha256 = cl.Get("sha256");
         var sizeText = cl.Get("size");
+        var maxRatio = cl.Get("max_ratio");
+        var maxEntries = cl.Get("max_entries");
+        var limits = new ArchiveLimits(
+            MaxRatio: maxRatio is null ? ArchiveLimits.DefaultMaxRatio
+                : double.TryParse(maxRatio, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r > 0 ? r
+                : throw new UsageException($"--max_ratio expects a positive number (declared bytes over archive bytes); got '{maxRatio}'."),
+            MaxEntries: maxEntries is null ? ArchiveLimits.DefaultMaxEntries
+                : long.TryParse(maxEntries, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m > 0 ? m
+                : throw new UsageException($"--max_entries expects a positive whole number; got '{maxEntries}'."),
+            CheckFreeSpace: !cl.Flag("ignore_free_space"));
         cl.RejectUnknown("data prepare");
         long? size = sizeText is null ? null : long.TryParse(sizeText, out var s) && s > 0 ? s : throw new UsageException($"--size expects a byte count; got '{sizeText}'.");
         if (download)
@@ -42,7 +52,7 @@ public static class DataCommand
                 Console.WriteLine($"Downloaded {archive} ({new FileInfo(archive).Length:N0} bytes, size checked against the server); pass --sha256 to pin its content.");
         }
         else if (archive is null) throw new UsageException("Missing --archive: pass the path of caltech-101.zip or 101_ObjectCategories.tar.gz (or --download).");
-        var (folder, already, files) = DatasetPreparer.Prepare(archive, outDir);
+        var (folder, already, files) = DatasetPreparer.Prepare(archive, outDir, limits);
         Console.WriteLine(already
             ? $"{folder} already exists; nothing extracted (delete it to prepare again)."
             : $"Extracted {files:N0} files into {folder}. Next: finetune data verify --data_dir {folder}");

@@ -69,6 +69,9 @@ public static class TrainCommand
         TorchNative.EnsureLoaded();
         // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
         using var dist = DistributedContext.Create(distributed);
+        // Listen from here on: a SIGUSR1 that mpirun forwards while weights or data load would otherwise end the rank at once.
+        var stop = new StopSignal();
+        using var signals = stop.ListenToProcessSignals();
         if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(LaunchInfo.ThreadsPerRank());
         var device = dist.IsDistributed ? dist.SelectDevice(gpu) : ChooseDevice(gpu);
         random.manual_seed(config.Data.Seed);
@@ -99,11 +102,9 @@ public static class TrainCommand
         using var syncBatchNorm = dist.IsDistributed && config.Training.SyncBatchNorm ? SyncBatchNorm.Convert(model, dist.Comm) : null;
 
         var loader = FolderLoader ?? ((c, p) => FolderTrainingData.Open(c, p, dist.Rank, dist.WorldSize));
-        var data = new TrainingDataFactory(loader).Open(config, preprocessing);
+        var data = new TrainingDataFactory(loader, dist.Rank, dist.WorldSize).Open(config, preprocessing);
         log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
 
-        var stop = new StopSignal();
-        using var signals = stop.ListenToProcessSignals();
         var progress = dist.IsMain ? ProgressReporter.ForConsole() : ProgressReporter.Silent();
         var trainer = new Trainer(config, model, data, preprocessing, progress, stop, dist.IsDistributed ? dist : null, device);
         var result = trainer.Run(resume);
@@ -111,7 +112,9 @@ public static class TrainCommand
         (data.Train as IDisposable)?.Dispose();
         (data.Val as IDisposable)?.Dispose();
         (data.TrainUnaugmented as IDisposable)?.Dispose();
-        if (result.Outcome is TrainingOutcome.Completed or TrainingOutcome.EarlyStopped) dist.Finish();
+        // Every outcome is agreed by all ranks (a stop, a diverged loss), so all of them leave MPI together; a rank
+        // that throws skips this and exits non-zero, which makes mpirun end the whole job.
+        dist.Finish();
         return result.Outcome switch
         {
             TrainingOutcome.Interrupted => stop.ExitCode,

@@ -51,7 +51,8 @@ public static class ModelThroughput
         return new ThroughputResult(backbone, mode, settings.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections);
     }
 
-    static StepTimes TimeTraining(ResNet model, Tensor images, Tensor labels, BenchmarkSettings s)
+    /// <summary>The timed training steps (warm-up, then measured): SGD steps on <paramref name="model"/>, which they change.</summary>
+    public static StepTimes TimeTraining(ResNet model, Tensor images, Tensor labels, BenchmarkSettings s)
     {
         model.train();
         using var optimizer = optim.SGD(model.parameters(), BenchmarkSettings.LearningRate, BenchmarkSettings.Momentum,
@@ -67,7 +68,8 @@ public static class ModelThroughput
         });
     }
 
-    static StepTimes TimeEvaluation(ResNet model, Tensor images, BenchmarkSettings s)
+    /// <summary>The timed forward passes, without gradients.</summary>
+    public static StepTimes TimeEvaluation(ResNet model, Tensor images, BenchmarkSettings s)
     {
         model.eval();
         return StepTimes.Measure(s.Warmup, s.Steps, () =>

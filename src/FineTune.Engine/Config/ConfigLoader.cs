@@ -1,3 +1,4 @@
+using System.Globalization;
 using FineTune.Models;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -66,7 +67,7 @@ public static class ConfigLoader
             DataDir = s.String("data_dir", d.DataDir),
             TrainSize = s.Double("train_size", d.TrainSize, 0, 1, minExclusive: true),
             ValSize = s.Double("val_size", d.ValSize, 0, 1, minExclusive: true),
-            TestSize = s.Double("test_size", d.TestSize, 0, 1),
+            TestSize = s.Double("test_size", d.TestSize, 0, 1, minExclusive: true),
             BatchSize = s.Int("batch_size", d.BatchSize, 1),
             NumWorkers = s.Int("num_workers", d.NumWorkers, 0),
             Seed = s.Int("seed", d.Seed, 0),
@@ -77,8 +78,10 @@ public static class ConfigLoader
             SyntheticImagesPerClass = s.Int("synthetic_images_per_class", d.SyntheticImagesPerClass, 4),
             Augmentation = a,
         };
-        if (d.TrainSize + d.ValSize + d.TestSize > 1 + 1e-9)
-            throw s.Error(null, "train_size", $"+ val_size + test_size must be at most 1; got {d.TrainSize + d.ValSize + d.TestSize:0.###}.");
+        // Checked here, not when the split is made: a sum below 1 would otherwise surface only after the weights load.
+        double sum = d.TrainSize + d.ValSize + d.TestSize;
+        if (Math.Abs(sum - 1) > 1e-6)
+            throw s.ErrorAtKey("train_size", $"+ val_size + test_size must sum to 1; got {sum.ToString("0.######", CultureInfo.InvariantCulture)}. Every image goes to one split: adjust the three fractions.");
         s.RejectUnknown();
         return d;
     }

@@ -27,6 +27,9 @@ sealed class YamlSection
     public ConfigException Error(YamlNode? at, string key, string problem) =>
         new($"{_file}:{(at is null ? _line : (int)at.Start.Line)}: {KeyPath(key)} {problem}");
 
+    /// <summary>An error placed on the line of <paramref name="key"/>'s value (the section's line when the key is absent).</summary>
+    public ConfigException ErrorAtKey(string key, string problem) => Error(_node is null ? null : Find(key), key, problem);
+
     YamlNode? Find(string key)
     {
         _read.Add(key);

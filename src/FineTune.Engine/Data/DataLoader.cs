@@ -15,9 +15,11 @@ namespace FineTune.Data;
 /// <param name="CacheImages">Keep every decoded image in memory, shrunk to the working size's shorter side (about Size² x 1.3 x 4 bytes each).</param>
 /// <param name="Rank">This process's rank among <paramref name="WorldSize"/>: it takes every WorldSize-th sample of the epoch order.</param>
 /// <param name="PadShards">Pad the shards to equal length (training: every rank takes the same number of steps); evaluation leaves them exact.</param>
+/// <param name="ReplaceUnreadable">Put the next readable image of this rank's shard in place of a file that fails to decode, so every
+/// batch is full and every rank takes the same number of steps (training); otherwise the file is left out of its batch (evaluation).</param>
 public sealed record LoaderOptions(int BatchSize = 32, int NumWorkers = 2, bool Shuffle = true, bool DropLast = false, ulong Seed = 42,
     int PrefetchPerWorker = 2, bool CacheImages = false, int Rank = 0, int WorldSize = 1, long MaxPixels = ImageDecoder.DefaultMaxPixels,
-    bool PadShards = true)
+    bool PadShards = true, bool ReplaceUnreadable = false)
 {
     public LoaderOptions Validate()
     {
@@ -49,7 +51,8 @@ public sealed class Batch(Tensor images, Tensor labels, int[] indices, string[] 
 /// <summary>
 /// Serves an <see cref="ImageDataset"/> as batches: NumWorkers threads each build whole batches (decode, one affine
 /// resample, normalise straight into the batch tensor) and keep up to PrefetchPerWorker of them ready; the consumer takes them in order.
-/// A file that fails to decode is left out of its batch and recorded in <see cref="Problems"/>: it never stops an epoch.
+/// A file that fails to decode is recorded in <see cref="Problems"/> and never stops an epoch: it is left out of its batch, or
+/// with <see cref="LoaderOptions.ReplaceUnreadable"/> replaced by the next readable sample of the shard (as DistributedSampler pads).
 /// </summary>
 public sealed class DataLoader : IDisposable
 {
@@ -115,7 +118,7 @@ public sealed class DataLoader : IDisposable
         for (int w = 0; w < workers; w++)
         {
             int worker = w;
-            threads[w] = new Thread(() => Work(worker, workers, epoch, batches, queues[worker], stop.Token)) { IsBackground = true, Name = $"finetune-loader-{w}" };
+            threads[w] = new Thread(() => Work(worker, workers, epoch, indices, batches, queues[worker], stop.Token)) { IsBackground = true, Name = $"finetune-loader-{w}" };
             threads[w].Start();
         }
         try
@@ -123,6 +126,7 @@ public sealed class DataLoader : IDisposable
             for (int b = 0; b < batches.Count; b++)
             {
                 var (batch, error) = queues[b % workers].Take(stop.Token);
+                if (error is DatasetException) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error); // a user-facing message
                 if (error is not null) throw new InvalidOperationException($"Data loader worker failed: {error.Message}", error);
                 if (batch is not null) yield return batch;
             }
@@ -139,7 +143,7 @@ public sealed class DataLoader : IDisposable
         }
     }
 
-    void Work(int worker, int workers, int epoch, List<int[]> batches, BlockingCollection<(Batch?, Exception?)> queue, CancellationToken stop)
+    void Work(int worker, int workers, int epoch, int[] shard, List<int[]> batches, BlockingCollection<(Batch?, Exception?)> queue, CancellationToken stop)
     {
         Batch? pending = null;
         try
@@ -154,10 +158,11 @@ public sealed class DataLoader : IDisposable
                 try
                 {
                     var pixels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(images.bytes);
-                    foreach (var index in wanted)
+                    for (int j = 0; j < wanted.Length; j++)
                     {
                         stop.ThrowIfCancellationRequested();
-                        if (RenderSample(renderer, index, epoch, pixels.Slice(kept.Count * plane, plane))) kept.Add(index);
+                        if (RenderSample(renderer, wanted[j], epoch, pixels.Slice(kept.Count * plane, plane))) kept.Add(wanted[j]);
+                        else if (_options.ReplaceUnreadable) kept.Add(Substitute(renderer, epoch, shard, b * _options.BatchSize + j, pixels.Slice(kept.Count * plane, plane)));
                     }
                 }
                 catch { images.Dispose(); throw; }
@@ -171,7 +176,9 @@ public sealed class DataLoader : IDisposable
                 if (kept.Count < wanted.Length)
                 {
                     // Unusable files were left out: keep only the rows that were written.
-                    var shorter = images.narrow(0, 0, kept.Count).clone();
+                    // The narrow view is a tensor handle of its own; this thread has no dispose scope to catch it.
+                    Tensor shorter;
+                    using (var rows = images.narrow(0, 0, kept.Count)) shorter = rows.clone();
                     images.Dispose();
                     images = shorter;
                 }
@@ -187,6 +194,23 @@ public sealed class DataLoader : IDisposable
             pending?.Dispose();
             try { queue.Add((null, e), stop); } catch (OperationCanceledException) { }
         }
+    }
+
+    /// <summary>
+    /// The first readable sample after position <paramref name="position"/> of the shard (wrapping around), rendered into
+    /// <paramref name="destination"/> with its own augmentation: deterministic whatever the workers' timing, since it depends
+    /// only on the files. Known-bad files are skipped without reading them again.
+    /// </summary>
+    int Substitute(ImageRenderer renderer, int epoch, int[] shard, int position, Span<float> destination)
+    {
+        for (int k = 1; k < shard.Length; k++)
+        {
+            int candidate = shard[(position + k) % shard.Length];
+            if (_problems.ContainsKey(_dataset.Samples[candidate].RelativePath)) continue;
+            if (RenderSample(renderer, candidate, epoch, destination)) return candidate;
+        }
+        throw new DatasetException(
+            $"No image of this process's share of '{_dataset.Root}' can be decoded ({_problems.Count} unreadable, e.g. {_problems.Keys.Order(StringComparer.Ordinal).First()}): check the data folder, or run `finetune data verify`.");
     }
 
     /// <summary>Decodes and augments one sample into <paramref name="destination"/>; false (and a recorded problem) if the file is unusable.</summary>

@@ -21,6 +21,7 @@ public sealed class ImageRenderer : IDisposable
     readonly MeanImage? _meanImage;
     readonly float[] _std;
     float[]? _meanOverStd; // the mean image at the last output size, already divided by std
+    (int Height, int Width) _meanSize; // that size: 8x4 and 4x8 have the same length but not the same picture
     SKBitmap? _target;
     SKCanvas? _canvas;
 
@@ -91,12 +92,13 @@ public sealed class ImageRenderer : IDisposable
     void SubtractMeanImage(int height, int width, Span<float> destination)
     {
         int plane = height * width;
-        if (_meanOverStd is null || _meanOverStd.Length != 3 * plane)
+        if (_meanOverStd is null || _meanSize != (height, width))
         {
             var resized = _meanImage!.ResizedTo(height, width);
             var scaled = new float[resized.Length];
             for (int i = 0; i < scaled.Length; i++) scaled[i] = resized[i] / _std[i / plane];
             _meanOverStd = scaled;
+            _meanSize = (height, width);
         }
         var mean = _meanOverStd.AsSpan();
         int n = 0, width8 = System.Numerics.Vector<float>.Count;

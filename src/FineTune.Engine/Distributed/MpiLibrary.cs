@@ -17,7 +17,7 @@ internal sealed unsafe class MpiLibrary
     public const int Success = 0;
     // MPI_THREAD_SERIALIZED: calls never overlap, but need not all come from the thread that called
     // MPI_Init (SyncBatchNorm's all-reduce runs inside autograd's backward).
-    const int ThreadSerialized = 2;
+    const int ThreadSerialized = MpiThreadLevel.Serialized;
     const int RtldNow = 2, RtldGlobal = 0x100;
     static readonly string[] Candidates = ["libmpi.so.40", "libmpi.so"];
 
@@ -98,6 +98,7 @@ internal sealed unsafe class MpiLibrary
     {
         int provided;
         Check(_initThread(null, null, ThreadSerialized, &provided), "MPI_Init_thread");
+        MpiThreadLevel.EnsureEnough(provided, Path);
     }
 
     public void FinalizeMpi() => Check(_finalize(), "MPI_Finalize");

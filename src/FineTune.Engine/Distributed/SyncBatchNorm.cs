@@ -7,8 +7,8 @@ namespace FineTune.Distributed;
 /// <summary>
 /// Synchronised batch normalisation: in training mode the per-channel mean and variance are those of
 /// the global batch (all ranks together), not of this rank's shard, so N ranks x batch b normalise like
-/// one process with batch N·b. Each BatchNorm layer costs one small all-reduce forward (per-channel sum,
-/// sum of squares and count) and one backward (their gradients). In eval mode it is plain BatchNorm.
+/// one process with batch N·b. Each BatchNorm layer costs one small all-reduce forward (every rank's per-channel
+/// count, mean and centred sum of squares) and one backward (their gradients). In eval mode it is plain BatchNorm.
 /// </summary>
 public static class SyncBatchNorm
 {
@@ -86,14 +86,15 @@ public static class SyncBatchNorm
         if (inputDtype != ScalarType.Float32) x = x.to(ScalarType.Float32);
         long channels = x.shape[1];
         var dims = Enumerable.Range(0, (int)x.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
-        double localCount = x.NumberOfElements / (double)channels;
-        var stats = cat([x.sum(dims), x.square().sum(dims), tensor(new[] { localCount }, dtype: x.dtype, device: x.device)]);
-        var global = AllReduceSumFunction.apply(stats, comm);
-        double n = global[2 * channels].item<float>();
-        var mean = global.narrow(0, 0, channels) / n;
-        var variance = global.narrow(0, channels, channels) / n - mean.square();
         var shape = Enumerable.Range(0, (int)x.dim()).Select(d => d == 1 ? channels : 1L).ToArray();
-        var y = (x - mean.view(shape)) * (variance + eps).rsqrt().view(shape);
+        // Shifted data: subtracting one value of each channel (this rank's first) keeps the sums that follow small,
+        // so float32 loses nothing to a large mean; the shift is a constant for autograd.
+        var shift = x.detach();
+        foreach (var d in dims) shift = shift.narrow(d, 0, 1);
+        var xs = x - shift;
+        var (mean, variance, n) = GlobalMeanAndVariance(xs, shift.reshape(channels).to(ScalarType.Float64), dims, shape, comm);
+        var shiftedMean = (mean - shift.reshape(channels).to(ScalarType.Float64)).to(x.dtype);
+        var y = (xs - shiftedMean.view(shape)) * (variance + eps).rsqrt().to(x.dtype).view(shape);
         if (weight is not null) y = y * weight.view(shape);
         if (bias is not null) y = y + bias.view(shape);
         if (runningMean is not null && runningVar is not null)
@@ -106,6 +107,34 @@ public static class SyncBatchNorm
             }
         }
         return (y.dtype == inputDtype ? y : y.to(inputDtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Per-channel mean and (biased) variance of the global batch, in float64, and its sample count, from this rank's
+    /// <paramref name="xs"/> = x - <paramref name="shift"/>.
+    /// Why not E[x²]-E[x]² (the earlier form): in float32 that difference cancels catastrophically when the mean is
+    /// large against the spread (channels around 1000 with spread 0.01 gave variances off by orders of magnitude, or
+    /// negative, then NaN). Instead each rank centres its own shard (mean and M2 = Σ(x - mean)²), every rank's
+    /// (count, mean, M2) becomes one row of a small float64 table (a sum all-reduce of rows that are zero but this
+    /// rank's), and the rows are combined by Chan et al.'s formula M2 = Σ M2_r + Σ n_r (mean_r - mean)², in float64.
+    /// Autograd runs through all of it: the all-reduce's backward sums the gradients of every rank's loss.
+    /// </summary>
+    static (Tensor Mean, Tensor Variance, double Count) GlobalMeanAndVariance(Tensor xs, Tensor shift, long[] dims, long[] shape, Communicator comm)
+    {
+        long channels = xs.shape[1];
+        double localCount = xs.NumberOfElements / (double)channels;
+        var localMean = xs.mean(dims);
+        var localM2 = (xs - localMean.view(shape)).square().sum(dims);
+        var row = cat([tensor(new[] { localCount }, ScalarType.Float64, xs.device), shift + localMean.to(ScalarType.Float64), localM2.to(ScalarType.Float64)]);
+        var table = stack(Enumerable.Range(0, comm.Size).Select(r => r == comm.Rank ? row : zeros_like(row)).ToArray());
+        var all = AllReduceSumFunction.apply(table, comm);
+        var counts = all.select(1, 0).unsqueeze(1);
+        var means = all.narrow(1, 1, channels);
+        var m2s = all.narrow(1, 1 + channels, channels);
+        double n = counts.sum().item<double>();
+        var mean = (counts * means).sum(0L) / n;
+        var m2 = m2s.sum(0L) + (counts * (means - mean).square()).sum(0L);
+        return (mean, m2 / n, n);
     }
 }
 

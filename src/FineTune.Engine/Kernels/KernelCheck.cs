@@ -82,8 +82,10 @@ public static class KernelCheck
         var probes = request.Probes();
         var threads = request.Threads;
         List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, threads, PerChild, environment);
+        bool asked = request.ChannelsLast;
         KernelPlan Done(KernelPlan p, List<ProbeResult> findings) => p with
         {
+            ChannelsLastAsked = asked,
             Findings = findings, ProbeCount = probes.Count, CheckSeconds = clock.Elapsed.TotalSeconds,
             CheckedAt = DateTimeOffset.UtcNow, Cpu = CpuInfo.Current.ToString(), Escalation = escalation,
         };

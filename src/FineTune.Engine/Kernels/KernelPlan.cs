@@ -11,6 +11,8 @@ public sealed record KernelPlan
 {
     public string? Isa { get; init; }
     public bool ChannelsLast { get; init; } = true;
+    /// <summary>Whether the run asked for channels-last at all (a config with channels_last: false is checked in NCHW only).</summary>
+    public bool ChannelsLastAsked { get; init; } = true;
     public bool Bf16Verified { get; init; }
     /// <summary>Route by <see cref="RouteKey"/> (kernel shape, layout, precision).</summary>
     public Dictionary<string, ConvRoute> Routes { get; init; } = [];
@@ -42,7 +44,7 @@ public sealed record KernelPlan
     public string Summary()
     {
         if (!Checked) return $"Kernels: libtorch's defaults, unchecked ({SkipReason}).";
-        var parts = new List<string> { $"channels-last {(ChannelsLast ? "on" : "off")}" };
+        var parts = new List<string> { $"channels-last {(ChannelsLast ? "on" : ChannelsLastAsked ? "off (chosen by the check)" : "off (as configured)")}" };
         parts.AddRange(Routes.Select(r => $"{r.Key.Replace(" ChannelsLast", " channels-last").Replace(" Nchw", " nchw").Replace(" Fp32", " fp32").Replace(" Bf16", " bf16")} via {r.Value.ToString().ToLowerInvariant()}"));
         parts.Add($"oneDNN ISA {Isa ?? OneDnnIsa.UserCap ?? "the CPU's own"}");
         parts.Add($"bf16 kernels {(Bf16Verified ? "verified" : "not verified")}");

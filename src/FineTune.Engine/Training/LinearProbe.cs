@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using FineTune.Config;
 using FineTune.Models;
+using FineTune.Data;
 using FineTune.Training.Data;
 using static TorchSharp.torch;
 
@@ -70,8 +71,8 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
 
     /// <summary>
     /// AdamW on the head alone at training.linear_probe_lr, cosine to zero over the probe's epochs,
-    /// with the run's label smoothing and weight decay. Ranks hold equally many features (padded shards) and average
-    /// gradients, so every rank ends with the same head.
+    /// with the run's label smoothing and weight decay. Ranks take equally many steps and average gradients, so every
+    /// rank ends with the same head.
     /// </summary>
     void Fit(Tensor features, Tensor labels, int seed)
     {
@@ -84,17 +85,21 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         double rate = t.LinearProbeLr;
         using var optimizer = optim.AdamW(parameters, rate, t.Beta1, t.Beta2, t.Eps, t.WeightDecay);
         long n = features.shape[0];
+        // Every rank takes as many steps as the rank with the most features (each step all-reduces gradients): a rank
+        // with fewer (a shard that lost images) goes round its own features again, as a padded sampler would.
+        long steps = StepsAgreed(n);
         int batchSize = 64;
-        int stepsPerEpoch = (int)((n + batchSize - 1) / batchSize), total = stepsPerEpoch * t.LinearProbeEpochs, step = 0;
+        int stepsPerEpoch = (int)((steps + batchSize - 1) / batchSize), total = stepsPerEpoch * t.LinearProbeEpochs, step = 0;
         using var generator = new Generator((ulong)seed * 7919UL + 1);
         head.train();
         for (int epoch = 0; epoch < t.LinearProbeEpochs; epoch++)
         {
-            using var order = randperm(n, generator: generator);
-            for (long start = 0; start < n; start += batchSize)
+            using var permutation = randperm(n, generator: generator);
+            using var order = steps == n ? permutation.alias() : permutation.repeat((steps + n - 1) / n).narrow(0, 0, steps);
+            for (long start = 0; start < steps; start += batchSize)
             {
                 using var scope = NewDisposeScope();
-                var index = order.narrow(0, start, Math.Min(batchSize, n - start)).to(_device);
+                var index = order.narrow(0, start, Math.Min(batchSize, steps - start)).to(_device);
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = rate * (1 + Math.Cos(Math.PI * step / total)) / 2;
                 optimizer.zero_grad();
                 var loss = nn.functional.cross_entropy(head.call(features.index_select(0, index)), labels.index_select(0, index), label_smoothing: t.LabelSmoothing);
@@ -104,6 +109,17 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
                 step++;
             }
         }
+    }
+
+    /// <summary>The largest feature count over the ranks (this rank's own with one process).</summary>
+    long StepsAgreed(long n)
+    {
+        if (collective is null) return n;
+        var counts = new double[collective.WorldSize];
+        counts[collective.Rank] = n;
+        long most = (long)Sum(counts).Max();
+        if (n == 0) throw new DatasetException($"Rank {collective.Rank} has no training image to compute probe features from, while another rank has {most}: check the data folder.");
+        return most;
     }
 
     double Accuracy(Tensor features, Tensor labels)

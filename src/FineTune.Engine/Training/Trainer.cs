@@ -75,6 +75,7 @@ public sealed class Trainer(
         if (resumeFrom is null && _t.LinearProbeEpochs > 0)
         {
             var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed);
+            ReportUnreadable(data.TrainUnaugmented ?? data.Train, replaced: true);
             progress.Line(probe.ToString());
             events?.AddScalar("probe/train_accuracy", probe.TrainAccuracy, 0);
             events?.AddScalar("probe/val_accuracy", probe.ValAccuracy, 0);
@@ -90,6 +91,7 @@ public sealed class Trainer(
             SetBackboneTrainable(epoch > _t.FreezeBackboneEpochs);
 
             var train = TrainEpoch(epoch, optimizer, schedule, events);
+            ReportUnreadable(data.Train, replaced: true);
             if (train.Stop == PhaseStop.Diverged)
             {
                 outcome = TrainingOutcome.Diverged;
@@ -105,6 +107,7 @@ public sealed class Trainer(
 
             collective?.SyncBuffers(model); // per-rank BatchNorm statistics: evaluate and save rank 0's, as DDP does
             var (valLoss, valAccuracy) = Evaluate(epoch);
+            ReportUnreadable(data.Val, replaced: false);
             schedule.EndEpoch(valAccuracy);
             bool improved = valAccuracy > _bestValAccuracy;
             if (improved) { _bestValAccuracy = valAccuracy; _bestEpoch = epoch; _epochsWithoutImprovement = 0; }
@@ -193,13 +196,17 @@ public sealed class Trainer(
             var logits = model.call(images);
             var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: _t.LabelSmoothing);
             double lossValue = loss.item<float>();
-            if (!double.IsFinite(lossValue))
+            // Every rank learns whether any rank's loss is non-finite before the gradient all-reduce, so all of them
+            // stop after the same step instead of the healthy ones waiting in a collective the diverged one never joins.
+            if (DivergedRanks(lossValue) is { Count: > 0 } diverged)
                 return new PhaseResult(0, 0, PhaseStop.Diverged, null,
-                    $"Training stopped: the loss became {(double.IsNaN(lossValue) ? "NaN" : "Inf")} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
+                    $"Training stopped: the loss became {diverged[0].What}{OnRanks(diverged)} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
                     $"Lower training.base_lr or set training.grad_clip; the best checkpoint so far is kept{(File.Exists(Policy.BestPath) ? $" ({Policy.BestPath})" : "")}.");
             loss.backward();
-            if (_t.GradClip > 0) nn.utils.clip_grad_norm_(parameters.Where(p => p.requires_grad), _t.GradClip);
             collective?.AverageGradients(parameters);
+            // Clip the averaged gradient, as DDP does (clip_grad_norm_ after backward's all-reduce): clipping each
+            // rank's own gradient first would give another update than one process at the global batch.
+            if (_t.GradClip > 0) nn.utils.clip_grad_norm_(parameters.Where(p => p.requires_grad), _t.GradClip);
             optimizer.step();
 
             long n = batch.Count;
@@ -262,8 +269,56 @@ public sealed class Trainer(
 
     double[] Reduce(double[] values) => collective is null ? values : collective.Sum(values);
 
-    /// <summary>A stop on any rank stops every rank after the same step (every rank calls this in lockstep).</summary>
-    bool StopRequested() => collective is null ? _stop.Requested : collective.AnyRank(_stop.Requested);
+    /// <summary>
+    /// The ranks whose loss of this step is not finite (NaN or Inf), the same list on every rank: one all-reduce of a
+    /// flag per rank each step (every rank calls this in lockstep). Empty when all are finite.
+    /// </summary>
+    List<(int Rank, string What)> DivergedRanks(double lossValue)
+    {
+        double flag = double.IsNaN(lossValue) ? 1 : double.IsInfinity(lossValue) ? 2 : 0;
+        if (collective is null) return flag == 0 ? [] : [(0, flag == 1 ? "NaN" : "Inf")];
+        var flags = new double[collective.WorldSize];
+        flags[collective.Rank] = flag;
+        var all = collective.Sum(flags);
+        return all.Select((f, r) => (Rank: r, What: f == 1 ? "NaN" : "Inf")).Where((_, r) => all[r] != 0).ToList();
+    }
+
+    string OnRanks(List<(int Rank, string What)> diverged) =>
+        collective is null ? "" : $" on rank{(diverged.Count > 1 ? "s" : "")} {string.Join(", ", diverged.Select(d => d.Rank))} of {collective.WorldSize}";
+
+    /// <summary>
+    /// A stop on any rank stops every rank after the same step (every rank calls this in lockstep). When the ranks
+    /// stop, they also agree on why (the signal one of them got), so every rank reports it and exits with its code.
+    /// </summary>
+    bool StopRequested()
+    {
+        if (collective is null) return _stop.Requested;
+        if (!collective.AnyRank(_stop.Requested)) return false;
+        var codes = new double[StopSignal.Codes];
+        if (_stop.Code > 0) codes[_stop.Code - 1] = 1;
+        var all = collective.Sum(codes);
+        int agreed = Array.FindIndex(all, c => c > 0) + 1;
+        if (_stop.Reason is null) _stop.Request(StopSignal.FromCode(agreed));
+        return true;
+    }
+
+    /// <summary>
+    /// Names, once per run, each file that failed to decode: the loader put another image of the same shard in its
+    /// place (so every rank takes the same number of steps), and the user should know which files to fix.
+    /// </summary>
+    void ReportUnreadable(IBatchSource source, bool replaced)
+    {
+        foreach (var problem in source.Problems)
+        {
+            if (!_reportedUnreadable.Add(problem.RelativePath)) continue;
+            var line = $"Unreadable image {problem.RelativePath} ({problem.Reason}): " +
+                (replaced ? "another image of the same shard is used in its place" : "left out of validation") + "; fix or remove the file.";
+            if (IsMain) progress.Line(line);
+            else Console.Error.WriteLine($"finetune: rank {collective!.Rank} of {collective.WorldSize}: {line}");
+        }
+    }
+
+    readonly HashSet<string> _reportedUnreadable = new(StringComparer.Ordinal);
 
     /// <summary>A frozen backbone gets no gradients (so no backward through it) and, via the schedule, a zero rate.</summary>
     void SetBackboneTrainable(bool trainable)

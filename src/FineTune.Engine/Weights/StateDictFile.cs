@@ -55,7 +55,8 @@ public static class StateDictFile
         if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4) return Format.TorchZip;
         // A bare pickle (PROTO opcode first) is what torch.save wrote before the zip format.
         if (n >= 2 && head[0] == 0x80 && head[1] <= 5) return Format.LegacyTorch;
-        if (n == 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) <= (ulong)(stream.Length - 8)) return Format.Safetensors;
+        // A length prefix then a JSON object: the length itself is checked by SafetensorsHeader, which names it.
+        if (n == 9 && head[8] == (byte)'{') return Format.Safetensors;
         throw new WeightsFormatException($"{path} is neither a PyTorch .pth (zip, from torch.save) nor a .safetensors file.");
     }
 
@@ -64,6 +65,7 @@ public static class StateDictFile
     static Dictionary<string, Tensor> ReadPth(FileStream stream, string path)
     {
         CheckPickles(stream, path);
+        PickleStorages.Check(Unpickle(stream, path, skipTensorRead: true), stream, path);
         var table = Unpickle(stream, path, skipTensorRead: false);
         return ToStateDict(table, path);
     }
@@ -74,6 +76,7 @@ public static class StateDictFile
         // PyBridge's skipTensorRead leaves each tensor as a description whose Shape is known but whose bytes are unread.
         // That type is internal to PyBridge, so its Shape is read by name, and a full read is the fallback.
         var table = Unpickle(stream, path, skipTensorRead: true);
+        PickleStorages.Check(table, stream, path);
         var shapes = new Dictionary<string, long[]>();
         foreach (DictionaryEntry entry in table)
         {
@@ -193,8 +196,10 @@ public static class StateDictFile
         Span<byte> lengthBytes = stackalloc byte[8];
         stream.ReadExactly(lengthBytes);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLength > (ulong)MaxSafetensorsHeaderBytes || headerLength > (ulong)(stream.Length - 8))
-            throw new WeightsFormatException($"{path}: its safetensors header length {headerLength} does not fit the file; the file is damaged.");
+        if (headerLength > (ulong)(stream.Length - 8))
+            throw new WeightsFormatException($"{path}: its safetensors header length {headerLength:N0} is larger than the file ({stream.Length:N0} bytes); the file is damaged or cut short: fetch it again.");
+        if (headerLength > (ulong)MaxSafetensorsHeaderBytes)
+            throw new WeightsFormatException($"{path}: its safetensors header is {headerLength:N0} bytes, more than the {MaxSafetensorsHeaderBytes:N0} a state dict's header needs; the file is damaged.");
         var json = new byte[headerLength];
         stream.ReadExactly(json);
         long dataLength = stream.Length - 8 - (long)headerLength;
@@ -215,7 +220,8 @@ public static class StateDictFile
                 var offsets = v.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
                 if (shape.Any(d => d < 0) || offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
                     throw Bad($"tensor {property.Name} has a bad shape or lies outside the file");
-                long bytes = shape.Aggregate(1L, (a, d) => checked(a * d)) * size;
+                // Checked: a shape like [2^62 + 1] of F32 would otherwise wrap to 4 bytes and pass.
+                long bytes = checked(shape.Aggregate(1L, (a, d) => checked(a * d)) * size);
                 if (offsets[1] - offsets[0] != bytes)
                     throw Bad($"tensor {property.Name} has {offsets[1] - offsets[0]} bytes, but shape [{string.Join(", ", shape)}] of {dtype} needs {bytes}");
                 entries[property.Name] = new SafetensorsEntry(shape, offsets[0], offsets[1]);
@@ -223,7 +229,7 @@ public static class StateDictFile
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
         {
-            throw Bad($"its JSON header cannot be read ({e.Message})");
+            throw Bad(e is OverflowException ? $"a tensor's shape or offsets overflow 64-bit sizes ({e.Message})" : $"its JSON header cannot be read ({e.Message})");
         }
         return entries;
     }

@@ -117,7 +117,10 @@ public class ConfigLoaderTests
     [InlineData("data:\n  augmentation:\n    flip: true\n", "bad.yaml:3: data.augmentation.flip is not a known key")]
     [InlineData("training: [1, 2]\n", "bad.yaml:1: training must be a mapping")]
     [InlineData("data:\n  seed: [1, 2]\n", "bad.yaml:2: data.seed must be a single value")]
-    [InlineData("data:\n  train_size: 0.6\n  val_size: 0.3\n  test_size: 0.3\n", "data.train_size + val_size + test_size must be at most 1")]
+    [InlineData("data:\n  train_size: 0.6\n  val_size: 0.3\n  test_size: 0.3\n", "bad.yaml:2: data.train_size + val_size + test_size must sum to 1; got 1.2")]
+    [InlineData("data:\n  batch_size: 8\n  train_size: 0.5\n  val_size: 0.2\n  test_size: 0.2\n", "bad.yaml:3: data.train_size + val_size + test_size must sum to 1; got 0.9")]
+    [InlineData("data:\n  val_size: 0.1\n", "bad.yaml:2: data.train_size + val_size + test_size must sum to 1; got 0.85")]
+    [InlineData("data:\n  test_size: 0\n", "bad.yaml:2: data.test_size must be in (0, 1]")]
     [InlineData("data:\n  batch_size: 16\n   seed: 4\n", "bad.yaml:3: not valid YAML")]
     public void Bad_values_name_the_file_line_and_key(string yaml, string expected)
     {

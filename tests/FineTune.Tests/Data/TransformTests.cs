@@ -32,7 +32,7 @@ public class TransformTests
     }
 
     [Fact]
-    public void A_large_shrink_averages_through_mipmaps_and_keeps_the_geometry()
+    public void A_large_shrink_without_rotation_keeps_the_geometry_through_the_antialiasing_filter()
     {
         // 640 -> 32 pixels: far beyond what bilinear can shrink without aliasing, and PNG cannot be decoded small.
         var file = TestFiles.Encode(640, 640, new SKColor(255, 0, 0), new SKColor(0, 0, 255), SKEncodedImageFormat.Png);
@@ -41,6 +41,27 @@ public class TransformTests
         Assert.Equal(1f, output[2 * plane + row + 2], 2); // flipped: blue on the left
         Assert.Equal(1f, output[row + 29], 2);            // red on the right
         Assert.Equal(0f, output[2 * plane + row + 29], 2);
+    }
+
+    [Fact]
+    public void A_rotated_large_shrink_goes_through_mipmaps_and_averages_fine_stripes()
+    {
+        // Without rotation a shrink takes the antialiasing filter; with one, a shrink past 2x draws through Skia's
+        // mipmaps. Diagonal one-pixel stripes, one white in three, shrunk 20x must average to a third: plain bilinear
+        // sampling would read 2x2 source pixels per output pixel and alias to 1/4 or 1/2.
+        using var stripes = new SKBitmap(new SKImageInfo(640, 640, SKColorType.Rgba8888, SKAlphaType.Premul));
+        for (int y = 0; y < 640; y++)
+            for (int x = 0; x < 640; x++)
+                stripes.SetPixel(x, y, (x + y) % 3 == 0 ? SKColors.White : SKColors.Black);
+        var plan = new AffinePlan(SKRect.Create(0, 0, 640, 640), false, 90, 32, 32);
+        Assert.True(plan.RequiredSourceScale < 0.5f, "the plan must be a shrink past 2x, the mipmap path's condition");
+        using var renderer = new ImageRenderer(Unit);
+        var output = new float[3 * 32 * 32];
+        renderer.Render(stripes, 1f, plan, output);
+        // Away from the border, every pixel is the stripes' average.
+        for (int y = 4; y < 28; y++)
+            for (int x = 4; x < 28; x++)
+                Assert.True(Math.Abs(output[y * 32 + x] - 1f / 3) < 0.08f, $"pixel ({x}, {y}) is {output[y * 32 + x]}, not the average 1/3");
     }
 
     [Fact]
@@ -84,6 +105,25 @@ public class TransformTests
         var reference = expected.data<float>().ToArray();
         for (int i = 0; i < reference.Length; i++) Assert.True(Math.Abs(reference[i] - rendered[i]) < 1e-3, $"value {i}: {rendered[i]} vs {reference[i]}");
         Assert.NotEqual(rendered[0], rendered[7]); // the mean differs across the row, so would the output
+    }
+
+    [Fact]
+    public void The_mean_image_is_resized_again_for_an_output_of_the_same_area_but_another_shape()
+    {
+        // 8x4 and 4x8 outputs have the same pixel count: a cache keyed by area would subtract the wrong picture.
+        var file = TestFiles.Encode(16, 16, new SKColor(200, 100, 50), format: SKEncodedImageFormat.Png);
+        var values = Enumerable.Range(0, 3 * 4 * 4).Select(i => 100f + i * 1.5f).ToArray();
+        var meanImage = new MeanImage(4, 4, values);
+        var prep = new Preprocessing(224, 255f, ChannelOrder.Bgr, meanImage.ChannelMeans(), [1f, 1f, 1f]) { MeanImage = meanImage };
+        var wide = new AffinePlan(SKRect.Create(0, 0, 16, 16), false, 0, 8, 4);
+        var tall = new AffinePlan(SKRect.Create(0, 0, 16, 16), false, 0, 4, 8);
+        using var bitmap = ImageDecoder.DecodeRgba(file);
+        using var renderer = new ImageRenderer(prep);
+        var first = new float[3 * 32];
+        renderer.Render(bitmap, 1f, wide, first);
+        var second = new float[3 * 32];
+        renderer.Render(bitmap, 1f, tall, second);
+        Assert.Equal(Render(file, tall, prep), second); // as a fresh renderer gives
     }
 
     [Fact]

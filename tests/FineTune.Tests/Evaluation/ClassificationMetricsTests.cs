@@ -107,4 +107,20 @@ public class ClassificationMetricsTests
         Assert.Equal(0, samples[0].PredictedLabel);
         Assert.Equal(0.5f, samples[1].Confidence);
     }
+
+    [Fact]
+    public void Top_5_of_seven_classes_misses_a_true_class_ranked_sixth()
+    {
+        // With more classes than k, top-5 can fail: the true class of b.jpg is the sixth most probable.
+        float[] ranked = [0.30f, 0.25f, 0.20f, 0.10f, 0.08f, 0.05f, 0.02f];
+        SamplePrediction[] samples =
+        [
+            new("a.jpg", 4, ranked), // fifth: counted
+            new("b.jpg", 5, ranked), // sixth: missed
+            new("c.jpg", 6, ranked), // seventh: missed
+            new("d.jpg", 0, ranked),
+        ];
+        Assert.Equal(0.5, TopKAccuracy.Compute(samples, 5));
+        Assert.Equal(0.25, TopKAccuracy.Compute(samples, 1));
+    }
 }

@@ -38,10 +38,19 @@ public class TestReportTests
     public void Summary_holds_accuracy_top5_time_and_count()
     {
         using var folder = new TempFolder();
-        new TestReport(Names, Samples(), TimeSpan.FromSeconds(2), "tiny", "ckpt.pth").WriteTo(folder.Path);
+        // Seven classes, so top-5 can miss: the last sample's true class is the least probable.
+        string[] seven = ["a", "b", "c", "d", "e", "f", "g"];
+        float[] ranked = [0.30f, 0.25f, 0.20f, 0.10f, 0.08f, 0.05f, 0.02f];
+        SamplePrediction[] samples =
+        [
+            new("x/1.jpg", 0, ranked), new("x/2.jpg", 0, ranked), new("x/3.jpg", 0, ranked),
+            new("x/4.jpg", 3, ranked), // wrong, but in the top 5
+            new("x/5.jpg", 6, ranked), // wrong, outside the top 5
+        ];
+        new TestReport(seven, samples, TimeSpan.FromSeconds(2), "tiny", "ckpt.pth").WriteTo(folder.Path);
         var summary = JsonNode.Parse(File.ReadAllText(folder.File(TestReport.SummaryJsonFile)))!;
         Assert.Equal(0.6, summary["accuracy"]!.GetValue<double>());
-        Assert.Equal(1.0, summary["top5_accuracy"]!.GetValue<double>());
+        Assert.Equal(0.8, summary["top5_accuracy"]!.GetValue<double>());
         Assert.Equal(5, summary["sample_count"]!.GetValue<int>());
         Assert.Equal(2, summary["misclassified_count"]!.GetValue<int>());
         Assert.Equal(2.0, summary["test_seconds"]!.GetValue<double>());
@@ -107,9 +116,10 @@ public class TestReportSummaryTextTests
     [Fact]
     public void Summary_text_gives_accuracy_top5_time_and_warnings()
     {
-        SamplePrediction[] samples = [new("a.jpg", 0, [0.9f, 0.1f, 0f]), new("b.jpg", 1, [0.6f, 0.4f, 0f])];
-        var text = new TestReport(["a", "b", "never_seen"], samples, TimeSpan.FromSeconds(4)).SummaryText();
-        Assert.StartsWith("Test accuracy: 50.00%  top-5: 100.00%  (1/2 right)\nTest time: 4.0 s (0.5 images/s)\n", text);
+        // Seven classes, so top-5 can miss: b.jpg's true class is the least probable.
+        SamplePrediction[] samples = [new("a.jpg", 0, [0.4f, 0.2f, 0.15f, 0.1f, 0.08f, 0.05f, 0.02f]), new("b.jpg", 1, [0.4f, 0.02f, 0.15f, 0.1f, 0.08f, 0.05f, 0.2f])];
+        var text = new TestReport(["a", "b", "c", "d", "e", "f", "never_seen"], samples, TimeSpan.FromSeconds(4)).SummaryText();
+        Assert.StartsWith("Test accuracy: 50.00%  top-5: 50.00%  (1/2 right)\nTest time: 4.0 s (0.5 images/s)\n", text);
         Assert.Contains("warning: Precision is ill-defined", text);
         Assert.Contains("never_seen", text);
     }

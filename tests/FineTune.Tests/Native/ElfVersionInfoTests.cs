@@ -3,6 +3,16 @@ using Xunit;
 
 namespace FineTune.Tests.Native;
 
+/// <summary>Runs only where libtorch has no CUDA; elsewhere it reports itself skipped, saying why.</summary>
+public sealed class CpuBuildFactAttribute : FactAttribute
+{
+    public CpuBuildFactAttribute()
+    {
+        TorchNative.EnsureLoaded();
+        if (TorchSharp.torch.cuda.is_available()) Skip = "CUDA is available here: there is no CPU-only build to refuse a GPU";
+    }
+}
+
 public class ElfVersionInfoTests
 {
     static string TorchSharpLibrary =>
@@ -57,10 +67,9 @@ public class ElfVersionInfoTests
         Assert.DoesNotContain("not initialised", TorchNative.Status);
     }
 
-    [Fact]
+    [CpuBuildFact]
     public void Asking_for_a_gpu_on_the_cpu_build_names_the_build_switch()
     {
-        if (TorchSharp.torch.cuda.is_available()) return; // a CUDA machine: nothing to refuse
         var e = Assert.Throws<NativeLibraryException>(() => TorchNative.SelectDevice("0"));
         Assert.Contains("FineTuneBackend=cuda", e.Message);
         Assert.Equal(TorchSharp.DeviceType.CPU, TorchNative.SelectDevice(null).type);

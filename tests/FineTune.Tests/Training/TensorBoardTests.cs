@@ -68,14 +68,47 @@ public class TensorBoardTests
         Assert.Contains("hparam/best_val_accuracy", scalars.Keys);
     }
 
-    [PythonFact("tensorboard", "tensorboard (not packaged for Debian 12; pip install tensorboard)")]
-    public void TensorBoard_itself_reads_the_scalars()
+    [PythonFact("google.protobuf", "python3-protobuf")]
+    public void An_independent_reader_decodes_the_events_with_tensorflows_schema()
+    {
+        // read_tfevents.py: TFRecord framing and CRC-32C written from their specifications in Python, and Google's
+        // protobuf runtime decoding with event.proto's messages; it refuses fields the schema does not define.
+        var dir = Tiny.TempFolder();
+        string path;
+        using (var w = new EventWriter(dir))
+        {
+            path = w.FilePath;
+            w.AddScalar("epoch/val_accuracy", 0.75, 3);
+            w.AddText("config", "base_lr: 1e-5", 0);
+            w.AddHParams(new Dictionary<string, object> { ["optimizer"] = "adamw" }, new Dictionary<string, double> { ["hparam/best_val_accuracy"] = 0.9 });
+        }
+        var script = Path.Combine(AppContext.BaseDirectory, "Training", "read_tfevents.py");
+        Assert.True(DebianPython.Run($"\"{script}\" \"{path}\"", out var output) == 0, output);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("brain.Event:2", events[0].GetProperty("file_version").GetString());
+        Assert.True(events[0].GetProperty("wall_time").GetDouble() > 1.7e9);
+        var values = events.SelectMany(e => e.GetProperty("values").EnumerateArray().Select(v => (Step: e.GetProperty("step").GetInt64(), Value: v))).ToList();
+        var accuracy = values.Single(v => v.Value.GetProperty("tag").GetString() == "epoch/val_accuracy");
+        Assert.Equal(3, accuracy.Step);
+        Assert.Equal(0.75, accuracy.Value.GetProperty("simple_value").GetDouble(), 6);
+        var text = values.Single(v => v.Value.GetProperty("tag").GetString() == "config").Value;
+        Assert.Equal("text", text.GetProperty("plugin").GetString());
+        Assert.Equal("base_lr: 1e-5", text.GetProperty("text")[0].GetString());
+        Assert.Equal(3, values.Count(v => v.Value.GetProperty("plugin").GetString() == "hparams"));
+        Assert.Equal(0.9, values.Single(v => v.Value.GetProperty("tag").GetString() == "hparam/best_val_accuracy").Value.GetProperty("simple_value").GetDouble(), 6);
+    }
+
+    [PythonFact("google.protobuf", "python3-protobuf")]
+    public void The_independent_reader_refuses_a_flipped_byte()
     {
         var dir = Tiny.TempFolder();
-        using (var w = new EventWriter(dir)) { w.AddScalar("epoch/val_accuracy", 0.75, 3); }
-        var script = "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator as E; " +
-                     $"a = E('{dir}'); a.Reload(); s = a.Scalars('epoch/val_accuracy')[0]; print(s.step, round(s.value, 4))";
-        Assert.Equal(0, DebianPython.Run($"-c \"{script}\"", out var output));
-        Assert.Contains("3 0.75", output);
+        string path;
+        using (var w = new EventWriter(dir)) { path = w.FilePath; w.AddScalar("a", 1, 1); }
+        var bytes = File.ReadAllBytes(path);
+        bytes[^6] ^= 0x40;
+        File.WriteAllBytes(path, bytes);
+        var script = Path.Combine(AppContext.BaseDirectory, "Training", "read_tfevents.py");
+        Assert.NotEqual(0, DebianPython.Run($"\"{script}\" \"{path}\"", out var output));
+        Assert.Contains("bad CRC", output);
     }
 }

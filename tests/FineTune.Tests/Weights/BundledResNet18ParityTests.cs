@@ -20,12 +20,13 @@ public sealed class CaltechArchiveFactAttribute : FactAttribute
 
 /// <summary>
 /// The converted bundled ResNet-18 in TorchSharp against ONNX Runtime running the package's original two ONNX
-/// graphs: the pooled 512-d features must agree within 1e-3 of the largest feature (relative).
+/// graphs: the pooled 512-d features must agree within 2e-6 of the largest feature (relative). README claims the
+/// measured 5e-7; the bar leaves 4x for another CPU's summation order (other SIMD widths, thread counts).
 /// </summary>
 public sealed class BundledResNet18ParityTests(BundledWeightsFixture bundled, ITestOutputHelper output) : IClassFixture<BundledWeightsFixture>
 {
     const int Size = 224;
-    const double Tolerance = 1e-3;
+    const double Tolerance = 2e-6;
 
     [Fact]
     public void Features_match_onnx_runtime_on_drawn_scenes()

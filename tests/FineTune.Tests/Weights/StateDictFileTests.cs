@@ -36,23 +36,31 @@ public class StateDictFileTests
     }
 
     [Fact]
-    public void Shapes_of_a_pth_are_read_without_its_tensor_data()
+    public void Shapes_of_a_pth_are_read_from_its_pickle_and_checked_against_its_storage_sizes()
     {
         using var temp = new TempFolder();
         var path = temp.File("hollow.pth");
         var state = TestFiles.StateDict("resnet18");
         try { TestFiles.SavePth(path, state); } finally { TestFiles.Dispose(state); }
-        // Empty every tensor's bytes: only the pickle (names, shapes) is left intact.
-        using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Update))
+        // Replace every tensor's bytes by others of the same length: the shapes come from the pickle alone.
+        void Refill(Func<long, int> newLength)
+        {
+            using var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Update);
             foreach (var entry in zip.Entries.Where(e => e.FullName.Contains("/data/")).ToList())
             {
-                var name = entry.FullName;
+                var (name, length) = (entry.FullName, entry.Length);
                 entry.Delete();
-                zip.CreateEntry(name);
+                using var s = zip.CreateEntry(name).Open();
+                s.Write(Enumerable.Repeat((byte)0xFF, newLength(length)).ToArray());
             }
-        var shapes = StateDictFile.ReadShapes(path);
-        Assert.Equal(new long[] { 64, 3, 7, 7 }, shapes["conv1.weight"]);
-        var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
+        }
+        Refill(length => (int)length);
+        Assert.Equal(new long[] { 64, 3, 7, 7 }, StateDictFile.ReadShapes(path)["conv1.weight"]);
+        // With the storages emptied, the declared shapes no longer fit: refused by name, before any shape is trusted.
+        Refill(_ => 0);
+        var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.ReadShapes(path));
+        Assert.Contains("holds 0", e.Message);
+        e = Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
         Assert.Contains(path, e.Message);
     }
 
@@ -108,5 +116,38 @@ public class StateDictFileTests
         var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
         Assert.Contains("conv1.weight", e.Message);
         Assert.Contains("16", e.Message);
+    }
+
+    static string WriteSafetensors(TempFolder temp, string header, int dataBytes, ulong? declaredLength = null)
+    {
+        var path = temp.File("crafted.safetensors");
+        var json = System.Text.Encoding.UTF8.GetBytes(header);
+        using var f = File.Create(path);
+        f.Write(BitConverter.GetBytes(declaredLength ?? (ulong)json.Length));
+        f.Write(json);
+        f.Write(new byte[dataBytes]);
+        return path;
+    }
+
+    [Fact]
+    public void A_safetensors_shape_whose_byte_size_overflows_is_refused()
+    {
+        // 2^62 + 1 elements of 4 bytes wrap to 4 bytes in unchecked 64-bit arithmetic: the 4 bytes present would pass.
+        using var temp = new TempFolder();
+        var path = WriteSafetensors(temp, """{"fc.bias":{"dtype":"F32","shape":[4611686018427387905],"data_offsets":[0,4]}}""", 4);
+        var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.ReadShapes(path));
+        Assert.Contains("overflow", e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
+    }
+
+    [Fact]
+    public void A_safetensors_header_length_larger_than_the_file_is_named_as_such()
+    {
+        using var temp = new TempFolder();
+        var path = WriteSafetensors(temp, """{"fc.bias":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 4, declaredLength: 1UL << 40);
+        var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.Read(path));
+        Assert.Contains("is larger than the file", e.Message);
+        Assert.Contains(path, e.Message);
     }
 }

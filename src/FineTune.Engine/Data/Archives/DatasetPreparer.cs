@@ -14,9 +14,13 @@ public static class DatasetPreparer
 
     public enum ArchiveKind { Zip, Gzip, Tar, Unknown }
 
-    /// <summary>Returns the prepared image folder. If it already exists nothing is touched.</summary>
-    public static (string Folder, bool AlreadyThere, int Files) Prepare(string archive, string outDir)
+    /// <summary>
+    /// Returns the prepared image folder. If it already exists nothing is touched. An archive whose headers declare
+    /// more than <paramref name="limits"/> allow (default <see cref="ArchiveLimits.Default"/>) is refused before writing.
+    /// </summary>
+    public static (string Folder, bool AlreadyThere, int Files) Prepare(string archive, string outDir, ArchiveLimits? limits = null)
     {
+        limits ??= ArchiveLimits.Default;
         if (!File.Exists(archive))
             throw new FileNotFoundException($"Archive '{archive}' not found; pass --archive with the path of caltech-101.zip or 101_ObjectCategories.tar.gz (or use --download).");
         var final = Path.Combine(outDir, ImageFolder);
@@ -26,7 +30,7 @@ public static class DatasetPreparer
         var temp = Path.Combine(outDir, $".prepare-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
-            int files = Extract(archive, temp);
+            int files = Extract(archive, temp, limits);
             var extracted = Path.Combine(temp, ImageFolder);
             if (!Directory.Exists(extracted))
                 throw new UnsafeArchiveException($"Archive '{archive}' has no '{ImageFolder}/' folder; it is not the Caltech-101 image archive. Pass caltech-101.zip or 101_ObjectCategories.tar.gz.");
@@ -45,8 +49,9 @@ public static class DatasetPreparer
         }
     }
 
-    static int Extract(string archive, string target)
+    static int Extract(string archive, string target, ArchiveLimits limits)
     {
+        long archiveBytes = new FileInfo(archive).Length;
         switch (Detect(archive))
         {
             case ArchiveKind.Zip:
@@ -55,23 +60,45 @@ public static class DatasetPreparer
                     SafeExtractor.CheckZipEntries(zip, archive);
                     var inner = zip.Entries.FirstOrDefault(e => e.FullName.Replace('\\', '/').Split('/')[^1] == InnerArchive)
                         ?? throw new UnsafeArchiveException($"Zip '{archive}' holds no {InnerArchive}; it is not the official caltech-101.zip.");
+                    var innerName = $"{archive}!{inner.FullName}";
                     try
                     {
+                        // First pass: headers only, against the zip's size on disk; second pass: extract.
+                        using (var gzip = new GZipStream(inner.Open(), CompressionMode.Decompress))
+                            CheckTar(gzip, innerName, archiveBytes, target, limits);
                         using var entryStream = inner.Open();
-                        using var gzip = new GZipStream(entryStream, CompressionMode.Decompress);
-                        int files = SafeExtractor.ExtractTar(gzip, target, $"{archive}!{inner.FullName}");
-                        gzip.CopyTo(Stream.Null); // reads to the entry's end, where .NET checks its CRC-32
+                        using var extracting = new GZipStream(entryStream, CompressionMode.Decompress);
+                        int files = SafeExtractor.ExtractTar(extracting, target, innerName);
+                        extracting.CopyTo(Stream.Null); // reads to the entry's end, where .NET checks its CRC-32
                         return files;
                     }
                     catch (InvalidDataException e) { throw SafeExtractor.Damaged(archive, e); }
                 }
             case ArchiveKind.Gzip:
+                using (var file = File.OpenRead(archive))
+                using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+                {
+                    try { CheckTar(gzip, archive, archiveBytes, target, limits); }
+                    catch (InvalidDataException e) { throw SafeExtractor.Damaged(archive, e); }
+                }
                 return GzipCheck.ExtractTarGz(archive, target);
             case ArchiveKind.Tar:
+                using (var file = File.OpenRead(archive))
+                    CheckTar(file, archive, archiveBytes, target, limits);
                 using (var file = File.OpenRead(archive))
                     return SafeExtractor.ExtractTar(file, target, archive);
             default:
                 throw new UnsafeArchiveException($"'{archive}' is not a zip, tar.gz or tar archive (by its content); pass caltech-101.zip or 101_ObjectCategories.tar.gz.");
+        }
+    }
+
+    /// <summary>The budget pass; a tar too damaged to read its headers is reported as such, as extraction would.</summary>
+    static void CheckTar(Stream tar, string archiveName, long archiveBytes, string target, ArchiveLimits limits)
+    {
+        try { ArchiveBudget.CheckTar(tar, archiveName, archiveBytes, target, limits); }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+        {
+            throw SafeExtractor.Damaged(archiveName, e);
         }
     }
 

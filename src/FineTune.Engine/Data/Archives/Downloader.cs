@@ -50,7 +50,8 @@ public static class Downloader
                 using var output = new FileStream(part, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write);
                 input.CopyTo(output);
             }
-            if (expectedSize is null && total is not null && new FileInfo(part).Length != total)
+            // Short: resumable. Long (a server that resent bytes): Check deletes it, as no resume can repair it.
+            if (expectedSize is null && total is not null && new FileInfo(part).Length < total)
                 throw new IOException($"Download of {url} stopped at {new FileInfo(part).Length:N0} of {total:N0} bytes; run the same command again to resume.");
             Check(part, expectedSize ?? total, expectedSha256, url, deleteOnMismatch: true);
         }

@@ -61,11 +61,12 @@ public static class SafeExtractor
         return files;
     }
 
-    /// <summary>Extracts every entry of a zip file into <paramref name="target"/>, after checking all of them.</summary>
-    public static int ExtractZip(string zipPath, string target)
+    /// <summary>Extracts every entry of a zip file into <paramref name="target"/>, after checking all of them and their declared sizes.</summary>
+    public static int ExtractZip(string zipPath, string target, ArchiveLimits? limits = null)
     {
         using var zip = OpenZip(zipPath);
         CheckZipEntries(zip, zipPath);
+        ArchiveBudget.CheckZip(zip, zipPath, target, limits ?? ArchiveLimits.Default);
         Directory.CreateDirectory(target);
         int files = 0;
         try
@@ -77,12 +78,26 @@ public static class SafeExtractor
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 using (var input = entry.Open())
                 using (var output = new FileStream(path, FileMode.Create, FileAccess.Write))
-                    input.CopyTo(output);
+                    CopyAtMost(input, output, entry.Length, zipPath, entry.FullName);
                 files++;
             }
         }
         catch (InvalidDataException e) { throw Damaged(zipPath, e); }
         return files;
+    }
+
+    /// <summary>The budget trusted the central directory's size; an entry that inflates past it is refused, not written on.</summary>
+    static void CopyAtMost(Stream input, Stream output, long declared, string archive, string entry)
+    {
+        var buffer = new byte[81920];
+        long written = 0;
+        int n;
+        while ((n = input.Read(buffer)) > 0)
+        {
+            written += n;
+            if (written > declared) throw EntryPath.Refuse(archive, entry, $"inflates past its declared {declared} bytes");
+            output.Write(buffer, 0, n);
+        }
     }
 
     internal static ZipArchive OpenZip(string zipPath)

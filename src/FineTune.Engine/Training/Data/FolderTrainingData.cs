@@ -25,13 +25,13 @@ public static class FolderTrainingData
         var train = new TrainTransform(size, a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax, a.FlipProbability, a.RotationDegrees);
         var eval = EvalTransformFor(config, d.EvalSizeFor(preprocessing.InputSize));
         var options = new LoaderOptions(d.BatchSize, Math.Max(1, d.NumWorkers), Shuffle: true, DropLast: false, Seed: (ulong)d.Seed,
-            CacheImages: d.CacheImages, Rank: rank, WorldSize: worldSize);
+            CacheImages: d.CacheImages, Rank: rank, WorldSize: worldSize, ReplaceUnreadable: true);
 
         var trainLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Train), train, preprocessing, options);
         // Validation shards are exact (no padding): the trainer sums loss and hits over ranks, so the
         // accuracy is that of the whole split, the same number on every rank.
         var valLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Val), eval, preprocessing,
-            options with { Shuffle = false, PadShards = false, CacheImages = false }); // a cached copy is resized twice: decode per epoch, exactly as test does
+            options with { Shuffle = false, PadShards = false, CacheImages = false, ReplaceUnreadable = false }); // a cached copy is resized twice: decode per epoch, exactly as test does
         var probeLoader = new DataLoader(ImageDataset.FromManifest(manifest, d.DataDir, Split.Train), eval, preprocessing,
             options with { Shuffle = false, CacheImages = false }); // padded shards: every rank takes as many probe steps
         return new TrainingData(new LoaderSource(trainLoader), new LoaderSource(valLoader), manifest.Classes, ManifestHash(config.Experiment.RunCheckpointDir))
@@ -53,6 +53,7 @@ public static class FolderTrainingData
     {
         public int ImageCount => loader.Dataset.Count;
         public int BatchCount => loader.BatchesPerEpoch();
+        public IReadOnlyCollection<ImageProblem> Problems => loader.Problems;
 
         public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
         {

@@ -15,6 +15,8 @@ public interface IBatchSource
     int BatchCount { get; }
     /// <summary>The batches of <paramref name="epoch"/> (1-based), skipping the first <paramref name="skipBatches"/> (resume mid-epoch).</summary>
     IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0);
+    /// <summary>Files that failed to decode so far (each once); a source that decodes nothing has none.</summary>
+    IReadOnlyCollection<ImageProblem> Problems => [];
 }
 
 /// <summary>A dataset ready to train on: training and validation batches, the class names, and the split's identity.</summary>

@@ -8,7 +8,8 @@ namespace FineTune.Training.Data;
 /// SEAM: the lead plugs the data pipeline's folder loader in through <see cref="FolderLoader"/>
 /// (scan data_dir, split train/val/test with data.seed, transforms for the preprocessing, batches).
 /// </summary>
-public sealed class TrainingDataFactory(Func<FineTuneConfig, Preprocessing, TrainingData>? folderLoader = null) : ITrainingDataFactory
+/// <param name="rank">This process's rank among <paramref name="worldSize"/> (data-parallel training): synthetic data is sharded here; the folder loader shards its own.</param>
+public sealed class TrainingDataFactory(Func<FineTuneConfig, Preprocessing, TrainingData>? folderLoader = null, int rank = 0, int worldSize = 1) : ITrainingDataFactory
 {
     public Func<FineTuneConfig, Preprocessing, TrainingData>? FolderLoader { get; } = folderLoader;
 
@@ -17,7 +18,7 @@ public sealed class TrainingDataFactory(Func<FineTuneConfig, Preprocessing, Trai
         var d = config.Data;
         int size = d.ImageSize ?? preprocessing.InputSize;
         if (d.Source == DataSource.Synthetic)
-            return SyntheticImages.Create(config.Model.NumClasses, d.SyntheticImagesPerClass, size, d.BatchSize, d.Seed, preprocessing);
+            return SyntheticImages.Create(config.Model.NumClasses, d.SyntheticImagesPerClass, size, d.BatchSize, d.Seed, preprocessing, rank, worldSize);
 
         EnsureDatasetPresent(config);
         if (FolderLoader is null)

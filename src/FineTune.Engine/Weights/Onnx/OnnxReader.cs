@@ -23,7 +23,7 @@ public static class OnnxReader
         }
         try
         {
-            return ReadModel(new CodedInputStream(bytes), path);
+            return ReadModel(new CodedInputStream(bytes), path, bytes.Length);
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or FormatException)
         {
@@ -31,7 +31,7 @@ public static class OnnxReader
         }
     }
 
-    static OnnxGraph ReadModel(CodedInputStream input, string source)
+    static OnnxGraph ReadModel(CodedInputStream input, string source, long fileLength)
     {
         string producer = "";
         OnnxGraph? graph = null;
@@ -41,7 +41,7 @@ public static class OnnxReader
             switch (WireFormat.GetTagFieldNumber(tag))
             {
                 case 2: producer = input.ReadString(); break; // producer_name
-                case 7: graph = ReadGraph(input, EndOfMessage(input), source, producer); break;
+                case 7: graph = ReadGraph(input, EndOfMessage(input, fileLength), source, producer); break;
                 default: input.SkipLastField(); break;
             }
         }
@@ -59,13 +59,13 @@ public static class OnnxReader
             uint tag = input.ReadTag();
             switch (WireFormat.GetTagFieldNumber(tag))
             {
-                case 1: nodes.Add(ReadNode(input, EndOfMessage(input))); break;
+                case 1: nodes.Add(ReadNode(input, EndOfMessage(input, end))); break;
                 case 5:
-                    var tensor = ReadTensor(input, EndOfMessage(input), source);
+                    var tensor = ReadTensor(input, EndOfMessage(input, end), source);
                     if (tensor is not null) initializers[tensor.Name] = tensor;
                     break;
-                case 11: inputs.Add(ReadValueInfoName(input, EndOfMessage(input))); break;
-                case 12: outputs.Add(ReadValueInfoName(input, EndOfMessage(input))); break;
+                case 11: inputs.Add(ReadValueInfoName(input, EndOfMessage(input, end))); break;
+                case 12: outputs.Add(ReadValueInfoName(input, EndOfMessage(input, end))); break;
                 default: input.SkipLastField(); break;
             }
         }
@@ -91,7 +91,7 @@ public static class OnnxReader
                 case 3: name = input.ReadString(); break;
                 case 4: opType = input.ReadString(); break;
                 case 5:
-                    var attribute = ReadAttribute(input, EndOfMessage(input));
+                    var attribute = ReadAttribute(input, EndOfMessage(input, end));
                     attributes[attribute.Name] = attribute;
                     break;
                 default: input.SkipLastField(); break;
@@ -118,8 +118,8 @@ public static class OnnxReader
                 case 2: f = input.ReadFloat(); break;
                 case 3: i = input.ReadInt64(); break;
                 case 4: s = input.ReadBytes().ToStringUtf8(); break;
-                case 7: ReadRepeated(input, tag, floats, c => c.ReadFloat()); break;
-                case 8: ReadRepeated(input, tag, ints, c => c.ReadInt64()); break;
+                case 7: ReadRepeated(input, tag, end, floats, c => c.ReadFloat()); break;
+                case 8: ReadRepeated(input, tag, end, ints, c => c.ReadInt64()); break;
                 default: input.SkipLastField(); break;
             }
         }
@@ -141,9 +141,9 @@ public static class OnnxReader
             uint tag = input.ReadTag();
             switch (WireFormat.GetTagFieldNumber(tag))
             {
-                case 1: ReadRepeated(input, tag, dims, c => c.ReadInt64()); break;
+                case 1: ReadRepeated(input, tag, end, dims, c => c.ReadInt64()); break;
                 case 2: dataType = input.ReadInt32(); break;
-                case 4: ReadRepeated(input, tag, floats, c => c.ReadFloat()); break;
+                case 4: ReadRepeated(input, tag, end, floats, c => c.ReadFloat()); break;
                 case 8: name = input.ReadString(); break;
                 case 9: raw = input.ReadBytes(); break;
                 case 13: external = true; input.SkipLastField(); break;
@@ -155,8 +155,16 @@ public static class OnnxReader
         if (external)
             throw new InvalidOnnxModelException($"Tensor {name} in {source} keeps its data in an external file, which this reader does not follow.");
 
+        if (dims.Any(d => d < 0))
+            throw new InvalidOnnxModelException($"Tensor {name} in {source} has a negative dimension [{string.Join(", ", dims)}]: the file is damaged.");
+        // Checked: dimensions like [2^32, 2^32] would wrap to 0 elements and pass as an empty tensor.
+        long count;
+        try { count = dims.Aggregate(1L, (a, d) => checked(a * d)); }
+        catch (OverflowException)
+        {
+            throw new InvalidOnnxModelException($"Tensor {name} in {source} has dimensions [{string.Join(", ", dims)}] whose element count overflows 64 bits: the file is damaged.");
+        }
         float[] values = raw is { Length: > 0 } ? DecodeLittleEndianFloats(raw.Span) : floats.ToArray();
-        long count = dims.Aggregate(1L, (a, d) => a * d);
         if (values.Length != count)
             throw new InvalidOnnxModelException($"Tensor {name} in {source} has {values.Length} values for dimensions [{string.Join(", ", dims)}]: the file is damaged.");
         return new OnnxTensor(name, dims.ToArray(), values);
@@ -185,22 +193,25 @@ public static class OnnxReader
     }
 
     /// <summary>Repeated scalars arrive packed (one length-delimited run) or one per tag; both are legal protobuf.</summary>
-    static void ReadRepeated<T>(CodedInputStream input, uint tag, List<T> into, Func<CodedInputStream, T> readOne)
+    static void ReadRepeated<T>(CodedInputStream input, uint tag, long parentEnd, List<T> into, Func<CodedInputStream, T> readOne)
     {
         if (WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
         {
             into.Add(readOne(input));
             return;
         }
-        long end = EndOfMessage(input);
+        long end = EndOfMessage(input, parentEnd);
         while (input.Position < end) into.Add(readOne(input));
         ExpectAt(input, end);
     }
 
-    /// <summary>Reads a length prefix and returns where the value it announces ends.</summary>
-    static long EndOfMessage(CodedInputStream input)
+    /// <summary>Reads a length prefix and returns where the value it announces ends, which must lie inside its parent.</summary>
+    static long EndOfMessage(CodedInputStream input, long parentEnd)
     {
         int length = input.ReadLength();
+        // A negative or oversized length would send the walk past its message (or the file) before any check sees it.
+        if (length < 0 || length > parentEnd - input.Position)
+            throw new FormatException($"a field at byte {input.Position} declares {(uint)length} bytes, more than the {parentEnd - input.Position} left in its enclosing message or the file");
         return input.Position + length;
     }
 
