@@ -4,7 +4,7 @@
 torchvision's ImageFolder, restricted to the images listed in --list (paths relative to --data_dir), served by
 torch.utils.data.DataLoader worker processes (persistent, drop_last) with the seed's transforms. Each timed step
 takes the next batch (the wait for it counts) and runs the model step of bench_models.py. Prints one JSON line
-in bench_models.py's format.
+in bench_models.py's format. --precision bf16 runs forward and loss under torch.autocast('cpu', dtype=torch.bfloat16).
 
 CPU seconds per step are this process's plus its loader workers' (from /proc), so that they compare with ours,
 whose loader threads run inside the process; where the workers cannot be read, cpu_s is left out.
@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 
-from bench_models import import_torch, measure, peak_rss_bytes
+from bench_models import autocast, import_torch, measure, peak_rss_bytes
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
@@ -39,6 +39,8 @@ def parse_args():
     p.add_argument("--interop-threads", type=int, default=0, help="inter-op threads; 0 leaves PyTorch's default")
     p.add_argument("--channels-last", action="store_true", help="model and input in channels-last memory format")
     p.add_argument("--eval-grad-mode", choices=["no_grad", "inference_mode"], default="no_grad")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
 
@@ -131,7 +133,8 @@ def bench(torch, torchvision, a):
         def step():
             x, y = next_input()
             opt.zero_grad(set_to_none=False)
-            loss = loss_fn(model(x), y)
+            with autocast(torch, a.precision):
+                loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()
     else:
@@ -140,7 +143,7 @@ def bench(torch, torchvision, a):
 
         def step():
             x, _ = next_input()
-            with guard():
+            with guard(), autocast(torch, a.precision):
                 model(x)
 
     workers_readable = len(workers) == a.workers
@@ -166,6 +169,7 @@ def bench(torch, torchvision, a):
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "channels_last": a.channels_last,
+        "precision": a.precision,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
     }

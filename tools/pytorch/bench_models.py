@@ -3,7 +3,8 @@
 
 Run with Debian's interpreter (/usr/bin/python3, python3-torch 1.13 + python3-torchvision 0.14).
 Train = forward + cross-entropy + backward + SGD step (lr 0.01, momentum 0.9, weight decay 1e-4);
-eval = forward in eval mode under no_grad (or inference_mode). Inputs are random and made once,
+eval = forward in eval mode under no_grad (or inference_mode). --precision bf16 runs the forward (and the loss)
+under torch.autocast('cpu', dtype=torch.bfloat16): weights, gradients and the optimizer stay fp32. Inputs are random and made once,
 so only the model is timed. Prints one JSON object per (model, mode) on stdout, nothing else there.
 Peak RSS is the whole process's, so the caller runs one (model, mode) per process when it wants a peak
 per row. CPU seconds per step (all threads) are reported beside wall time: on a shared machine they are
@@ -29,6 +30,8 @@ def parse_args():
     p.add_argument("--interop-threads", type=int, default=0, help="inter-op threads; 0 leaves PyTorch's default")
     p.add_argument("--channels-last", action="store_true", help="model and input in channels-last memory format")
     p.add_argument("--eval-grad-mode", choices=["no_grad", "inference_mode"], default="no_grad")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
@@ -61,6 +64,12 @@ def measure(step, warmup, steps, cpu_clock=time.process_time):
     return wall, cpu
 
 
+def autocast(torch, precision):
+    """The mixed-precision context of --precision: CPU autocast to bfloat16, or nothing for fp32."""
+    import contextlib
+    return torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+
+
 def bench_one(torch, torchvision, name, mode, a):
     torch.manual_seed(a.seed)
     model = getattr(torchvision.models, name)(num_classes=a.classes)
@@ -77,7 +86,8 @@ def bench_one(torch, torchvision, name, mode, a):
 
         def step():
             opt.zero_grad(set_to_none=False)  # PyTorch 1.13's default, and what TorchSharp does
-            loss = loss_fn(model(x), y)
+            with autocast(torch, a.precision):
+                loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()
     else:
@@ -85,7 +95,7 @@ def bench_one(torch, torchvision, name, mode, a):
         guard = torch.inference_mode if a.eval_grad_mode == "inference_mode" else torch.no_grad
 
         def step():
-            with guard():
+            with guard(), autocast(torch, a.precision):
                 model(x)
 
     times, cpu = measure(step, a.warmup, a.steps)
@@ -101,6 +111,7 @@ def bench_one(torch, torchvision, name, mode, a):
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "channels_last": a.channels_last,
+        "precision": a.precision,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
     }

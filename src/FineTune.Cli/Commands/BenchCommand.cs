@@ -20,13 +20,14 @@ public static class BenchCommand
     public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "default_heap", "reference_kept_heap", "no_reference", "no_onnx" };
 
     public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios "
-                             + "([--models resnet18,resnet50] [--data_dir D: end to end, with data loading] [--images 640] [--workers 2])";
+                             + "([--models resnet18,resnet50] [--precision fp32,bf16] [--data_dir D: end to end, with data loading] [--images 640] [--workers 2])";
 
     public static int Run(CommandLine cl)
     {
         var models = (cl.Get("models") ?? "resnet18,resnet50").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(m => m.ToLowerInvariant()).ToList();
         var modes = ParseModes(cl.Get("mode") ?? cl.Get("modes") ?? "train,eval");
+        var precisionSettings = ParsePrecisions(cl.Get("precision") ?? "fp32");
         var settings = new BenchmarkSettings
         {
             Batch = cl.GetInt("batch", 32),
@@ -75,10 +76,14 @@ public static class BenchCommand
         var plan = KernelSetup.Prepare(new KernelRequest(models.Select(KernelRequest.BlockOf).Distinct().ToList(), settings.Size, settings.Batch,
             settings.Size, settings.Batch, 1000, settings.ChannelsLast, modes.Contains(BenchmarkMode.Train), CpuInfo.Current.HasNativeBf16, settings.Threads));
         if (settings.ChannelsLast && !plan.ChannelsLast) settings = settings with { ChannelsLast = false };
+        // Resolved after the kernel check: auto needs its verdict on the bf16 kernels.
+        var precisions = precisionSettings.Select(p => Precision.ForThisMachine(p)).DistinctBy(c => c.Precision).ToList();
         if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
 
         ModelThroughput.ConfigureThreads(settings);
         PrintHeader(models, modes, settings, rounds);
+        foreach (var choice in precisions) Console.WriteLine(choice);
+        foreach (var warning in precisions.Select(c => c.SlowerWarning).OfType<string>()) Console.WriteLine("Warning: " + warning);
         if (images is not null) PrintEndToEnd(images, settings);
 
         string? missing = null;
@@ -91,7 +96,8 @@ public static class BenchCommand
         var rows = new List<Row>();
         foreach (var model in models)
             foreach (var mode in modes)
-                rows.Add(new Row(model, mode));
+                foreach (var precision in precisions.Select(c => c.Precision))
+                    rows.Add(new Row(model, mode, precision));
 
         // Interleaved (ours, PyTorch, then PyTorch, ours next round) so that load from other processes on a
         // shared machine falls on both sides alike; the steps of all rounds are pooled into one median.
@@ -100,19 +106,23 @@ public static class BenchCommand
             foreach (var row in rows)
             {
                 bool oursFirst = round % 2 == 0;
-                if (oursFirst) MeasureOurs(row, settings, images, round, rounds);
-                if (reference is not null && row.ReferenceError is null) MeasureReference(reference, row, settings, images, round, rounds);
-                if (!oursFirst) MeasureOurs(row, settings, images, round, rounds);
+                var rowSettings = settings with { Precision = row.Precision };
+                if (oursFirst) MeasureOurs(row, rowSettings, images, round, rounds);
+                if (reference is not null && row.ReferenceError is null) MeasureReference(reference, row, rowSettings, images, round, rounds);
+                if (!oursFirst) MeasureOurs(row, rowSettings, images, round, rounds);
             }
         }
 
         PrintTable(rows, reference is not null);
-        if (withOnnx && images is null) BenchOnnxRuntime.Print(rows.Where(r => r.Mode == BenchmarkMode.Eval).Select(r => (r.Model, r.Ours!)), settings, rounds);
+        PrintPrecisionRatios(rows);
+        // ONNX Runtime runs the exported fp32 graph: beside our fp32 evaluation rows.
+        if (withOnnx && images is null)
+            BenchOnnxRuntime.Print(rows.Where(r => r.Mode == BenchmarkMode.Eval && r.Precision == ComputePrecision.Fp32 && r.Ours is not null).Select(r => (r.Model, r.Ours!)), settings, rounds);
         if (images is not null)
             Console.WriteLine("End to end: img/CPU-s counts the loaders too (our worker threads; PyTorch's worker processes, read from /proc);\n"
                               + "PyTorch's peak RSS is its main process's (its workers are forked from it and share most pages).");
         foreach (var row in rows.Where(r => r.ReferenceError is not null))
-            Console.WriteLine($"PyTorch {row.Model} {Lower(row.Mode)}: not measured: {row.ReferenceError}");
+            Console.WriteLine($"PyTorch {row.Model} {Lower(row.Mode)} {row.Precision.ToName()}: not measured: {row.ReferenceError}");
         var gcs = rows.Sum(r => r.Ours?.GarbageCollections ?? 0);
         var timedSteps = rows.Sum(r => r.Ours?.Times.Seconds.Count ?? 0);
         Console.WriteLine($"ours: {gcs} .NET garbage collection(s) during {timedSteps} timed steps (tensors are freed by dispose scopes, not the GC).");
@@ -121,10 +131,11 @@ public static class BenchCommand
         return 0;
     }
 
-    sealed class Row(string model, BenchmarkMode mode)
+    sealed class Row(string model, BenchmarkMode mode, ComputePrecision precision)
     {
         public string Model { get; } = model;
         public BenchmarkMode Mode { get; } = mode;
+        public ComputePrecision Precision { get; } = precision;
         public ThroughputResult? Ours { get; set; }
         public ThroughputResult? Reference { get; set; }
         public string? ReferenceError { get; set; }
@@ -132,7 +143,7 @@ public static class BenchCommand
 
     static void MeasureOurs(Row row, BenchmarkSettings settings, BenchmarkImages? images, int round, int rounds)
     {
-        Progress($"ours    {row.Model} {Lower(row.Mode)}", round, rounds);
+        Progress($"ours    {row.Model} {Lower(row.Mode)} {row.Precision.ToName()}", round, rounds);
         row.Ours = Merge(row.Ours, images is null
             ? ModelThroughput.Measure(row.Model, row.Mode, settings)
             : EndToEndThroughput.Measure(row.Model, row.Mode, images, settings));
@@ -140,7 +151,7 @@ public static class BenchCommand
 
     static void MeasureReference(PyTorchReference reference, Row row, BenchmarkSettings settings, BenchmarkImages? images, int round, int rounds)
     {
-        Progress($"PyTorch {row.Model} {Lower(row.Mode)}", round, rounds);
+        Progress($"PyTorch {row.Model} {Lower(row.Mode)} {row.Precision.ToName()}", round, rounds);
         try { row.Reference = Merge(row.Reference, reference.Measure(row.Model, row.Mode, settings, images)); }
         catch (BenchmarkReferenceException e) { row.ReferenceError = e.Message; }
     }
@@ -194,13 +205,13 @@ public static class BenchCommand
     static void PrintTable(List<Row> rows, bool withReference)
     {
         Console.WriteLine(withReference
-            ? $"{"model",-10} {"mode",-5} | {"ours img/s",14} {"PyTorch img/s",14} {"ratio",6} | {"ours",6} {"PyTorch",7} {"ratio",6} img/CPU-s | {"ours",8} {"PyTorch",8} peak RSS"
-            : $"{"model",-10} {"mode",-5} | {"ours img/s",14} | {"ours",6} img/CPU-s | {"ours",8} peak RSS");
+            ? $"{"model",-10} {"mode",-5} {"prec",-4} | {"ours img/s",14} {"PyTorch img/s",14} {"ratio",6} | {"ours",6} {"PyTorch",7} {"ratio",6} img/CPU-s | {"ours",8} {"PyTorch",8} peak RSS"
+            : $"{"model",-10} {"mode",-5} {"prec",-4} | {"ours img/s",14} | {"ours",6} img/CPU-s | {"ours",8} peak RSS");
         foreach (var r in rows)
         {
             var ours = r.Ours!;
             var theirs = r.Reference;
-            var line = $"{r.Model,-10} {Lower(r.Mode),-5} | {Rate(ours),14}";
+            var line = $"{r.Model,-10} {Lower(r.Mode),-5} {r.Precision.ToName(),-4} | {Rate(ours),14}";
             if (withReference)
             {
                 line += $" {(theirs is null ? "-" : Rate(theirs)),14} {(theirs is null ? "-" : Ratio(ours.ImagesPerSecond / theirs.ImagesPerSecond)),6}"
@@ -212,6 +223,38 @@ public static class BenchCommand
         }
         Console.WriteLine("img/s = batch / median wall time of a step; (±n%) = interquartile range of the step times over the median;");
         Console.WriteLine("img/CPU-s = batch / median CPU seconds of a step (all threads): less disturbed by other load on a shared machine.");
+    }
+
+    /// <summary>Where a model and mode ran in both precisions: bf16's images/s over fp32's, for each side.</summary>
+    static void PrintPrecisionRatios(List<Row> rows)
+    {
+        foreach (var group in rows.GroupBy(r => (r.Model, r.Mode)))
+        {
+            var fp32 = group.FirstOrDefault(r => r.Precision == ComputePrecision.Fp32);
+            var bf16 = group.FirstOrDefault(r => r.Precision == ComputePrecision.Bf16);
+            if (fp32?.Ours is null || bf16?.Ours is null) continue;
+            // Wall time and CPU time: on a shared machine the second is the steadier of the two.
+            string Both(ThroughputResult b, ThroughputResult f) =>
+                $"{Ratio(b.ImagesPerSecond / f.ImagesPerSecond)} ({Ratio(PerCpuValue(b) / PerCpuValue(f))} per CPU-s)";
+            var line = $"bf16 over fp32, {group.Key.Model} {Lower(group.Key.Mode)}: ours {Both(bf16.Ours, fp32.Ours)}";
+            if (fp32.Reference is not null && bf16.Reference is not null)
+                line += $", PyTorch {Both(bf16.Reference, fp32.Reference)}";
+            Console.WriteLine(line);
+        }
+    }
+
+    /// <summary>--precision fp32, bf16, auto or a list (fp32,bf16): each becomes its own rows.</summary>
+    static List<PrecisionSetting> ParsePrecisions(string text)
+    {
+        var choices = new List<PrecisionSetting>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var setting = Precision.TryParse(part)
+                ?? throw new UsageException($"--precision takes fp32, bf16, auto or a list such as fp32,bf16; got '{part}'.");
+            choices.Add(setting);
+        }
+        if (choices.Count == 0) throw new UsageException("--precision takes fp32, bf16, auto or a list such as fp32,bf16.");
+        return choices;
     }
 
     static double PerCpuValue(ThroughputResult r) => r.Times.ImagesPerCpuSecond(r.Batch);

@@ -2,6 +2,7 @@ using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
 using FineTune.Kernels;
+using FineTune.Models;
 using FineTune.Prediction;
 using FineTune.Training.Checkpoints;
 using TorchSharp;
@@ -27,7 +28,9 @@ public static class PredictCommand
         bool json = cl.Flag("json");
         var gpu = cl.Get("gpu");
         int batchSize = cl.GetInt("batch_size", 16);
+        var precisionText = cl.Get("precision");
         cl.RejectUnknown("predict");
+        var requested = PrecisionOption.Read(precisionText);
         if (topK < 1) throw new UsageException($"--topk must be 1 or more; got {topK}.");
         if (batchSize < 1) throw new UsageException($"--batch_size must be 1 or more; got {batchSize}.");
         if (cl.Positionals.Count == 0) throw new UsageException("Name an image or a folder of images to classify: finetune predict --model_path P IMAGE|FOLDER.");
@@ -51,6 +54,9 @@ public static class PredictCommand
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
+        // The checkpoint's own training.precision unless --precision says otherwise; on stderr, so stdout holds only predictions.
+        var trained = ExportSource.TrainedConfig(info);
+        PrecisionOption.Apply(model, requested ?? trained?.Training.Precision ?? PrecisionSetting.Auto, device, Console.Error);
 
         var dataset = new ImageDataset(".", info.ClassNames, images.Select(p => new Sample(p, p, 0)).ToList());
         var options = new LoaderOptions(BatchSize: batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);

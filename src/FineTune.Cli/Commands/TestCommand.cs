@@ -30,9 +30,11 @@ public static class TestCommand
         var experimentName = cl.Get("experiment_name");
         var gpu = cl.Get("gpu");
         var outputDir = cl.Get("output_dir") ?? DefaultOutputDir;
+        var precisionText = cl.Get("precision");
         cl.RejectUnknown("test");
 
         var config = ConfigLoader.Load(configPath);
+        var precision = PrecisionOption.Read(precisionText) ?? config.Training.Precision;
         var experiment = experimentName ?? config.Experiment.Name;
         if (!ExperimentConfig.IsFolderName(experiment))
             throw new UsageException($"--experiment_name '{experiment}' cannot be a folder name: use letters, digits, '-' and '_'.");
@@ -52,6 +54,7 @@ public static class TestCommand
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
+        PrecisionOption.Apply(model, precision, device, Console.Out);
         Console.WriteLine($"Testing {modelPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
 
         var clock = Stopwatch.StartNew();

@@ -36,9 +36,12 @@ public static class TrainCommand
         cl.GetInt("local_rank", 0); // accepted for the seed's launch scripts; MPI assigns ranks
         var resumePath = cl.Get("resume");
         bool dryRun = cl.Flag("dry_run");
+        var precisionText = cl.Get("precision");
         cl.RejectUnknown("train");
 
         var config = ConfigLoader.Load(configPath);
+        if (precisionText is not null)
+            config = config with { Training = config.Training with { Precision = PrecisionOption.Read(precisionText)!.Value } };
         if (experimentName is not null)
         {
             if (!ExperimentConfig.IsFolderName(experimentName))

@@ -24,6 +24,12 @@ public sealed record BenchmarkSettings
     public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
     public int Classes { get; init; } = 1000;
 
+    /// <summary>
+    /// What both sides compute in: fp32, or bf16 autocast (ours: <see cref="Models.ResNet.Precision"/>; PyTorch:
+    /// torch.autocast('cpu', dtype=torch.bfloat16)). The bench command runs each asked precision as its own rows.
+    /// </summary>
+    public Models.ComputePrecision Precision { get; init; } = Models.ComputePrecision.Fp32;
+
     /// <summary>PyTorch's side keeps NCHW even when ours runs channels-last: the seed's code as it is.</summary>
     public bool ReferenceNchw { get; init; }
 

@@ -45,6 +45,7 @@ public static class EndToEndThroughput
         torch.manual_seed(0);
         using var model = ModelFactory.Create(backbone, null, images.Classes);
         if (s.ChannelsLast) ChannelsLast.Convert(model);
+        model.Precision = s.Precision;
         bool train = mode == BenchmarkMode.Train;
         ImageTransform transform = train ? new TrainTransform(s.Size, 0.8, 1.0, 0.8, 1.2, 0.5, 15) : new EvalTransform(s.Size, ResizeMode.Stretch);
         using var loader = new DataLoader(images.Dataset, transform, Preprocessing.ImageNet,

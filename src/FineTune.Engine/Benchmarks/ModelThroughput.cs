@@ -40,6 +40,7 @@ public static class ModelThroughput
         using var images = settings.ChannelsLast ? ChannelsLast.Of(plain) : plain.alias();
         using var labels = randint(0, settings.Classes, [settings.Batch], dtype: ScalarType.Int64);
         if (settings.ChannelsLast) ChannelsLast.Convert(model);
+        model.Precision = settings.Precision;
 
         // Collections during the timed steps show whether the managed side adds GC pressure (dispose scopes should keep it at ~0).
         int collections = GC.CollectionCount(0);

@@ -81,6 +81,7 @@ public sealed class PyTorchReference : IDisposable
             "--eval-grad-mode", s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad",
         ]);
         if (s.ChannelsLast && !s.ReferenceNchw) args.Add("--channels-last");
+        if (s.Precision != Models.ComputePrecision.Fp32) args.AddRange(["--precision", Models.Precision.ToName(s.Precision)]);
 
         var (code, stdout, stderr) = Run(_python, args, out var startError, s.ReferenceKeptHeap ? Native.TensorMemory.KeptHeapEnvironment : null);
         if (startError is not null) throw new BenchmarkReferenceException($"{_python} could not be started ({startError}).");

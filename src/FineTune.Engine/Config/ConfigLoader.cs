@@ -136,6 +136,10 @@ public static class ConfigLoader
             FreezeStages = s.Int("freeze_stages", t.FreezeStages, 0, 4),
             FreezeBatchNorm = s.Bool("freeze_batchnorm", t.FreezeBatchNorm),
             ChannelsLast = s.Bool("channels_last", t.ChannelsLast),
+            Precision = s.Choice("precision", t.Precision, new Dictionary<string, Models.PrecisionSetting>
+            {
+                ["auto"] = Models.PrecisionSetting.Auto, ["fp32"] = Models.PrecisionSetting.Fp32, ["bf16"] = Models.PrecisionSetting.Bf16,
+            }),
             GradClip = s.Double("grad_clip", t.GradClip, 0, double.PositiveInfinity),
             Threads = s.Int("threads", t.Threads, 0, 1024),
             SyncBatchNorm = s.Bool("sync_batchnorm", t.SyncBatchNorm),

@@ -73,6 +73,7 @@ public static class ConfigPrinter
         Key("freeze_stages", t.FreezeStages);
         Key("freeze_batchnorm", t.FreezeBatchNorm);
         Key("channels_last", t.ChannelsLast);
+        Key("precision", Models.Precision.ToName(t.Precision));
         Key("grad_clip", t.GradClip);
         Key("threads", t.Threads);
         Key("sync_batchnorm", t.SyncBatchNorm);

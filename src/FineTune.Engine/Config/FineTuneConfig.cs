@@ -113,6 +113,8 @@ public sealed record TrainingConfig
     public bool FreezeBatchNorm { get; init; }
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
+    /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see <see cref="Models.Precision"/>).</summary>
+    public Models.PrecisionSetting Precision { get; init; } = Models.PrecisionSetting.Auto;
     /// <summary>Largest gradient norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; }
     /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>

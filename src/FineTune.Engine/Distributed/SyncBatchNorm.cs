@@ -80,6 +80,10 @@ public static class SyncBatchNorm
             return nn.functional.batch_norm(x, runningMean, runningVar, weight, bias, training, factor, eps);
 
         using var scope = NewDisposeScope();
+        // Under bf16 autocast the statistics are still summed and kept in fp32 (as libtorch's mixed-dtype BatchNorm does);
+        // the output returns in the input's dtype.
+        var inputDtype = x.dtype;
+        if (inputDtype != ScalarType.Float32) x = x.to(ScalarType.Float32);
         long channels = x.shape[1];
         var dims = Enumerable.Range(0, (int)x.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
         var shape = Enumerable.Range(0, (int)x.dim()).Select(d => d == 1 ? channels : 1L).ToArray();
@@ -102,7 +106,7 @@ public static class SyncBatchNorm
                 runningVar.mul_(1 - factor).add_(variance.detach() * (factor * n / Math.Max(n - 1, 1)));
             }
         }
-        return y.MoveToOuterDisposeScope();
+        return (y.dtype == inputDtype ? y : y.to(inputDtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ public sealed record ExportSource(
         : $"resize the whole image to {Eval.Size}x{Eval.Size}, ignoring the aspect ratio (antialiased bilinear, as PIL)";
 
     /// <summary>The config the checkpoint was trained with (its evaluation size and resize), when it holds a readable one.</summary>
-    static FineTuneConfig? TrainedConfig(CheckpointInfo info)
+    public static FineTuneConfig? TrainedConfig(CheckpointInfo info)
     {
         if (string.IsNullOrWhiteSpace(info.ConfigYaml)) return null;
         try { return ConfigLoader.Parse(info.ConfigYaml, "checkpoint"); }

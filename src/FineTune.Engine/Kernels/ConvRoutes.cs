@@ -11,15 +11,19 @@ namespace FineTune.Kernels;
 /// </summary>
 public static class ConvRoutes
 {
-    /// <summary><paramref name="conv"/> applied to <paramref name="x"/>, by the route the kernel plan chose for its shape.</summary>
-    public static Tensor Conv(Conv2d conv, Tensor x)
+    /// <summary>
+    /// <paramref name="conv"/> applied to <paramref name="x"/>, by the route the kernel plan chose for its shape;
+    /// <paramref name="weight"/> replaces the module's own (bf16 autocast passes its weight cast to bf16).
+    /// </summary>
+    public static Tensor Conv(Conv2d conv, Tensor x, Tensor? weight = null)
     {
         var plan = KernelPlan.Current;
-        if (!plan.HasRoutes && !KernelFault.Any) return conv.call(x);
+        if (!plan.HasRoutes && !KernelFault.Any)
+            return weight is null ? conv.call(x) : F.conv2d(x, weight, null, conv.stride, conv.padding!);
         var (k, stride, pad) = ((int)conv.kernel_size[0], (int)conv.stride[0], (int)conv.padding![0]);
         var shape = new OpShape(ProbeOp.Conv, (int)conv.in_channels, (int)conv.out_channels, k, stride, pad, (int)x.shape[2]);
         var route = plan.RouteFor(shape, LayoutOf(x), DtypeOf(x));
-        return Run(route, shape, x, conv.weight!);
+        return Run(route, shape, x, weight ?? conv.weight!);
     }
 
     /// <summary>A convolution without bias (as in every ResNet) by <paramref name="route"/>; injected test faults apply.</summary>

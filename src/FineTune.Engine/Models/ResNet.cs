@@ -32,6 +32,13 @@ public sealed class ResNet : Module<Tensor, Tensor>
     readonly Linear fc;
 
     public ResNetArchitecture Architecture { get; }
+
+    /// <summary>
+    /// What the convolutions and the classifier compute in. The parameters stay fp32 either way (checkpoints,
+    /// exports and the optimiser see fp32); bf16 is autocast, see <see cref="Autocast"/>. Logits are always fp32.
+    /// </summary>
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Fp32;
+
     public int NumClasses => (int)fc.weight!.shape[0];
 
     public ResNet(ResNetArchitecture architecture, int numClasses = 1000) : base("ResNet")
@@ -81,7 +88,10 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = ConvRoutes.Conv(conv1, x);
+        var computeIn = Autocast.DtypeOf(Precision);
+        var input = x.dtype == computeIn ? x : x.to(computeIn); // keeps a channels-last batch channels-last
+        var y = Autocast.Conv(conv1, input);
+        if (!ReferenceEquals(input, x)) input.Dispose();
         y = Then(y, bn1.call(y));
         y = Then(y, relu.call(y));
         y = Then(y, maxpool.call(y));
@@ -89,7 +99,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
             foreach (var block in stage.children())
                 y = Then(y, ((Module<Tensor, Tensor>)block).call(y));
         y = Then(y, avgpool.call(y));
-        return flatten(y, 1).MoveToOuterDisposeScope();
+        y = Then(y, flatten(y, 1));
+        return (y.dtype == ScalarType.Float32 ? y : y.to(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -107,20 +118,20 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     /// <summary>
     /// A block's shortcut: x itself, or its downsample (1x1 convolution, then BatchNorm) with the convolution
-    /// through <see cref="ConvRoutes"/> like every other one.
+    /// through <see cref="Autocast.Conv"/> (and so <see cref="ConvRoutes"/>) like every other one.
     /// </summary>
     internal static Tensor Shortcut(Sequential? downsample, Tensor x)
     {
         if (downsample is null) return x;
         var parts = downsample.children().ToArray();
-        using var conv = ConvRoutes.Conv((Conv2d)parts[0], x);
+        using var conv = Autocast.Conv((Conv2d)parts[0], x);
         return ((Module<Tensor, Tensor>)parts[1]).call(conv);
     }
 
     public override Tensor forward(Tensor x)
     {
         using var features = Features(x);
-        return fc.call(features);
+        return Autocast.Linear(fc, features, Autocast.DtypeOf(Precision));
     }
 
     /// <summary>The classifier, for optimiser groups with their own learning rate.</summary>
@@ -181,10 +192,10 @@ sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = ConvRoutes.Conv(conv1, x);
+        var y = Autocast.Conv(conv1, x);
         y = ResNet.Then(y, bn1.call(y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, ConvRoutes.Conv(conv2, y));
+        y = ResNet.Then(y, Autocast.Conv(conv2, y));
         y = ResNet.Then(y, bn2.call(y));
         var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
@@ -215,13 +226,13 @@ sealed class Bottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = ConvRoutes.Conv(conv1, x);
+        var y = Autocast.Conv(conv1, x);
         y = ResNet.Then(y, bn1.call(y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, ConvRoutes.Conv(conv2, y));
+        y = ResNet.Then(y, Autocast.Conv(conv2, y));
         y = ResNet.Then(y, bn2.call(y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, ConvRoutes.Conv(conv3, y));
+        y = ResNet.Then(y, Autocast.Conv(conv3, y));
         y = ResNet.Then(y, bn3.call(y));
         var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();

@@ -61,6 +61,11 @@ public sealed class Trainer(
             OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
         }
         if (_t.Threads > 0) set_num_threads(_t.Threads);
+        // Training, validation and the probe's feature pass all run in the model's precision; parameters stay fp32.
+        var precision = Precision.ForThisMachine(_t.Precision, onCpu: _device.type == DeviceType.CPU);
+        model.Precision = precision.Precision;
+        progress.Line(precision.ToString());
+        if (precision.SlowerWarning is not null) progress.Line("Warning: " + precision.SlowerWarning);
 
         using var optimizer = OptimizerFactory.Create(_t, model);
         var schedule = new LearningRateSchedule(_t, data.Train.BatchCount);
@@ -436,5 +441,6 @@ public sealed class Trainer(
         ["scheduler"] = ConfigPrinter.SchedulerName(_t.Scheduler),
         ["num_epochs"] = (double)_t.NumEpochs,
         ["label_smoothing"] = _t.LabelSmoothing,
+        ["precision"] = model.Precision.ToName(), // what the run computed in (auto resolved)
     };
 }

@@ -33,8 +33,8 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Bench([.. Tiny, "--no-reference", "--channels-last"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("not measured (--no-reference)", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+train\s+\|\s+\d", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+train\s+fp32\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+\d", stdout);
         Assert.Contains("channels-last", stdout);
         Assert.Contains("heap:    ours: freed tensor memory kept mapped", stdout);
     }
@@ -45,7 +45,7 @@ public class BenchCommandTests
         var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--nchw", "--default-heap", "--python", "/nonexistent/python3"]);
         Assert.True(code == 0, stderr);
         Assert.Contains("PyTorch: not measured: /nonexistent/python3 could not be started", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+\d", stdout);
         Assert.Contains("| NCHW |", stdout);
         Assert.Contains("heap:    ours: glibc default heap (FINETUNE_DEFAULT_HEAP=1)", stdout);
     }
@@ -58,9 +58,30 @@ public class BenchCommandTests
         Assert.Matches(@"PyTorch: torch \d+\.\d+", stdout); // PyTorch 1.x (Debian 12) or 2.x alike
         // model, mode | ours and PyTorch img/s (±n%), ratio | img/CPU-s of both, ratio | both peaks in GiB
         const string figures = @"\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x\s+\|\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+\|\s+[\d.]+G\s+[\d.]+G$";
-        Assert.Matches(@"(?m)^resnet18\s+train" + figures, stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval" + figures, stdout);
+        Assert.Matches(@"(?m)^resnet18\s+train\s+fp32" + figures, stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32" + figures, stdout);
         Assert.Contains("(round 2/2)", stderr);
+    }
+
+    [Fact]
+    public void Both_precisions_give_their_own_rows_and_the_bf16_over_fp32_ratio()
+    {
+        var (code, stdout, stderr) = Bench([.. Tiny, "--no-reference", "--mode", "eval", "--precision", "fp32,bf16"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Precision: fp32 (asked for)", stdout);
+        Assert.Contains("Precision: bf16 (asked for", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+bf16\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^bf16 over fp32, resnet18 eval: ours [\d.]+x \((-|[\d.]+x) per CPU-s\)$", stdout);
+    }
+
+    [PyTorchBenchFact]
+    public void PyTorch_runs_the_bf16_rows_under_autocast()
+    {
+        var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "train", "--precision", "fp32,bf16"]);
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"(?m)^resnet18\s+train\s+bf16\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(±\d+%\)\s+[\d.]+x", stdout);
+        Assert.Matches(@"(?m)^bf16 over fp32, resnet18 train: ours [\d.]+x \((-|[\d.]+x) per CPU-s\), PyTorch [\d.]+x \((-|[\d.]+x) per CPU-s\)$", stdout);
     }
 
     [PyTorchBenchFact]
@@ -77,7 +98,7 @@ public class BenchCommandTests
             var (code, stdout, stderr) = Bench([.. Tiny, "--mode", "eval", "--reference-kept-heap", "--python", wrapper]);
             Assert.True(code == 0, stderr);
             Assert.Contains("PyTorch: freed memory kept too", stdout);
-            Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(", stdout);
+            Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+[\d.]+ \(±\d+%\)\s+[\d.]+ \(", stdout);
             var env = File.ReadAllLines(envFile);
             Assert.Contains("MALLOC_MMAP_MAX_=0", env);
             Assert.Contains($"MALLOC_TRIM_THRESHOLD_={int.MaxValue}", env);
@@ -92,7 +113,7 @@ public class BenchCommandTests
                                            "--size", "64", "--warmup", "0", "--steps", "1", "--threads", "1", "--workers", "1", "--no-reference");
         Assert.True(code == 0, stderr);
         Assert.Contains($"end to end: loader (1 worker) + model, 8 images from {EndToEndTests.Folder.Value} (2 classes)", stdout);
-        Assert.Matches(@"(?m)^resnet18\s+eval\s+\|\s+\d", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+\d", stdout);
     }
 
     [Fact]
@@ -114,6 +135,7 @@ public class BenchCommandTests
     [InlineData(2, "--eval-grad-mode takes no_grad or inference_mode", "--eval-grad-mode", "fast")]
     [InlineData(2, "Unknown option --stesp", "--stesp", "3")]
     [InlineData(2, "--channels-last and --nchw contradict", "--channels-last", "--nchw")]
+    [InlineData(2, "--precision takes fp32, bf16, auto or a list such as fp32,bf16; got 'fp16'", "--precision", "fp32,fp16")]
     public void User_errors_end_in_one_line_naming_the_fix(int expectedCode, string message, params string[] args)
     {
         var (code, stdout, stderr) = Bench(args);

@@ -52,6 +52,26 @@ public class SyncBatchNormTests
     }
 
     [Fact]
+    public void Bf16_input_keeps_fp32_statistics_and_matches_libtorchs_mixed_dtype_batchnorm()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        var bn = nn.BatchNorm2d(6);
+        bn.train();
+        var x = (randn(5, 6, 4, 3) * 3 + 1).to(ScalarType.BFloat16);
+        var rm = zeros(6); var rv = ones(6); var nbt = zeros(1, ScalarType.Int64).squeeze();
+        using var comm = new SingleProcessCommunicator();
+
+        var expected = bn.call(x); // libtorch: bf16 input, fp32 parameters and statistics
+        var actual = SyncBatchNorm.Normalize(x, bn.weight, bn.bias, rm, rv, nbt, 0.1, 1e-5, training: true, comm, alwaysSync: true);
+        Assert.Equal(ScalarType.BFloat16, actual.dtype);
+        Assert.Equal(ScalarType.Float32, rm.dtype);
+        Close(expected.to(ScalarType.Float32), actual.to(ScalarType.Float32), 2e-2); // bf16 output rounding
+        Close(bn.running_mean!, rm);
+        Close(bn.running_var!, rv);
+    }
+
+    [Fact]
     public void Statistics_stay_exact_when_the_mean_is_large_against_the_spread()
     {
         // Channels near 1000 with spread 0.01: E[x²]-E[x]² in float32 loses every digit of the variance (1e-4) to rounding.

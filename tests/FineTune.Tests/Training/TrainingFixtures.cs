@@ -36,11 +36,13 @@ static class Tiny
         return dir;
     }
 
+    /// <summary>A tiny run's config; fp32 unless <paramref name="training"/> says otherwise, so results do not depend on the CPU (auto is bf16 on some).</summary>
     public static FineTuneConfig Config(string root, int epochs = 2, Func<TrainingConfig, TrainingConfig>? training = null) =>
         new FineTuneConfig(
             new DataConfig { Source = DataSource.Synthetic, BatchSize = 8, ImageSize = 32, SyntheticImagesPerClass = 6, Seed = 3 },
             new ModelConfig { Backbone = "resnet18", Pretrained = false, NumClasses = Classes },
-            (training ?? (t => t))(new TrainingConfig { NumEpochs = epochs, BaseLr = 1e-3, FcLrMultiplier = 10, Patience = 0, EarlyStopping = 0, Threads = 1 }),
+            (training ?? (t => t))(new TrainingConfig { NumEpochs = epochs, BaseLr = 1e-3, FcLrMultiplier = 10, Patience = 0, EarlyStopping = 0, Threads = 1,
+                                                      Precision = PrecisionSetting.Fp32 }),
             new ExperimentConfig { Name = "tiny", CheckpointDir = Path.Combine(root, "ckpt"), LogDir = Path.Combine(root, "logs"), ExportPytorch = false })
         { Source = "tiny.yaml" };
 
