@@ -74,7 +74,7 @@ public static class BenchCommand
         var images = settings.DataDir is { } dir ? PickImages(dir, settings) : null;
         // The kernels the measured models will use, checked on this CPU first (a broken one would crash or mislead the bench).
         var plan = KernelSetup.Prepare(new KernelRequest(models.Select(KernelRequest.BlockOf).Distinct().ToList(), settings.Size, settings.Batch,
-            settings.Size, settings.Batch, 1000, settings.ChannelsLast, modes.Contains(BenchmarkMode.Train), CpuInfo.Current.HasNativeBf16, settings.Threads));
+            settings.Size, settings.Batch, 1000, settings.ChannelsLast, modes.Contains(BenchmarkMode.Train), precisionSettings.Any(KernelRequest.MayUseBf16), settings.Threads));
         if (settings.ChannelsLast && !plan.ChannelsLast) settings = settings with { ChannelsLast = false };
         // Resolved after the kernel check: auto needs its verdict on the bf16 kernels.
         var precisions = precisionSettings.Select(p => Precision.ForThisMachine(p)).DistinctBy(c => c.Precision).ToList();

@@ -24,7 +24,7 @@ public static class DoctorCommand
             : KernelRequest.ForConfig(ConfigLoader.Load(configPath), training: true);
         var cpu = CpuInfo.Current;
         Console.WriteLine($"CPU: {cpu}");
-        Console.WriteLine($"Native bf16: {(cpu.HasNativeBf16 ? "yes" : "no")} (avx512_bf16 / amx_bf16)");
+        Console.WriteLine($"Native bf16: {(cpu.HasNativeBf16 ? "yes" : "no")} (avx512_bf16 / amx_bf16); {Precision.ThisCpu().Description}");
         Console.WriteLine($"oneDNN ISA cap set by you: {OneDnnIsa.UserCap ?? "none"}");
         Console.WriteLine($"Check cache: {KernelCheck.Folder} (key {KernelCheck.Key(request)})");
 

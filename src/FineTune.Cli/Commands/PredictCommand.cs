@@ -48,15 +48,16 @@ public static class PredictCommand
         // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
         var (preprocessing, transform) = ExportSource.EvalSettings(info);
         int imageSize = transform.Size;
+        var trained = ExportSource.TrainedConfig(info);
+        var precision = requested ?? trained?.Training.Precision ?? PrecisionSetting.Auto;
         // On stderr: stdout may be --json.
         KernelSetup.Prepare(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
-            ChannelsLast: true, Training: false, Bf16: CpuInfo.Current.HasNativeBf16, Threads: 0), Console.Error);
+            ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), Console.Error);
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
         // The checkpoint's own training.precision unless --precision says otherwise; on stderr, so stdout holds only predictions.
-        var trained = ExportSource.TrainedConfig(info);
-        PrecisionOption.Apply(model, requested ?? trained?.Training.Precision ?? PrecisionSetting.Auto, device, Console.Error);
+        PrecisionOption.Apply(model, precision, device, Console.Error);
 
         var dataset = new ImageDataset(".", info.ClassNames, images.Select(p => new Sample(p, p, 0)).ToList());
         var options = new LoaderOptions(BatchSize: batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);

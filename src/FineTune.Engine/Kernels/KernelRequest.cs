@@ -23,15 +23,19 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
 
     /// <summary>
     /// What a run of <paramref name="config"/> computes: training at data.image_size (forward and backward) when
-    /// <paramref name="training"/>, evaluation at the eval size; bf16 probes where the CPU has native bf16.
+    /// <paramref name="training"/>, evaluation at the eval size; bf16 probes where the run may compute in bf16.
     /// </summary>
     public static KernelRequest ForConfig(FineTuneConfig config, bool training, int weightsSize = 224)
     {
         int trainSize = config.Data.ImageSize ?? weightsSize;
         return new KernelRequest([BlockOf(config.Model.Backbone)], trainSize, config.Data.BatchSize, config.Data.EvalSizeFor(weightsSize),
             config.Data.BatchSize, config.Model.NumClasses, config.Training.ChannelsLast || !training, training,
-            CpuInfo.Current.HasNativeBf16, config.Training.Threads);
+            MayUseBf16(config.Training.Precision), config.Training.Threads);
     }
+
+    /// <summary>Whether a run with this precision setting may compute in bf16, so its bf16 kernels need checking.</summary>
+    public static bool MayUseBf16(PrecisionSetting setting) =>
+        setting == PrecisionSetting.Bf16 || (setting == PrecisionSetting.Auto && Precision.ThisCpu().FasterThanFp32);
 
     /// <summary>What the test suite runs: both families at small sizes, both layouts, training and evaluation.</summary>
     public static KernelRequest ForTests(bool bf16) =>
