@@ -84,14 +84,7 @@ public static class ProbeRunner
         var (b, br) = Leaf(randn(s.Cout, generator: gen), p, activation: false);
         var y = F.linear(x, w, b);
         var yr = F.linear(xr, wr, br);
-        var errors = new List<(string Name, double Error)> { ("output", Error(y, yr)) };
-        if (!p.Backward) return errors;
-        var g = randn(yr.shape, dtype: ScalarType.Float64, generator: gen);
-        y.backward([g.to(y.dtype)]);
-        yr.backward([g]);
-        errors.Add(("input gradient", Error(x.grad!, xr.grad!)));
-        errors.Add(("weight gradient", Error(w.grad!, wr.grad!)));
-        return errors;
+        return Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr));
     }
 
     /// <summary>BatchNorm (training mode, batch statistics), max-pool and global average pool: cheap, so the reference takes the whole batch.</summary>
@@ -107,12 +100,18 @@ public static class ProbeRunner
         };
         var y = op(x);
         var yr = op(xr);
+        return Compare(p, gen, y, yr, ("input gradient", x, xr));
+    }
+
+    /// <summary>The output's error and, for a backward probe, each leaf's gradient error after the same random output gradient.</summary>
+    static List<(string Name, double Error)> Compare(Probe p, Generator gen, Tensor y, Tensor yr, params (string Name, Tensor Tested, Tensor Reference)[] leaves)
+    {
         var errors = new List<(string Name, double Error)> { ("output", Error(y, yr)) };
         if (!p.Backward) return errors;
         var g = randn(yr.shape, dtype: ScalarType.Float64, generator: gen);
         y.backward([g.to(y.dtype)]);
         yr.backward([g]);
-        errors.Add(("input gradient", Error(x.grad!, xr.grad!)));
+        errors.AddRange(leaves.Select(l => (l.Name, Error(l.Tested.grad!, l.Reference.grad!))));
         return errors;
     }
 
