@@ -1,7 +1,7 @@
 namespace FineTune.Kernels;
 
 /// <summary>What identifies a CPU for the kernel check: oneDNN picks kernels (and their blocking) from these.</summary>
-public sealed record CpuInfo(string ModelName, string Family, string Model, string Stepping, IReadOnlyList<string> Flags, string Caches)
+public sealed record CpuInfo(string? Vendor, string ModelName, string Family, string Model, string Stepping, IReadOnlyList<string> Flags, string Caches)
 {
     /// <summary>Native bfloat16 arithmetic, which makes bf16 convolutions fast rather than emulated.</summary>
     public bool HasNativeBf16 => Flags.Contains("avx512_bf16") || Flags.Contains("amx_bf16");
@@ -25,7 +25,7 @@ public sealed record CpuInfo(string ModelName, string Family, string Model, stri
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         var flags = fields.GetValueOrDefault("flags", "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToList();
-        return new CpuInfo(fields.GetValueOrDefault("model name", Environment.GetEnvironmentVariable("PROCESSOR_IDENTIFIER") ?? "unknown CPU"),
+        return new CpuInfo(fields.GetValueOrDefault("vendor_id"), fields.GetValueOrDefault("model name", Environment.GetEnvironmentVariable("PROCESSOR_IDENTIFIER") ?? "unknown CPU"),
             fields.GetValueOrDefault("cpu family", "?"), fields.GetValueOrDefault("model", "?"), fields.GetValueOrDefault("stepping", "?"),
             flags, ReadCaches());
     }

@@ -106,26 +106,8 @@ public static class Precision
         }
     }
 
-    /// <summary>This machine's bf16 support from /proc/cpuinfo (the first processor's vendor_id and flags); none off Linux.</summary>
-    public static CpuBf16 ThisCpu()
-    {
-        string? vendor = null;
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
-            {
-                var colon = line.IndexOf(':');
-                if (colon < 0) continue;
-                var key = line[..colon].Trim();
-                if (key == "vendor_id") vendor = line[(colon + 1)..].Trim();
-                else if (key == "flags")
-                    return CpuBf16.From(vendor, line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal));
-            }
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return CpuBf16.None;
-    }
+    /// <summary>This machine's bf16 support, from the CPU's vendor and flags as <see cref="Kernels.CpuInfo"/> read them once from /proc/cpuinfo.</summary>
+    public static CpuBf16 ThisCpu() => CpuBf16.From(Kernels.CpuInfo.Current.Vendor, Kernels.CpuInfo.Current.Flags.ToHashSet(StringComparer.Ordinal));
 
     /// <summary>
     /// The choice for this machine, with the verdict of this process's kernel check (<see cref="KernelPlan.Current"/>).
