@@ -21,10 +21,14 @@ static class FinetuneProgram
         }
     }
 
-    public static Result Run(string workDir, params string[] args)
+    public static Result Run(string workDir, params string[] args) => Run(workDir, new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Run(string, string[])"/>, with <paramref name="environment"/> added to the program's.</summary>
+    public static Result Run(string workDir, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo(Program) { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         var output = p.StandardOutput.ReadToEnd();

@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using FineTune.Cli.Commands;
+using FineTune.Tests.Cli;
 using FineTune.Comparison;
 using FineTune.Kernels;
 using FineTune.Tests.Training;
@@ -15,7 +14,6 @@ namespace FineTune.Tests.Kernels;
 /// </summary>
 public class FaultyCpuRunTests
 {
-    static readonly string Program = Path.Combine(Path.GetDirectoryName(typeof(TrainCommand).Assembly.Location)!, "finetune");
     const string WrongLayer4Shortcut = "kind=wrong,cin=256,cout=512,k=1,layout=channels_last";
 
     static (int Code, string Out, string Err) Train(string dir, Dictionary<string, string> environment, int epochs = 2)
@@ -25,15 +23,9 @@ public class FaultyCpuRunTests
             "model:\n  backbone: resnet18\n  pretrained: false\n  num_classes: 3\n" +
             $"training:\n  num_epochs: {epochs}\n  threads: 1\n  optimizer: sgd\n  base_lr: 0.01\n  channels_last: true\n  early_stopping: 0\n  freeze_batchnorm: true\n" +
             $"experiment:\n  name: run\n  checkpoint_dir: {dir}/ckpt\n  log_dir: {dir}/logs\n  export_pytorch: false\n  save_every: 1\n");
-        var psi = new ProcessStartInfo(Program) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "train", "--config", "run.yaml" }) psi.ArgumentList.Add(a);
-        psi.Environment["FINETUNE_HOME"] = Path.Combine(dir, "home");
-        foreach (var (k, v) in environment) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output, err.Result);
+        var run = FinetuneProgram.Run(dir, new Dictionary<string, string>(environment) { ["FINETUNE_HOME"] = Path.Combine(dir, "home") },
+            "train", "--config", "run.yaml");
+        return (run.Code, run.Out, run.Err);
     }
 
     // BatchNorm frozen: from scratch, batch statistics over a few values amplify rounding without bound, and two
