@@ -4,7 +4,6 @@ using FineTune.Cli.Commands;
 using FineTune.Config;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
-using FineTune.Training.Data;
 using FineTune.Data;
 using FineTune.Cli.Commands.Distributed;
 using FineTune.Distributed;

@@ -2,7 +2,6 @@ using FineTune.Cli;
 using FineTune.Cli.Commands;
 using FineTune.Data;
 using FineTune.Distributed;
-using FineTune.Training.Data;
 using static TorchSharp.torch;
 
 namespace FineTune.MpiHost;

@@ -7,7 +7,6 @@ using FineTune.Models;
 using FineTune.Native;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
-using FineTune.Training.Data;
 using FineTune.Weights;
 using TorchSharp;
 using static TorchSharp.torch;

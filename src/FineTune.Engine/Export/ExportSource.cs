@@ -3,7 +3,6 @@ using FineTune.Config;
 using FineTune.Data;
 using FineTune.Models;
 using FineTune.Training.Checkpoints;
-using FineTune.Training.Data;
 using FineTune.Weights;
 
 namespace FineTune.Export;

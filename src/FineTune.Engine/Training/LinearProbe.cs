@@ -3,7 +3,6 @@ using System.Globalization;
 using FineTune.Config;
 using FineTune.Models;
 using FineTune.Data;
-using FineTune.Training.Data;
 using static TorchSharp.torch;
 
 namespace FineTune.Training;

@@ -7,7 +7,7 @@ using FineTune.Config;
 using FineTune.Models;
 using FineTune.Training.Checkpoints;
 using FineTune.Export;
-using FineTune.Training.Data;
+using FineTune.Data;
 using FineTune.Training.Memory;
 using FineTune.Training.TensorBoard;
 using FineTune.Weights;

@@ -5,7 +5,6 @@ using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Tests.Training;
 using FineTune.Training.Checkpoints;
-using FineTune.Training.Data;
 using FineTune.Weights;
 using static TorchSharp.torch;
 

@@ -6,7 +6,6 @@ using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Tests.Config;
 using FineTune.Tests.Training;
-using FineTune.Training.Data;
 using Xunit;
 
 namespace FineTune.Tests.Cli;

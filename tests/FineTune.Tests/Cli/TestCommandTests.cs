@@ -5,7 +5,6 @@ using FineTune.Config;
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Tests.Training;
-using FineTune.Training.Data;
 using Xunit;
 
 namespace FineTune.Tests.Cli;

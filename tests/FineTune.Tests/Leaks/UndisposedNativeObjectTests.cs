@@ -1,6 +1,5 @@
 using FineTune.Data;
 using FineTune.Tests.Data;
-using FineTune.Training.Data;
 using FineTune.Weights;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using FineTune.Training;
 using FineTune.Training.TensorBoard;
+using FineTune.Tests.Training.TensorBoard;
 using Xunit;
 
 namespace FineTune.Tests.Training;

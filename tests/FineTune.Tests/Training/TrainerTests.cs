@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using FineTune.Config;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
-using FineTune.Training.Data;
+using FineTune.Data;
 using FineTune.Weights;
 using Xunit;
 using static TorchSharp.torch;

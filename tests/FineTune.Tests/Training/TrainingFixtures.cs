@@ -2,7 +2,6 @@ using FineTune.Data;
 using System.Diagnostics;
 using FineTune.Config;
 using FineTune.Models;
-using FineTune.Training.Data;
 using FineTune.Weights;
 using Xunit;
 using static TorchSharp.torch;

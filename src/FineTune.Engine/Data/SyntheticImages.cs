@@ -4,7 +4,7 @@ using System.Text;
 using FineTune.Weights;
 using static TorchSharp.torch;
 
-namespace FineTune.Training.Data;
+namespace FineTune.Data;
 
 /// <summary>
 /// Procedurally drawn images for a dataset-free run (quickstart, tests): class k is a set of coloured stripes

@@ -3,7 +3,7 @@ using FineTune.Config;
 using FineTune.Weights;
 using static TorchSharp.torch;
 
-namespace FineTune.Training.Data;
+namespace FineTune.Data;
 
 /// <summary>
 /// What the trainer needs from a data pipeline: the batches of one epoch, in an order that depends only on

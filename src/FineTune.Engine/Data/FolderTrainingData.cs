@@ -3,7 +3,7 @@ using FineTune.Config;
 using FineTune.Data;
 using FineTune.Weights;
 
-namespace FineTune.Training.Data;
+namespace FineTune.Data;
 
 /// <summary>
 /// An image folder as training data: the experiment's split (split.json in its checkpoint folder, made on

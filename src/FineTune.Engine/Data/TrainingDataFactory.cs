@@ -1,7 +1,7 @@
 using FineTune.Config;
 using FineTune.Weights;
 
-namespace FineTune.Training.Data;
+namespace FineTune.Data;
 
 /// <summary>
 /// Turns `data:` into batches. Synthetic data is built here; image folders are the data pipeline's job.

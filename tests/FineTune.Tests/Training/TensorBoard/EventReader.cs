@@ -1,7 +1,12 @@
+using System.Buffers.Binary;
 using System.Text;
+using FineTune.Training.TensorBoard;
 using Google.Protobuf;
 
-namespace FineTune.Training.TensorBoard;
+namespace FineTune.Tests.Training.TensorBoard;
+
+/// <summary>Thrown for a TFRecord file that is cut short or fails its checksums.</summary>
+public sealed class CorruptRecordException(string message) : Exception(message);
 
 /// <summary>One summary value as read back: its tag, a scalar if it is one, its plugin, and text if any.</summary>
 public sealed record SummaryValue(string Tag, float? Scalar, string? Plugin, string? Text);
@@ -9,13 +14,13 @@ public sealed record SummaryValue(string Tag, float? Scalar, string? Plugin, str
 /// <summary>One Event of an event file.</summary>
 public sealed record TensorBoardEvent(double WallTime, long Step, string? FileVersion, IReadOnlyList<SummaryValue> Values);
 
-/// <summary>Reads event files back (CRCs checked), for tests and for tools that want the curves without TensorBoard.</summary>
+/// <summary>Reads event files back (CRCs checked): the tests' view of what TensorBoard would read. Test-only, so it lives here, not in the engine.</summary>
 public static class EventReader
 {
     public static List<TensorBoardEvent> Read(string path)
     {
         using var stream = File.OpenRead(path);
-        return TfRecord.ReadAll(stream).Select(ParseEvent).ToList();
+        return ReadRecords(stream).Select(ParseEvent).ToList();
     }
 
     /// <summary>All scalars of every event file under <paramref name="logDir"/>: tag → (step, value) in file order.</summary>
@@ -110,5 +115,28 @@ public static class EventReader
             input.SkipLastField();
         }
         return null;
+    }
+
+    /// <summary>Every TFRecord payload (u64 length, masked CRC32C of it, payload, masked CRC32C of that), checking both CRCs of each.</summary>
+    static IEnumerable<byte[]> ReadRecords(Stream stream)
+    {
+        var header = new byte[12];
+        var footer = new byte[4];
+        while (true)
+        {
+            int got = stream.ReadAtLeast(header, 12, throwOnEndOfStream: false);
+            if (got == 0) yield break;
+            if (got < 12) throw new CorruptRecordException("record header cut short");
+            ulong length = BinaryPrimitives.ReadUInt64LittleEndian(header);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8)) != Crc32C.Masked(header.AsSpan(0, 8)))
+                throw new CorruptRecordException("length CRC mismatch");
+            if (length > int.MaxValue) throw new CorruptRecordException($"record length {length} is implausible");
+            var payload = new byte[length];
+            if (stream.ReadAtLeast(payload, payload.Length, throwOnEndOfStream: false) < payload.Length || stream.ReadAtLeast(footer, 4, throwOnEndOfStream: false) < 4)
+                throw new CorruptRecordException("record cut short");
+            if (BinaryPrimitives.ReadUInt32LittleEndian(footer) != Crc32C.Masked(payload))
+                throw new CorruptRecordException("payload CRC mismatch");
+            yield return payload;
+        }
     }
 }
