@@ -31,6 +31,9 @@ public sealed class ResultsTable
 
     public IReadOnlyList<ResultsRow> Rows { get; }
 
+    /// <summary>Configurations run on several split seeds (<c>name</c>, <c>name_seed43</c>, ...), with mean and spread.</summary>
+    public IReadOnlyList<SeedGroup> SeedGroups { get; }
+
     public ResultsTable(IReadOnlyList<RunResult> runs, bool includeSeedConfigurations = true)
     {
         var rows = new List<ResultsRow>();
@@ -52,6 +55,7 @@ public sealed class ResultsTable
                     rows.Add(new ResultsRow(BackboneNames.Model(seed.Backbone, seed.Mode), seed.Backbone, ModeName(seed.Mode), null, false,
                         null, null, null, null, null, seed));
         }
+        SeedGroups = SeedSpread.Groups(ordered);
         Rows = rows
             .OrderBy(r => BackboneNames.Depth(r.Backbone)).ThenBy(r => r.Backbone, StringComparer.Ordinal)
             .ThenBy(r => r.Mode == ModeName(TrainingMode.Finetune) ? 0 : 1)
@@ -79,6 +83,7 @@ public sealed class ResultsTable
             md.Append($"| {Escape(row.Model)} | {row.BestEpoch} | {F(row.TrainPercent!.Value)} | {F(row.ValPercent!.Value)} | ")
               .Append(row.TestPercent is { } test ? F(test) : NotTested).Append($" | {seed} |\n");
         }
+        md.Append(SeedSpread.ToMarkdown(SeedGroups));
         return md.ToString();
     }
 
@@ -93,8 +98,11 @@ public sealed class ResultsTable
         return md.ToString();
     }
 
-    /// <summary>JSON: <c>{ "rows": [ ... ] }</c> with percentages, nulls where not measured, and the seed's numbers per row.</summary>
-    public string ToJson() => JsonSerializer.Serialize(new { rows = Rows }, new JsonSerializerOptions
+    /// <summary>
+    /// JSON: <c>{ "rows": [ ... ] }</c> with percentages, nulls where not measured, and the seed's numbers per row;
+    /// plus <c>"seed_groups"</c> where a configuration ran on several split seeds.
+    /// </summary>
+    public string ToJson() => JsonSerializer.Serialize(SeedGroups.Count == 0 ? new { rows = Rows } : (object)new { rows = Rows, seed_groups = SeedGroups }, new JsonSerializerOptions
     {
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
