@@ -49,9 +49,23 @@ public sealed class CommandLine
         }
     }
 
-    public string? Get(string name) { Declared(name, flag: false); _read.Add(name); return _options.GetValueOrDefault(name); }
+    public string? Get(string name)
+    {
+        name = OptionSpec.Normalize(name);
+        Declared(name, flag: false);
+        _read.Add(name);
+        return _options.GetValueOrDefault(name);
+    }
+
     public string Require(string name, string hint) => Get(name) ?? throw new UsageException($"Missing --{name}: {hint}.");
-    public bool Flag(string name) { Declared(name, flag: true); _read.Add(name); return _options.ContainsKey(name); }
+
+    public bool Flag(string name)
+    {
+        name = OptionSpec.Normalize(name);
+        Declared(name, flag: true);
+        _read.Add(name);
+        return _options.ContainsKey(name);
+    }
 
     public int GetInt(string name, int fallback)
     {

@@ -28,6 +28,7 @@ public class CommandLineTests
     {
         var cl = new CommandLine(["--config", "a.yaml", spelling], CommandCatalog.Train);
         Assert.True(cl.Flag("dry_run"));
+        Assert.True(cl.Flag("dry-run"));
         Assert.Equal("a.yaml", cl.Get("config"));
     }
 
