@@ -1,6 +1,7 @@
 using FineTune.Benchmarks;
 using FineTune.Cli;
 using FineTune.Cli.Commands;
+using FineTune.Cli.Parsing;
 using FineTune.Config;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
@@ -12,41 +13,55 @@ using FineTune.Native;
 using FineTune.Weights;
 
 // `finetune <command> [options]`. Every failure a user can cause ends in one line naming the thing and the fix.
-const string Hidden = "(hidden)";
-var commands = new Dictionary<string, (string Help, Func<string[], int> Run)>
+// What each command accepts, and what `finetune help` and `finetune COMMAND --help` print, is in Parsing/CommandCatalog.cs.
+static CommandLine Parse(string[] args, CommandSpec spec) => new(args, spec);
+var commands = new Dictionary<string, Func<string[], int>>
 {
-    ["quickstart"] = ("the main job: fine-tune vs scratch on a small image set, tested, with the seed's table ([--data_dir D] [--epochs N])", a => QuickstartCommand.Run(new CommandLine(a, QuickstartCommand.Flags))),
-    ["models"] = ("list backbones and the pretrained weights available offline", a => ModelsCommand.Run(new CommandLine(a, new HashSet<string>()))),
-    ["train"] = ("train a model from a YAML config (--config F [--resume P] [--dry-run])", a => TrainCommand.Run(new CommandLine(a, TrainCommand.Flags))),
-    ["test"] = ("evaluate a checkpoint on its experiment's test split and write the report (--config F --model_path P [--output_dir D])", a => TestCommand.Run(new CommandLine(a, TestCommand.Flags))),
-    ["predict"] = ("classify images with a checkpoint (--model_path P IMAGE|FOLDER [--topk 5] [--json])", a => PredictCommand.Run(new CommandLine(a, PredictCommand.Flags))),
-    ["compare"] = ("results table and validation curves of finished runs ([--outputs D] [--out D] [--configs a.yaml,b.yaml --run])", a => CompareCommand.Run(new CommandLine(a, CompareCommand.Flags))),
-    ["export"] = (ExportCommand.Help, a => ExportCommand.Run(new CommandLine(a, ExportCommand.Flags))),
-    ["data"] = ("prepare | verify | synth | bench: get, check and measure image data", DataCommand.Run),
-    ["doctor"] = ("the kernel check in full: every probe of libtorch's kernels on this CPU and the configuration chosen ([--config F] [--recheck])", a => DoctorCommand.Run(new CommandLine(a, DoctorCommand.Flags))),
-    ["bench"] = (BenchCommand.Help, a => BenchCommand.Run(new CommandLine(a, BenchCommand.Flags))),
-    // Hidden (not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.
-    ["ddp-selftest"] = (Hidden, a => DdpSelfTestCommand.Run(new CommandLine(a, new HashSet<string> { "sync_bn" }))),
-    [FineTune.Kernels.ProbeProcess.Command] = (Hidden, a => KernelProbeCommand.Run(new CommandLine(a, new HashSet<string>()))),
-    ["ddp-bench"] = (Hidden, a => DdpBenchCommand.Run(new CommandLine(a, new HashSet<string>()))),
+    ["quickstart"] = a => QuickstartCommand.Run(Parse(a, CommandCatalog.Quickstart)),
+    ["models"] = a => ModelsCommand.Run(Parse(a, CommandCatalog.Models)),
+    ["train"] = a => TrainCommand.Run(Parse(a, CommandCatalog.Train)),
+    ["test"] = a => TestCommand.Run(Parse(a, CommandCatalog.Test)),
+    ["predict"] = a => PredictCommand.Run(Parse(a, CommandCatalog.Predict)),
+    ["compare"] = a => CompareCommand.Run(Parse(a, CommandCatalog.Compare)),
+    ["export"] = a => ExportCommand.Run(Parse(a, CommandCatalog.Export)),
+    ["data"] = DataCommand.Run,
+    ["doctor"] = a => DoctorCommand.Run(Parse(a, CommandCatalog.Doctor)),
+    ["bench"] = a => BenchCommand.Run(Parse(a, CommandCatalog.Bench)),
+    // Hidden (CommandSpec.Hidden, not listed by `finetune help`): test harness and benchmark of data-parallel training over MPI.
+    ["ddp-selftest"] = a => DdpSelfTestCommand.Run(Parse(a, CommandCatalog.DdpSelfTest)),
+    [FineTune.Kernels.ProbeProcess.Command] = a => KernelProbeCommand.Run(Parse(a, CommandCatalog.KernelProbe)),
+    ["ddp-bench"] = a => DdpBenchCommand.Run(Parse(a, CommandCatalog.DdpBench)),
 };
+// Every dispatched command has its help: a missing entry fails every run, so no test can miss it.
+foreach (var name in commands.Keys) CommandCatalog.Get(name);
 
 if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
 {
-    Console.WriteLine("usage: finetune <command> [options]\n\ncommands:");
-    foreach (var (name, c) in commands.Where(c => c.Value.Help != Hidden)) Console.WriteLine($"  {name,-12} {c.Help}");
+    // `finetune help train` is `finetune train --help`.
+    if (args.Length > 1 && HelpTopic(args[1..]) is { } topic) { Console.Write(HelpText.For(topic)); return 0; }
+    Console.Write(HelpText.CommandList());
     return args.Length == 0 ? 2 : 0;
 }
 
 if (!commands.TryGetValue(args[0], out var command))
 {
-    Console.Error.WriteLine($"finetune: unknown command '{args[0]}'; run `finetune help` for the list.");
+    var visible = CommandCatalog.Commands.Where(c => !c.Hidden).Select(c => c.Name);
+    var nearest = NearestName.Find(args[0], visible);
+    Console.Error.WriteLine(nearest is null
+        ? $"finetune: unknown command '{args[0]}'; run `finetune help` for the list."
+        : $"finetune: unknown command '{args[0]}'; did you mean `finetune {nearest}`?");
     return 2;
+}
+
+if (args[1..].Any(a => a is "--help" or "-h"))
+{
+    Console.Write(HelpText.For(HelpTopic(args)!));
+    return 0;
 }
 
 try
 {
-    return command.Run(args[1..]);
+    return command(args[1..]);
 }
 catch (UsageException e) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException or WeightsException
@@ -57,6 +72,13 @@ catch (Exception e) when (e is NativeLibraryException or UnknownBackboneExceptio
                               or DistributedException or BenchmarkReferenceException or FineTune.Kernels.KernelCheckException)
 {
     return Fail(e.Message, 1);
+}
+
+// The catalog entry `args` name: a command, or a group's sub-command (`data prepare`) when one is named.
+static CommandSpec? HelpTopic(string[] args)
+{
+    var spec = CommandCatalog.Find(args[0]);
+    return spec is not null && args.Length > 1 && spec.Subcommand(args[1]) is { } sub ? sub : spec;
 }
 
 static int Fail(string message, int code)

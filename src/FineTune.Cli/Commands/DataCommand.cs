@@ -1,6 +1,7 @@
 using System.Globalization;
 using FineTune.Data;
 using FineTune.Data.Archives;
+using FineTune.Cli.Parsing;
 
 namespace FineTune.Cli.Commands;
 
@@ -14,10 +15,10 @@ public static class DataCommand
         var rest = args.Length > 0 ? args[1..] : [];
         return sub switch
         {
-            "prepare" => Prepare(new CommandLine(rest, new HashSet<string> { "download", "ignore_free_space" })),
-            "verify" => Verify(new CommandLine(rest, new HashSet<string> { "keep_background" })),
-            "synth" => Synth(new CommandLine(rest, new HashSet<string>())),
-            "bench" => DataBench.Run(new CommandLine(rest, new HashSet<string> { "no_python", "keep_background" })),
+            "prepare" => Prepare(new CommandLine(rest, CommandCatalog.DataPrepare)),
+            "verify" => Verify(new CommandLine(rest, CommandCatalog.DataVerify)),
+            "synth" => Synth(new CommandLine(rest, CommandCatalog.DataSynth)),
+            "bench" => DataBench.Run(new CommandLine(rest, CommandCatalog.DataBench)),
             _ => throw new UsageException("Use `finetune data prepare --archive PATH [--out DIR] [--max_ratio R] [--max_entries N] [--ignore_free_space]`, `data verify --data_dir DIR [--manifest EXPERIMENT_DIR]`, `data synth --out DIR --classes N --per-class M` or `data bench --data_dir DIR [--workers 1,2]`."),
         };
     }
