@@ -63,13 +63,12 @@ public static class PredictCommand
         var options = new LoaderOptions(BatchSize: batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
         using var loader = new DataLoader(dataset, transform, preprocessing, options);
         var byIndex = new ImagePrediction?[images.Count];
-        foreach (var batch in loader.Epoch(0))
+        EvalPass.ForInference(model, device).Run(loader.Epoch(0), (batch, logits) =>
         {
-            using var _ = batch;
-            var probabilities = ModelInference.Probabilities(model, batch.Images, device);
+            var probabilities = EvalPass.Probabilities(logits);
             for (int i = 0; i < batch.Count; i++)
                 byIndex[batch.Indices[i]] = new ImagePrediction(batch.Paths[i], PredictionFormat.TopK(probabilities[i], info.ClassNames, topK));
-        }
+        });
         // The loader leaves unreadable files out of its batches and records why; each gets its own error line, in order.
         var problems = loader.Problems.ToDictionary(p => p.RelativePath, p => p.Reason, StringComparer.Ordinal);
         var predictions = images.Select((path, i) => byIndex[i] ?? ImagePrediction.Failed(path, problems.GetValueOrDefault(path) ?? "could not be read")).ToList();

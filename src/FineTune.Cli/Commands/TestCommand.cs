@@ -91,13 +91,12 @@ public static class TestCommand
         using var loader = new DataLoader(dataset, FolderTrainingData.EvalTransformFor(config, imageSize), preprocessing, options);
         Console.WriteLine($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
         var samples = new List<SamplePrediction>(dataset.Count);
-        foreach (var batch in loader.Epoch(0))
+        EvalPass.ForInference(model, device).Run(loader.Epoch(0), (batch, logits) =>
         {
-            using var _ = batch;
-            var probabilities = ModelInference.Probabilities(model, batch.Images, device);
+            var probabilities = EvalPass.Probabilities(logits);
             for (int i = 0; i < batch.Count; i++)
                 samples.Add(new SamplePrediction(batch.Paths[i], dataset.Samples[batch.Indices[i]].Label, probabilities[i]));
-        }
+        });
         foreach (var problem in loader.Problems)
             Console.Error.WriteLine($"warning: left out {problem.RelativePath}: {problem.Reason}");
         if (samples.Count == 0)
@@ -115,17 +114,16 @@ public static class TestCommand
         using var test = SyntheticImages.Test(classes, d.SyntheticImagesPerClass, imageSize, d.BatchSize, d.Seed, preprocessing);
         Console.WriteLine($"Test split: {test.ImageCount} synthetic images in {classes} classes (held out: drawn with a seed used neither for training nor validation).");
         var samples = new List<SamplePrediction>(test.ImageCount);
-        foreach (var batch in test.Epoch(1))
+        EvalPass.ForInference(model, device).Run(test.Epoch(1), (batch, logits) =>
         {
-            using var _ = batch;
-            var probabilities = ModelInference.Probabilities(model, batch.Images, device);
+            var probabilities = EvalPass.Probabilities(logits);
             var labels = batch.Labels.data<long>().ToArray();
             for (int i = 0; i < labels.Length; i++)
             {
                 int label = (int)labels[i];
                 samples.Add(new SamplePrediction($"synthetic/test/{checkpoint.Info.ClassNames[label]}/{samples.Count:00000}", label, probabilities[i]));
             }
-        }
+        });
         return samples;
     }
 

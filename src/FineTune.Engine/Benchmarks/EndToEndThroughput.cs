@@ -77,13 +77,12 @@ public static class EndToEndThroughput
 
     static StepTimes TimeEvaluation(ResNet model, IEnumerator<Batch> batches, BenchmarkSettings s)
     {
-        model.eval();
+        var pass = ModelThroughput.EvalPassFor(model, s);
         return StepTimes.Measure(s.Warmup, s.Steps, () =>
         {
             using var batch = Next(batches);
             using var scope = NewDisposeScope();
-            using var guard = s.EvalGradMode == EvalGradMode.InferenceMode ? inference_mode() : no_grad();
-            model.call(Input(batch, s));
+            pass.Forward(Input(batch, s));
         });
     }
 

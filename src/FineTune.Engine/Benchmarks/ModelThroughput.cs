@@ -1,3 +1,4 @@
+using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Native;
 using TorchSharp;
@@ -68,15 +69,22 @@ public static class ModelThroughput
         });
     }
 
-    /// <summary>The timed forward passes, without gradients.</summary>
+    /// <summary>The timed forward passes of the evaluation loop (<see cref="EvalPass.Forward"/>), without gradients.</summary>
     public static StepTimes TimeEvaluation(ResNet model, Tensor images, BenchmarkSettings s)
     {
-        model.eval();
+        var pass = EvalPassFor(model, s);
         return StepTimes.Measure(s.Warmup, s.Steps, () =>
         {
             using var scope = NewDisposeScope();
-            using var guard = s.EvalGradMode == EvalGradMode.InferenceMode ? inference_mode() : no_grad();
-            model.call(images);
+            pass.Forward(images);
         });
     }
+
+    /// <summary>
+    /// The evaluation loop's forward, model in eval mode. The bench lays its input out itself (channels-last as
+    /// <see cref="BenchmarkSettings.ChannelsLast"/> says, on the CPU, as PyTorch's side does), so the pass's own input
+    /// preparation is not used.
+    /// </summary>
+    internal static EvalPass EvalPassFor(ResNet model, BenchmarkSettings s) =>
+        new EvalPass(model, CPU, s.ChannelsLast, inferenceMode: s.EvalGradMode == EvalGradMode.InferenceMode).EvalMode();
 }

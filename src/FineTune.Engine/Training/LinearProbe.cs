@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using FineTune.Config;
+using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Data;
 using static TorchSharp.torch;
@@ -40,28 +41,23 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         }
     }
 
-    /// <summary>Pooled features of every batch in eval mode (BatchNorm on its ImageNet statistics), no gradients.</summary>
+    /// <summary>Pooled features of every batch by the evaluation loop (BatchNorm on its ImageNet statistics, no gradients).</summary>
     (Tensor Features, Tensor Labels) Extract(IBatchSource source, string label)
     {
-        model.eval();
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
         progress.StartPhase(label, source.BatchCount);
         var clock = Stopwatch.StartNew();
         long seen = 0;
-        using (no_grad())
+        int b = 0;
+        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features).Run(source.Epoch(1), (batch, batchFeatures) =>
         {
-            int b = 0;
-            foreach (var batch in source.Epoch(1))
-            {
-                using var _ = batch;
-                using var scope = NewDisposeScope();
-                features.Add(model.Features(ChannelsLast.Input(batch.Images, _device, t.ChannelsLast)).MoveToOuterDisposeScope());
-                labels.Add(batch.Labels.to(_device).MoveToOuterDisposeScope());
-                seen += batch.Count;
-                progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
-            }
-        }
+            // Kept past the batch's scope: they are concatenated once all batches are through.
+            features.Add(batchFeatures.MoveToOuterDisposeScope());
+            labels.Add(batch.Labels.to(_device).MoveToOuterDisposeScope());
+            seen += batch.Count;
+            progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
+        });
         var result = (cat(features, 0), cat(labels, 0));
         foreach (var f in features) f.Dispose();
         foreach (var l in labels) l.Dispose();

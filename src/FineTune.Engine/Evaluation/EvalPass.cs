@@ -1,0 +1,81 @@
+using FineTune.Data;
+using FineTune.Models;
+using static TorchSharp.torch;
+
+namespace FineTune.Evaluation;
+
+/// <summary>What an evaluation pass hands back for each batch: the classifier's logits, or the pooled features before it.</summary>
+public enum EvalOutput { Logits, Features }
+
+/// <summary>
+/// The one evaluation loop: validation, the linear probe's feature pass, `finetune test`, `finetune predict` and the
+/// bench's eval rows all run the model through it, so "evaluate" means the same everywhere: BatchNorm on its running
+/// statistics (eval mode), autograd off, each batch on the device in the layout the convolutions want, and everything
+/// a batch makes freed before the next one. Precision needs nothing here: bf16 autocast lives inside the model's
+/// forward (<see cref="ResNet.Precision"/>, <see cref="Autocast"/>) and the logits and features come back in fp32.
+/// </summary>
+/// <param name="channelsLast">
+/// Hand the convolutions channels-last input (oneDNN's preferred layout on the CPU; the same numbers), unless the
+/// kernel check turned it off for this CPU (<see cref="ChannelsLast.Input"/>).
+/// </param>
+/// <param name="inferenceMode">torch.inference_mode instead of no_grad (the bench can compare the two).</param>
+public sealed class EvalPass(ResNet model, Device device, bool channelsLast, EvalOutput output = EvalOutput.Logits, bool inferenceMode = false)
+{
+    /// <summary>
+    /// Runs every batch of <paramref name="batches"/> through the model and calls <paramref name="perBatch"/> with the
+    /// batch and its outputs ([N, classes] logits or [N, features], fp32, on the device). Both live until the call
+    /// returns: the outputs in the batch's dispose scope, the batch until it is disposed after the call. What the call
+    /// keeps must be copied out or moved with MoveToOuterDisposeScope.
+    /// </summary>
+    public void Run(IEnumerable<Batch> batches, Action<Batch, Tensor> perBatch)
+    {
+        model.eval();
+        using var guard = AutogradOff();
+        foreach (var batch in batches)
+        {
+            using var _ = batch;
+            using var scope = NewDisposeScope();
+            perBatch(batch, Forward(Input(batch.Images)));
+        }
+    }
+
+    /// <summary>A batch of normalised NCHW images on the device, channels-last when asked and allowed.</summary>
+    public Tensor Input(Tensor images) => ChannelsLast.Input(images, device, channelsLast);
+
+    /// <summary>
+    /// One forward of an input already on the device in its layout (see <see cref="Input"/>), with autograd off; the
+    /// caller's dispose scope owns the result. The model must be in eval mode (<see cref="Run"/> and
+    /// <see cref="EvalMode"/> put it there). The bench times exactly this.
+    /// </summary>
+    public Tensor Forward(Tensor input)
+    {
+        using var guard = AutogradOff();
+        return output == EvalOutput.Features ? model.Features(input) : model.call(input);
+    }
+
+    /// <summary>Puts the model in eval mode, for callers that drive <see cref="Forward"/> themselves.</summary>
+    public EvalPass EvalMode()
+    {
+        model.eval();
+        return this;
+    }
+
+    /// <summary>
+    /// The pass of `test` and `predict`, which have no training.channels_last of their own: channels-last on the CPU,
+    /// where oneDNN's convolutions run faster on it (measured: finetune bench) with the same numbers; logits out.
+    /// </summary>
+    public static EvalPass ForInference(ResNet model, Device device) =>
+        new(model, device, channelsLast: device.type == TorchSharp.DeviceType.CPU);
+
+    /// <summary>Softmax probabilities of a batch's logits, one float[] per image (on the CPU), as test and predict report them.</summary>
+    public static float[][] Probabilities(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        var probabilities = nn.functional.softmax(logits, 1).to(CPU).contiguous();
+        int n = (int)probabilities.shape[0], classes = (int)probabilities.shape[1];
+        var flat = probabilities.data<float>().ToArray();
+        return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
+    }
+
+    IDisposable AutogradOff() => inferenceMode ? inference_mode() : no_grad();
+}

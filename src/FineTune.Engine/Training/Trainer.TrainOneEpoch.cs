@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using FineTune.Models;
+using FineTune.Training.Checkpoints;
+using FineTune.Training.TensorBoard;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineTune.Training;
+
+// The seed's train_one_epoch, and what decides which parts of the model learn in it.
+public sealed partial class Trainer
+{
+    /// <summary>Why an epoch ended before its last batch, if it did.</summary>
+    enum PhaseStop { None, Interrupted, Diverged }
+
+    /// <summary>An epoch's mean loss and accuracy, or why it stopped (with the sums so far when interrupted, for the checkpoint).</summary>
+    sealed record PhaseResult(double Loss, double Accuracy, PhaseStop Stop, PartialEpoch? Partial, string Message);
+
+    /// <summary>
+    /// One pass over the training batches of <paramref name="epoch"/> (the seed's train_one_epoch): forward, loss,
+    /// backward, gradients averaged over the ranks, clipped, one optimizer step per batch. It resumes inside the epoch
+    /// from <see cref="TrainingState.Partial"/>, and ends early on a stop request (the step in flight finishes) or on
+    /// a non-finite loss (before that step's update). The loss and accuracy it returns are over all ranks' images.
+    /// </summary>
+    PhaseResult TrainOneEpoch(int epoch, OptimizerHelper optimizer, LearningRateSchedule schedule, EventWriter? events)
+    {
+        model.train();
+        FreezeBatchNormStatistics();
+        var parameters = model.parameters().ToList();
+        var partial = _state.Partial;
+        int start = partial?.BatchesDone ?? 0;
+        double lossSum = partial?.LossSum ?? 0;
+        long correct = partial?.Correct ?? 0, seen = partial?.Seen ?? 0, seenThisSession = 0;
+        var clock = Stopwatch.StartNew();
+        progress.StartPhase($"Epoch {epoch}/{_t.NumEpochs} train", data.Train.BatchCount);
+
+        using var batches = data.Train.Epoch(epoch, start).GetEnumerator();
+        for (int b = start; ; b++)
+        {
+            // A stop request lets the step in flight finish; it is honoured before the next one starts.
+            if (StopRequested() && b < data.Train.BatchCount)
+                return new PhaseResult(0, 0, PhaseStop.Interrupted, new PartialEpoch(b, lossSum, correct, seen), "");
+            using var scope = NewDisposeScope();
+            if (!batches.MoveNext()) break;
+            using var batch = batches.Current;
+            var images = ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast);
+            var labels = batch.Labels.to(_device);
+
+            var rates = schedule.Rates(epoch, b);
+            OptimizerFactory.SetRates(optimizer, rates);
+            optimizer.zero_grad();
+            var logits = model.call(images);
+            var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: _t.LabelSmoothing);
+            double lossValue = loss.item<float>();
+            // Every rank learns whether any rank's loss is non-finite before the gradient all-reduce, so all of them
+            // stop after the same step instead of the healthy ones waiting in a collective the diverged one never joins.
+            if (DivergedRanks(lossValue) is { Count: > 0 } diverged)
+                return new PhaseResult(0, 0, PhaseStop.Diverged, null,
+                    $"Training stopped: the loss became {diverged[0].What}{OnRanks(diverged)} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
+                    $"Lower training.base_lr or set training.grad_clip; the best checkpoint so far is kept{(File.Exists(Policy.BestPath) ? $" ({Policy.BestPath})" : "")}.");
+            loss.backward();
+            collective?.AverageGradients(parameters);
+            // Clip the averaged gradient, as DDP does (clip_grad_norm_ after backward's all-reduce): clipping each
+            // rank's own gradient first would give another update than one process at the global batch.
+            if (_t.GradClip > 0) nn.utils.clip_grad_norm_(parameters.Where(p => p.requires_grad), _t.GradClip);
+            optimizer.step();
+
+            long n = batch.Count;
+            long hits = logits.argmax(1).eq(labels).sum().item<long>();
+            lossSum += lossValue * n; correct += hits; seen += n; seenThisSession += n;
+            _state.GlobalStep++;
+            events?.AddScalar("train/loss", lossValue, _state.GlobalStep);
+            events?.AddScalar("train/accuracy", (double)hits / n, _state.GlobalStep);
+            TraceMemory(events, _memory.AfterStep(_state.GlobalStep, epoch));
+            progress.Step(b + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
+                seenThisSession / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b + 1 - start);
+        }
+        var totals = Reduce([lossSum, correct, seen]);
+        return new PhaseResult(totals[0] / Math.Max(1, totals[2]), totals[1] / Math.Max(1, totals[2]), PhaseStop.None, null, "");
+    }
+
+    /// <summary>
+    /// BatchNorm in eval mode inside a training model (running statistics used and kept): all of it with
+    /// freeze_batchnorm (affine parameters still learn), else only in the frozen stages.
+    /// </summary>
+    void FreezeBatchNormStatistics()
+    {
+        var scope = _t.FreezeBatchNorm ? [model] : model.EarlyModules(_t.FreezeStages);
+        foreach (var part in scope)
+            foreach (var module in part.modules().Prepend(part))
+                if (module is BatchNorm2d) module.eval();
+    }
+
+    /// <summary>A frozen backbone gets no gradients (so no backward through it) and, via the schedule, a zero rate.</summary>
+    void SetBackboneTrainable(bool trainable)
+    {
+        foreach (var p in model.BackboneParameters()) p.requires_grad = trainable;
+        foreach (var frozen in model.EarlyModules(_t.FreezeStages))
+            foreach (var p in frozen.parameters()) p.requires_grad = false;
+    }
+
+    /// <summary>
+    /// The ranks whose loss of this step is not finite (NaN or Inf), the same list on every rank: one all-reduce of a
+    /// flag per rank each step (every rank calls this in lockstep). Empty when all are finite.
+    /// </summary>
+    List<(int Rank, string What)> DivergedRanks(double lossValue)
+    {
+        double flag = double.IsNaN(lossValue) ? 1 : double.IsInfinity(lossValue) ? 2 : 0;
+        if (collective is null) return flag == 0 ? [] : [(0, flag == 1 ? "NaN" : "Inf")];
+        var flags = new double[collective.WorldSize];
+        flags[collective.Rank] = flag;
+        var all = collective.Sum(flags);
+        return all.Select((f, r) => (Rank: r, What: f == 1 ? "NaN" : "Inf")).Where((_, r) => all[r] != 0).ToList();
+    }
+
+    string OnRanks(List<(int Rank, string What)> diverged) =>
+        collective is null ? "" : $" on rank{(diverged.Count > 1 ? "s" : "")} {string.Join(", ", diverged.Select(d => d.Rank))} of {collective.WorldSize}";
+}
