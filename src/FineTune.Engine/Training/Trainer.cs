@@ -35,7 +35,7 @@ public sealed class Trainer(
     Func<string?>? stopReason = null)
 {
     readonly TrainingConfig _t = config.Training;
-    /// <summary>Why training stopped, once it has (<paramref name="stopReason"/> names a cancelled token; ranks agree on it).</summary>
+    /// <summary>Why training stopped, once it has (stopReason names a cancelled token; ranks agree on it).</summary>
     string? _stopReason;
     readonly Device _device = device ?? CPU;
     bool IsMain => collective is null || collective.Rank == 0;
