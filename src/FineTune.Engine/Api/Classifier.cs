@@ -22,7 +22,8 @@ public sealed class Classifier : IDisposable
 {
     readonly ResNet? _model;
     readonly OnnxClassifier? _onnx;
-    readonly Device _device = CPU;
+    // No libtorch value may be touched on the ONNX path: an .onnx file runs where libtorch cannot load.
+    readonly Device? _device;
     readonly Preprocessing _preprocessing;
     readonly EvalTransform _transform;
     readonly int _batchSize;
@@ -96,7 +97,7 @@ public sealed class Classifier : IDisposable
         foreach (var batch in loader.Epoch(0))
         {
             using var _ = batch;
-            var probabilities = ModelInference.Probabilities(_model!, batch.Images, _device);
+            var probabilities = ModelInference.Probabilities(_model!, batch.Images, _device!);
             for (int i = 0; i < batch.Count; i++)
                 byIndex[batch.Indices[i]] = new ImagePrediction(batch.Paths[i], PredictionFormat.TopK(probabilities[i], ClassNames, topK));
         }
@@ -148,7 +149,7 @@ public sealed class Classifier : IDisposable
         else
         {
             using var images = torch.tensor(pixels, [1, 3, size, size]);
-            probabilities = ModelInference.Probabilities(_model!, images, _device)[0];
+            probabilities = ModelInference.Probabilities(_model!, images, _device!)[0];
         }
         return PredictionFormat.TopK(probabilities, ClassNames, topK);
     }

@@ -33,8 +33,8 @@ public sealed class LibrarySampleTests(ITestOutputHelper output)
             // Outside the repository: no Directory.Build.props, no central versions, no project reference; the feed and the package cache only.
             var source = Path.Combine(dir, "LibraryQuickstart");
             Directory.CreateDirectory(source);
-            foreach (var file in new[] { "LibraryQuickstart.csproj", "Program.cs" })
-                File.Copy(RepoFiles.Path("samples", "LibraryQuickstart", file), Path.Combine(source, file));
+            foreach (var name in new[] { "LibraryQuickstart.csproj", "Program.cs" })
+                File.Copy(RepoFiles.Path("samples", "LibraryQuickstart", name), Path.Combine(source, name));
             var build = Run("dotnet", source, "build", "-c", "Release", "-o", Path.Combine(dir, "app"), $"-p:FineTuneEngineVersion={version}",
                 "--source", feed, "-v", "q", "-nologo");
             Assert.True(build.Code == 0, build.Out);
