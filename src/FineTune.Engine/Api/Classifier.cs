@@ -69,7 +69,7 @@ public sealed class Classifier : IDisposable
         int imageSize = transform.Size, batchSize = options.BatchSize;
         var trained = ExportSource.TrainedConfig(info);
         var precision = options.Precision ?? trained?.Training.Precision ?? PrecisionSetting.Auto;
-        ModelSetup.PrepareKernels(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
+        KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
             ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), log);
         var model = checkpoint.CreateModel();
         try

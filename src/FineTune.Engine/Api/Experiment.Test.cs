@@ -36,7 +36,7 @@ public static partial class Experiment
         // Before the model runs: a report that cannot be written is worth knowing about before the evaluation, not after.
         OutputFolders.EnsureWritable(reportDir, "--output_dir");
 
-        ModelSetup.PrepareKernels(KernelRequest.ForConfig(config, training: false), log);
+        KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: false), log);
         TorchNative.EnsureLoaded();
         var device = ModelSetup.SelectDevice(options.Gpu);
         var preprocessing = checkpoint.Info.Preprocessing ?? Preprocessing.ImageNet;

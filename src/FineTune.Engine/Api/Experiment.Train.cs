@@ -48,7 +48,7 @@ public static partial class Experiment
             console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir));
             KernelCheck.Escalate(kernelRequest);
         }
-        var kernels = ModelSetup.PrepareKernels(kernelRequest, mainRank ? console : TextWriter.Null);
+        var kernels = KernelCheck.PrepareAndReport(kernelRequest, mainRank ? console : TextWriter.Null);
         using var marker = mainRank ? RunMarker.Begin(config.Experiment.RunCheckpointDir, kernels.Summary()) : null;
         TorchNative.EnsureLoaded();
         // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).

@@ -5,17 +5,9 @@ using static TorchSharp.torch;
 
 namespace FineTune;
 
-/// <summary>What every job that runs a model does first, the same way: the kernel check, the device, the precision.</summary>
+/// <summary>What every job that runs a model does first, the same way: the device and the precision (the kernel check is <see cref="KernelCheck.PrepareAndReport"/>).</summary>
 static class ModelSetup
 {
-    /// <summary>The kernel check: checked or cached, applied, and said in one line.</summary>
-    public static KernelPlan PrepareKernels(KernelRequest request, TextWriter log)
-    {
-        var plan = KernelCheck.Prepare(request, m => log.WriteLine(m));
-        log.WriteLine(plan.Summary());
-        return plan;
-    }
-
     /// <summary>The seed's --gpu for one process (loads libtorch first); a malformed or unavailable device is a <see cref="DeviceNotAvailableException"/>.</summary>
     public static Device SelectDevice(string? gpu)
     {
