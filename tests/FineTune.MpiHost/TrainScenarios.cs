@@ -7,9 +7,8 @@ using static TorchSharp.torch;
 namespace FineTune.MpiHost;
 
 /// <summary>
-/// `finetune train` exactly as the program runs it (TrainCommand, Trainer, DistributedContext), with the data seam
-/// (<see cref="TrainCommand.FolderLoader"/>) giving the synthetic images sharded by rank and one test-only twist.
-/// The config names data.source: folder with an existing data_dir that holds one (empty) class folder.
+/// Training through the API `finetune train` runs on (<see cref="Experiment.Train"/>: Trainer, DistributedContext), with
+/// its own data (<see cref="TrainOptions.Data"/>): the synthetic images sharded by rank and one test-only twist.
 /// </summary>
 static class TrainScenarios
 {
@@ -18,24 +17,30 @@ static class TrainScenarios
     static TrainingData Synthetic(FineTune.Config.FineTuneConfig c, FineTune.Weights.Preprocessing p, int rank, int world) =>
         SyntheticImages.Create(c.Model.NumClasses, c.Data.SyntheticImagesPerClass, c.Data.ImageSize ?? p.InputSize, c.Data.BatchSize, c.Data.Seed, p, rank, world);
 
-    static int Train(string[] args) => TrainCommand.Run(new CommandLine(args, TrainCommand.Flags));
+    /// <summary>`finetune train --config F --distributed` with <paramref name="data"/> in place of the config's data; exit code as the command's.</summary>
+    static int Train(string[] args, Func<FineTune.Config.FineTuneConfig, FineTune.Weights.Preprocessing, TrainingData> data)
+    {
+        var cl = new CommandLine(args, TrainCommand.Flags);
+        var config = FineTune.Config.ConfigLoader.Load(cl.Require("config", "the config"));
+        var options = new TrainOptions { Distributed = cl.Flag("distributed"), Data = data };
+        return Experiment.Train(config, options).Outcome == FineTune.Training.TrainingOutcome.Diverged ? 1 : 0;
+    }
 
     /// <summary>Rank <paramref name="poisonedRank"/>'s training batch number <paramref name="step"/> (1-based, first epoch) is all NaN pixels.</summary>
     public static int NanOnRank(int poisonedRank, int step, string[] trainArgs)
     {
-        TrainCommand.FolderLoader = (config, preprocessing) =>
+        return Train(trainArgs, (config, preprocessing) =>
         {
             var (rank, world) = Where();
             var data = Synthetic(config, preprocessing, rank, world);
             return rank == poisonedRank ? data with { Train = new Poisoned(data.Train, step) } : data;
-        };
-        return Train(trainArgs);
+        });
     }
 
     /// <summary>The linear probe's training images: <paramref name="counts"/>[rank] of them on each rank (as when decodes failed on one).</summary>
     public static int UnevenProbe(int[] counts, string[] trainArgs)
     {
-        TrainCommand.FolderLoader = (config, preprocessing) =>
+        return Train(trainArgs, (config, preprocessing) =>
         {
             var (rank, world) = Where();
             var data = Synthetic(config, preprocessing, rank, world);
@@ -46,8 +51,7 @@ static class TrainScenarios
                 config.Data.BatchSize, shuffle: false, config.Data.Seed);
             Console.Error.WriteLine($"rank {rank}: {keep} probe images");
             return data with { TrainUnaugmented = probe };
-        };
-        return Train(trainArgs);
+        });
     }
 
     sealed class Poisoned(IBatchSource inner, int step) : IBatchSource

@@ -1,13 +1,12 @@
 using FineTune.Comparison;
 using FineTune.Config;
-using FineTune.Training.Checkpoints;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
 /// `finetune compare [--outputs outputs] [--out outputs/compare] [--configs a.yaml,b.yaml [--run]]`: the seed's
 /// results table (Markdown + JSON) and one PNG of validation-accuracy curves, from finished experiments' results.json.
-/// With --run, each config is trained and its best checkpoint tested first, in this process.
+/// With --run, each config is trained and its best checkpoint tested first, in this process (<see cref="Experiment.TrainTestAndCompare"/>).
 /// </summary>
 public static class CompareCommand
 {
@@ -25,45 +24,37 @@ public static class CompareCommand
             throw new UsageException("--run needs --configs a.yaml,b.yaml: the experiments to train and test before comparing.");
 
         // Every config is read before anything runs: a typo in the second must not surface after an hour of training the first.
-        var configs = configPaths.Select(p => (Path: p, Config: ConfigLoader.Load(p))).ToList();
-        if (run)
-        {
-            foreach (var (path, config) in configs)
-            {
-                int code = TrainAndTest(path, config, Path.Combine(outputs, "test_reports"));
-                if (code != 0) return code;
-            }
-        }
+        var configs = configPaths.Select(ConfigLoader.Load).ToList();
+        if (run) return TrainTestAndCompare(configs, outputs, outDir);
 
-        var runs = configs.Count > 0 ? configs.Select(c => ReadResults(c.Path, c.Config)).ToList() : ResultsCollector.Collect(outputs);
+        var runs = configs.Count > 0 ? configs.Select(Experiment.ReadResults).ToList() : ResultsCollector.Collect(outputs);
         if (runs.Count == 0)
             throw new FileNotFoundException($"No finished experiments (results.json) under '{outputs}': train some first (`finetune train --config ...`), or pass --configs a.yaml,b.yaml --run.");
-        var table = ComparisonReport.Write(outDir, runs);
-        Console.Write(table.ToMarkdown());
-        Console.WriteLine($"Wrote {Path.Combine(outDir, ComparisonReport.MarkdownFile)}, {ComparisonReport.JsonFile} and {ComparisonReport.CurvesFile} ({runs.Count} experiment(s)).");
+        Print(Experiment.Compare(runs, outDir), outDir, runs.Count);
         return 0;
     }
 
-    /// <summary>The seed's train.sh then test.sh for one config: the train command in-process, then the test command on its best checkpoint.</summary>
-    static int TrainAndTest(string configPath, FineTuneConfig config, string reportsDir)
+    /// <summary>The seed's train.sh then test.sh for each config (test reports under &lt;outputs&gt;/test_reports), then the table; Ctrl-C stops training as `finetune train` does.</summary>
+    internal static int TrainTestAndCompare(IReadOnlyList<FineTuneConfig> configs, string outputs, string outDir)
     {
-        Console.WriteLine($"== {config.Experiment.Name}: training ({configPath})");
-        int code = TrainCommand.Run(new CommandLine(["--config", configPath], TrainCommand.Flags));
-        if (code != 0)
+        using var signals = new SignalStop();
+        var options = new TrainOptions { ListenForStop = signals.Listen, StopReason = () => signals.Signal };
+        ComparisonResult result;
+        try { result = Experiment.TrainTestAndCompare(configs, Path.Combine(outputs, "test_reports"), outDir, options, signals.Token); }
+        catch (DeviceNotAvailableException e) { throw new UsageException(e.Message); }
+        if (result.Stopped is var (config, training))
         {
-            Console.Error.WriteLine($"finetune: training {configPath} ended with exit code {code}; comparison stopped (fix it and rerun; finished experiments are kept).");
+            int code = TrainCommand.ExitCode(training);
+            Console.Error.WriteLine($"finetune: training {config.Source} ended with exit code {code}; comparison stopped (fix it and rerun; finished experiments are kept).");
             return code;
         }
-        var best = new CheckpointPolicy(config.Experiment.RunCheckpointDir, true, 1, config.Training.NumEpochs).BestPath;
-        Console.WriteLine($"== {config.Experiment.Name}: testing {best}");
-        return TestCommand.Run(new CommandLine(["--config", configPath, "--model_path", best, "--output_dir", reportsDir], TestCommand.Flags));
+        Print(result.Table!, outDir, configs.Count);
+        return 0;
     }
 
-    static RunResult ReadResults(string configPath, FineTuneConfig config)
+    static void Print(ResultsTable table, string outDir, int runs)
     {
-        var path = Path.Combine(config.Experiment.RunCheckpointDir, ResultsFile.FileName);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"'{path}' not found: experiment {config.Experiment.Name} of {configPath} has not finished training; train it (or add --run).");
-        return ResultsFile.Read(path);
+        Console.Write(table.ToMarkdown());
+        Console.WriteLine($"Wrote {Path.Combine(outDir, ComparisonReport.MarkdownFile)}, {ComparisonReport.JsonFile} and {ComparisonReport.CurvesFile} ({runs} experiment(s)).");
     }
 }

@@ -1,18 +1,12 @@
 using FineTune.Data;
-using FineTune.Evaluation;
-using FineTune.Export;
-using FineTune.Kernels;
-using FineTune.Models;
 using FineTune.Prediction;
-using FineTune.Training.Checkpoints;
-using TorchSharp;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
 /// `finetune predict --model_path P IMAGE|FOLDER... [--topk 5] [--json] [--gpu 0]`: the top classes of each image.
 /// Needs no dataset or config: class names, preprocessing and image size come from the checkpoint, or from the
-/// metadata of an .onnx file written by `finetune export --format onnx` (run by ONNX Runtime, without libtorch).
+/// metadata of an .onnx file written by `finetune export --format onnx` (run by ONNX Runtime, without libtorch): <see cref="Classifier"/>.
 /// </summary>
 public static class PredictCommand
 {
@@ -36,43 +30,10 @@ public static class PredictCommand
         if (cl.Positionals.Count == 0) throw new UsageException("Name an image or a folder of images to classify: finetune predict --model_path P IMAGE|FOLDER.");
 
         var images = ListImages(cl.Positionals);
-        if (string.Equals(Path.GetExtension(modelPath), ".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            if (gpu is not null) throw new UsageException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
-            using var onnx = OnnxClassifier.Open(modelPath);
-            return Print(onnx.Predict(images, topK, batchSize), json);
-        }
-        var checkpoint = CheckpointFile.Load(modelPath);
-        var info = checkpoint.Info;
-        var device = TrainCommand.ChooseDevice(gpu);
-        // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
-        var (preprocessing, transform) = ExportSource.EvalSettings(info);
-        int imageSize = transform.Size;
-        var trained = ExportSource.TrainedConfig(info);
-        var precision = requested ?? trained?.Training.Precision ?? PrecisionSetting.Auto;
-        // On stderr: stdout may be --json.
-        KernelSetup.Prepare(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
-            ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), Console.Error);
-        using var model = checkpoint.CreateModel();
-        model.to(device);
-        model.eval();
-        // The checkpoint's own training.precision unless --precision says otherwise; on stderr, so stdout holds only predictions.
-        PrecisionOption.Apply(model, precision, device, Console.Error);
-
-        var dataset = new ImageDataset(".", info.ClassNames, images.Select(p => new Sample(p, p, 0)).ToList());
-        var options = new LoaderOptions(BatchSize: batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
-        using var loader = new DataLoader(dataset, transform, preprocessing, options);
-        var byIndex = new ImagePrediction?[images.Count];
-        EvalPass.ForInference(model, device).Run(loader.Epoch(0), (batch, logits) =>
-        {
-            var probabilities = EvalPass.Probabilities(logits);
-            for (int i = 0; i < batch.Count; i++)
-                byIndex[batch.Indices[i]] = new ImagePrediction(batch.Paths[i], PredictionFormat.TopK(probabilities[i], info.ClassNames, topK));
-        });
-        // The loader leaves unreadable files out of its batches and records why; each gets its own error line, in order.
-        var problems = loader.Problems.ToDictionary(p => p.RelativePath, p => p.Reason, StringComparer.Ordinal);
-        var predictions = images.Select((path, i) => byIndex[i] ?? ImagePrediction.Failed(path, problems.GetValueOrDefault(path) ?? "could not be read")).ToList();
-        return Print(predictions, json);
+        Classifier classifier;
+        try { classifier = Classifier.Load(modelPath, new ClassifierOptions { Gpu = gpu, Precision = requested, BatchSize = batchSize, Log = Console.Error }); }
+        catch (DeviceNotAvailableException e) { throw new UsageException(e.Message); }
+        using (classifier) return Print(classifier.Predict(images, topK), json);
     }
 
     static int Print(List<ImagePrediction> predictions, bool json)

@@ -31,8 +31,8 @@ public static class QuickstartCommand
         Directory.CreateDirectory(configs);
         var finetune = Write(configs, Recipe(dataDir, outDir, classes, epochs, pretrained: true));
         var scratch = Write(configs, Recipe(dataDir, outDir, classes, epochs, pretrained: false));
-        return CompareCommand.Run(new CommandLine(
-            ["--configs", $"{finetune},{scratch}", "--run", "--outputs", outDir, "--out", Path.Combine(outDir, "compare")], CompareCommand.Flags));
+        // Read back from the files written, as `finetune train --config` would read them.
+        return CompareCommand.TrainTestAndCompare([ConfigLoader.Load(finetune), ConfigLoader.Load(scratch)], outDir, Path.Combine(outDir, "compare"));
     }
 
     /// <summary>

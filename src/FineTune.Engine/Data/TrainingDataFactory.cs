@@ -4,15 +4,12 @@ using FineTune.Weights;
 namespace FineTune.Data;
 
 /// <summary>
-/// Turns `data:` into batches. Synthetic data is built here; image folders are the data pipeline's job.
-/// SEAM: the lead plugs the data pipeline's folder loader in through <see cref="FolderLoader"/>
-/// (scan data_dir, split train/val/test with data.seed, transforms for the preprocessing, batches).
+/// Turns `data:` into batches: synthetic images built here, or an image folder through <see cref="FolderTrainingData"/>
+/// (the experiment's split, the seed's transforms, the parallel loader).
 /// </summary>
-/// <param name="rank">This process's rank among <paramref name="worldSize"/> (data-parallel training): synthetic data is sharded here; the folder loader shards its own.</param>
-public sealed class TrainingDataFactory(Func<FineTuneConfig, Preprocessing, TrainingData>? folderLoader = null, int rank = 0, int worldSize = 1) : ITrainingDataFactory
+/// <param name="rank">This process's rank among <paramref name="worldSize"/> (data-parallel training): each rank gets its shard.</param>
+public sealed class TrainingDataFactory(int rank = 0, int worldSize = 1) : ITrainingDataFactory
 {
-    public Func<FineTuneConfig, Preprocessing, TrainingData>? FolderLoader { get; } = folderLoader;
-
     public TrainingData Open(FineTuneConfig config, Preprocessing preprocessing)
     {
         var d = config.Data;
@@ -21,10 +18,7 @@ public sealed class TrainingDataFactory(Func<FineTuneConfig, Preprocessing, Trai
             return SyntheticImages.Create(config.Model.NumClasses, d.SyntheticImagesPerClass, size, d.BatchSize, d.Seed, preprocessing, rank, worldSize);
 
         EnsureDatasetPresent(config);
-        if (FolderLoader is null)
-            throw new NotSupportedException(
-                "Training on an image folder needs the data pipeline, which this build does not include; use data.source: synthetic (configs/quickstart.yaml) meanwhile.");
-        return FolderLoader(config, preprocessing);
+        return FolderTrainingData.Open(config, preprocessing, rank, worldSize);
     }
 
     /// <summary>A missing dataset is the commonest first-run error: say where it was looked for and how to get it.</summary>

@@ -12,7 +12,6 @@ namespace FineTune.Distributed;
 public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainingCollective
 {
     public Communicator Comm { get; }
-    public StopRequest Stop { get; }
     public int Rank => Comm.Rank;
     public int WorldSize => Comm.Size;
     public int LocalRank => Comm.LocalRank;
@@ -20,11 +19,7 @@ public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainin
     public bool IsMain => Comm.IsMain;
     public bool IsDistributed => Comm.Size > 1;
 
-    DistributedContext(Communicator comm)
-    {
-        Comm = comm;
-        Stop = new StopRequest();
-    }
+    DistributedContext(Communicator comm) => Comm = comm;
 
     /// <summary>A world of one process, without MPI.</summary>
     public static DistributedContext SingleProcess() => new(new SingleProcessCommunicator());
@@ -125,14 +120,14 @@ public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainin
     public double[] SumOverRanks(params double[] values) => Comm.AllReduce(values, ReduceOp.Sum);
 
     /// <summary>
-    /// True on every rank when any rank wants to stop (its early stopping fired, or it got Ctrl-C /
-    /// SIGUSR1): call once per step or epoch on all ranks, and stop when it says so.
+    /// True on every rank when any rank wants to stop (its early stopping fired, or its cancellation token was
+    /// cancelled, e.g. by Ctrl-C or SIGUSR1): call once per step or epoch on all ranks, and stop when it says so.
     /// </summary>
     public bool AnyRank(bool flag) => ShouldStop(flag);
 
     public bool ShouldStop(bool thisRankWantsToStop = false)
     {
-        var local = thisRankWantsToStop || Stop.IsRequested ? 1.0 : 0.0;
+        var local = thisRankWantsToStop ? 1.0 : 0.0;
         return Comm.AllReduce([local], ReduceOp.Max)[0] > 0;
     }
 
@@ -174,7 +169,6 @@ public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainin
     public void Dispose()
     {
         _reducer?.Dispose();
-        Stop.Dispose();
         Comm.Dispose();
     }
 }

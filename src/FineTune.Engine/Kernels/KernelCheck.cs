@@ -37,6 +37,14 @@ public static class KernelCheck
         return KernelPlan.Current = plan;
     }
 
+    /// <summary><see cref="Prepare(KernelRequest, Action{string})"/> as every job that runs a model starts it: its progress and then the plan in one line, on <paramref name="log"/>.</summary>
+    public static KernelPlan PrepareAndReport(KernelRequest request, TextWriter log)
+    {
+        var plan = Prepare(request, m => log.WriteLine(m));
+        log.WriteLine(plan.Summary());
+        return plan;
+    }
+
     public static KernelPlan CachedOrChecked(KernelRequest request, Action<string>? log, bool recheck = false)
     {
         var path = CachePath(request);

@@ -21,6 +21,23 @@ public static class ProbeProcess
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>
+    /// For a program of your own that uses the engine (not `finetune`): call this first in Main, and return
+    /// <paramref name="exitCode"/> when it says true. The kernel check runs its probes in a child process; with this
+    /// call in place that child is your program started again with the probe arguments, which this runs.
+    /// </summary>
+    public static bool RunIfChild(string[] args, out int exitCode)
+    {
+        exitCode = 0;
+        _entryRunsProbes = true;
+        if (args is not [Command, "--probes", var file, "--from", var from, "--threads", var threads]) return false;
+        exitCode = RunChild(file, int.Parse(from, System.Globalization.CultureInfo.InvariantCulture), int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture));
+        return true;
+    }
+
+    /// <summary>Whether this program's Main called <see cref="RunIfChild"/>, so it can be started as a probe child.</summary>
+    static volatile bool _entryRunsProbes;
+
     /// <summary>The child's side: run probes[from..] from <paramref name="file"/>, one "BEGIN i" and one "RESULT i json" line each.</summary>
     public static int RunChild(string file, int from, int threads)
     {
@@ -122,15 +139,20 @@ public static class ProbeProcess
         return hung ? null : read.Result;
     }
 
-    /// <summary>How to start this program again: the apphost beside the engine, else `dotnet finetune.dll`.</summary>
+    /// <summary>
+    /// How to start a probe child: the finetune apphost beside the engine, else `dotnet finetune.dll`, else (for a
+    /// program that called <see cref="RunIfChild"/>) this program again.
+    /// </summary>
     static ProcessStartInfo ChildStart()
     {
         var dir = AppContext.BaseDirectory;
         var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "finetune.exe" : "finetune");
         if (File.Exists(apphost)) return new ProcessStartInfo(apphost);
         var dll = Path.Combine(dir, "finetune.dll");
+        if (!File.Exists(dll) && _entryRunsProbes && System.Reflection.Assembly.GetEntryAssembly()?.Location is { Length: > 0 } entry)
+            dll = entry;
         if (!File.Exists(dll))
-            throw new KernelCheckException($"the finetune program was not found in {dir} to run the kernel check in; set FINETUNE_KERNEL_CHECK=off to skip the check at your own risk.");
+            throw new KernelCheckException($"the finetune program was not found in {dir} to run the kernel check in: in a program of your own, call FineTune.Kernels.ProbeProcess.RunIfChild(args, out var code) first in Main (see samples/LibraryQuickstart), or set FINETUNE_KERNEL_CHECK=off to skip the check at your own risk.");
         var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
         var psi = new ProcessStartInfo(host);
         psi.ArgumentList.Add(dll);

@@ -19,7 +19,7 @@ namespace FineTune.Training;
 /// validation (<see cref="Evaluate"/>), step the scheduler,
 /// keep checkpoint_best when validation improves, save the checkpoints the policy asks for, stop early after
 /// `early_stopping` epochs without improvement. It also resumes from a checkpoint to the same weights, stops
-/// cleanly on a <see cref="StopSignal"/>, and stops on a NaN/Inf loss without touching the best checkpoint.
+/// cleanly when its <see cref="CancellationToken"/> is cancelled, and stops on a NaN/Inf loss without touching the best checkpoint.
 /// </summary>
 public sealed partial class Trainer(
     FineTuneConfig config,
@@ -27,14 +27,16 @@ public sealed partial class Trainer(
     TrainingData data,
     Preprocessing preprocessing,
     ProgressReporter progress,
-    StopSignal? stop = null,
+    CancellationToken stop = default,
     ITrainingCollective? collective = null,
-    Device? device = null)
+    Device? device = null,
+    Func<string?>? stopReason = null)
 {
     // This file is the loop over epochs; the epoch (Trainer.TrainOneEpoch.cs), the evaluation (Trainer.Evaluate.cs) and
     // the checkpoints (Trainer.Checkpoints.cs) each have their own.
     readonly TrainingConfig _t = config.Training;
-    readonly StopSignal _stop = stop ?? new StopSignal();
+    /// <summary>Why training stopped, once it has (stopReason names a cancelled token; ranks agree on it).</summary>
+    string? _stopReason;
     readonly Device _device = device ?? CPU;
     bool IsMain => collective is null || collective.Rank == 0;
 
@@ -135,7 +137,8 @@ public sealed partial class Trainer(
             events.Flush();
         }
         var result = new TrainingResult(outcome, message, _state.EpochsDone, _state.BestEpoch, Math.Max(0, _state.BestValAccuracy),
-            _bestPath ?? (File.Exists(Policy.BestPath) ? Policy.BestPath : null), _lastPath, _state.History, clock.Elapsed);
+            _bestPath ?? (File.Exists(Policy.BestPath) ? Policy.BestPath : null), _lastPath, _state.History, clock.Elapsed)
+        { StopReason = outcome == TrainingOutcome.Interrupted ? _stopReason : null };
         if (message.Length > 0) progress.Line(message);
         if (_memory.Growth() is { } growth) progress.Line(growth.ToString());
         progress.Line(_state.BestEpoch > 0
@@ -176,13 +179,16 @@ public sealed partial class Trainer(
     /// </summary>
     bool StopRequested()
     {
-        if (collective is null) return _stop.Requested;
-        if (!collective.AnyRank(_stop.Requested)) return false;
-        var codes = new double[StopSignal.Codes];
-        if (_stop.Code > 0) codes[_stop.Code - 1] = 1;
+        bool local = stop.IsCancellationRequested;
+        if (local) _stopReason ??= stopReason?.Invoke() ?? StopReason.Cancelled;
+        if (collective is null) return local;
+        if (!collective.AnyRank(local)) return false;
+        var codes = new double[StopReason.Codes];
+        int mine = StopReason.Code(local ? _stopReason : null);
+        if (mine > 0) codes[mine - 1] = 1;
         var all = collective.Sum(codes);
         int agreed = Array.FindIndex(all, c => c > 0) + 1;
-        if (_stop.Reason is null) _stop.Request(StopSignal.FromCode(agreed));
+        _stopReason ??= StopReason.FromCode(agreed);
         return true;
     }
 
@@ -210,7 +216,7 @@ public sealed partial class Trainer(
         if (!IsMain) return "";
         _lastPath = Save(Policy.InterruptedPath, "interrupted", optimizer, schedule);
         var where = partial is null ? $"after epoch {epochsDone}" : $"in epoch {epochsDone + 1} after step {partial.BatchesDone}";
-        return $"Stopped by {_stop.Reason} {where}; resume with: finetune train --config {config.Source} --resume {_lastPath}";
+        return $"Stopped by {_stopReason} {where}; resume with: finetune train --config {config.Source} --resume {_lastPath}";
     }
 
     void LogEpoch(EventWriter? events, EpochRecord r)

@@ -15,4 +15,8 @@ public sealed record TrainingResult(
     string? BestCheckpoint,
     string? LastCheckpoint,
     IReadOnlyList<EpochRecord> History,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>For an interrupted run, what stopped it (a signal's name such as SIGTERM, or <see cref="Training.StopReason.Cancelled"/>); null otherwise.</summary>
+    public string? StopReason { get; init; }
+}

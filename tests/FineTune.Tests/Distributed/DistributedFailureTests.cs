@@ -49,7 +49,7 @@ public sealed class DistributedFailureTests : IDisposable
         return path;
     }
 
-    /// <summary>The host's data seam serves synthetic images; a folder source only needs a folder with one class folder.</summary>
+    /// <summary>The host serves synthetic images as its own data (TrainOptions.Data); the config still names a folder with one class folder.</summary>
     string HostData(int perClass, int batch)
     {
         Directory.CreateDirectory(Path.Combine(_dir, "seam", "unused"));

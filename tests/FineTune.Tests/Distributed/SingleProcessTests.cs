@@ -31,13 +31,13 @@ public class SingleProcessTests
     }
 
     [Fact]
-    public void A_stop_request_is_seen_by_should_stop()
+    public void A_cancelled_token_is_seen_by_should_stop()
     {
         using var dist = DistributedContext.SingleProcess();
-        Assert.False(dist.ShouldStop());
-        dist.Stop.Request("early stopping");
-        Assert.True(dist.ShouldStop());
-        Assert.Equal("early stopping", dist.Stop.Reason);
+        using var stop = new CancellationTokenSource();
+        Assert.False(dist.ShouldStop(stop.IsCancellationRequested));
+        stop.Cancel();
+        Assert.True(dist.ShouldStop(stop.IsCancellationRequested));
     }
 
     [Fact]

@@ -9,14 +9,14 @@ namespace FineTune.Tests.Training;
 [Collection("single-threaded training")]
 public class ResumeTests(Xunit.Abstractions.ITestOutputHelper log)
 {
-    static ResNetResult Train(string root, int epochs, CheckpointFile? resume = null, StopSignal? stop = null, int stopAfterBatch = -1)
+    static ResNetResult Train(string root, int epochs, CheckpointFile? resume = null, CancellationTokenSource? stop = null, int stopAfterBatch = -1)
     {
         var config = Tiny.Config(root, epochs);
         var model = Tiny.Model();
         var data = Tiny.Data(config);
         if (stopAfterBatch >= 0)
-            data = data with { Train = new InterceptingSource(data.Train, (epoch, b, batch) => { if (epoch == 1 && b == stopAfterBatch) stop!.Request("test"); return batch; }) };
-        var result = new Trainer(config, model, data, FineTune.Weights.Preprocessing.ImageNet, ProgressReporter.Silent(), stop).Run(resume);
+            data = data with { Train = new InterceptingSource(data.Train, (epoch, b, batch) => { if (epoch == 1 && b == stopAfterBatch) stop!.Cancel(); return batch; }) };
+        var result = new Trainer(config, model, data, FineTune.Weights.Preprocessing.ImageNet, ProgressReporter.Silent(), stop?.Token ?? default).Run(resume);
         return new ResNetResult(model, result);
     }
 
@@ -48,7 +48,7 @@ public class ResumeTests(Xunit.Abstractions.ITestOutputHelper log)
         set_num_threads(1);
         var straight = Train(Tiny.TempFolder(), 2);
         var root = Tiny.TempFolder();
-        var stop = new StopSignal();
+        using var stop = new CancellationTokenSource();
         var interrupted = Train(root, 2, stop: stop, stopAfterBatch: 1);
         Assert.Equal(TrainingOutcome.Interrupted, interrupted.Result.Outcome);
         Assert.Contains("--resume", interrupted.Result.Message);

@@ -40,6 +40,8 @@ public static class DdpSelfTestCommand
         TorchNative.EnsureLoaded();
         torch.set_num_threads(threads);
         using var dist = DistributedContext.Create(distributed: true);
+        using var signals = new SignalStop(announcement: null);
+        using var listening = signals.Listen();
         int rank = dist.Rank, world = dist.WorldSize;
         Console.WriteLine($"rank {rank}/{world}: {dist.Comm.Describe()}");
 
@@ -78,10 +80,10 @@ public static class DdpSelfTestCommand
             }
             completed = step + 1;
             bool wantStop = rank == stopRank && step == stopStep;
-            if (wantStop && stopHow == "sigint") { RaiseSigint(); WaitForStopFlag(dist.Stop); wantStop = false; }
-            if (dist.ShouldStop(wantStop))
+            if (wantStop && stopHow == "sigint") { RaiseSigint(); WaitForStopFlag(signals.Token); wantStop = false; }
+            if (dist.ShouldStop(wantStop || signals.Token.IsCancellationRequested))
             {
-                Console.WriteLine($"rank {rank}: stopping together after step {step} ({(wantStop ? "this rank asked" : dist.Stop.Reason ?? "another rank asked")})");
+                Console.WriteLine($"rank {rank}: stopping together after step {step} ({(wantStop ? "this rank asked" : signals.Signal ?? "another rank asked")})");
                 break;
             }
         }
@@ -121,10 +123,10 @@ public static class DdpSelfTestCommand
 
     static void RaiseSigint() => Kill(Environment.ProcessId, 2);
 
-    static void WaitForStopFlag(StopRequest stop)
+    static void WaitForStopFlag(CancellationToken stop)
     {
         // The handler runs on another thread; wait for it so the stop lands on this step, deterministically.
-        for (int i = 0; i < 3000 && !stop.IsRequested; i++) Thread.Sleep(10);
+        for (int i = 0; i < 3000 && !stop.IsCancellationRequested; i++) Thread.Sleep(10);
     }
 
     static void SaveState(nn.Module model, string path)

@@ -1,0 +1,163 @@
+using FineTune.Data;
+using FineTune.Evaluation;
+using FineTune.Export;
+using FineTune.Kernels;
+using FineTune.Models;
+using FineTune.Native;
+using FineTune.Prediction;
+using FineTune.Training.Checkpoints;
+using FineTune.Weights;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune;
+
+/// <summary>
+/// A trained model that classifies images, as `finetune predict` does: class names, preprocessing and the evaluation
+/// resize come from the checkpoint (or from the metadata of an .onnx file written by `finetune export --format onnx`,
+/// which runs on ONNX Runtime without libtorch). No dataset or config is needed.
+/// </summary>
+public sealed class Classifier : IDisposable
+{
+    readonly ResNet? _model;
+    readonly OnnxClassifier? _onnx;
+    // No libtorch value may be touched on the ONNX path: an .onnx file runs where libtorch cannot load.
+    readonly Device? _device;
+    readonly Preprocessing _preprocessing;
+    readonly EvalTransform _transform;
+    readonly int _batchSize;
+
+    /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
+    public int InputSize => _transform.Size;
+
+    Classifier(ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize)
+    {
+        (_model, _device, _preprocessing, _transform, _batchSize) = (model, device, preprocessing, transform, batchSize);
+        ClassNames = info.ClassNames;
+    }
+
+    Classifier(OnnxClassifier onnx, int batchSize)
+    {
+        (_onnx, _transform, _batchSize) = (onnx, onnx.Eval, batchSize);
+        _preprocessing = new Preprocessing(onnx.Eval.Size, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]); // the graph normalises
+        ClassNames = onnx.ClassNames;
+    }
+
+    /// <summary>
+    /// Opens a checkpoint (.ckpt, on libtorch after the kernel check) or an exported .onnx file (on ONNX Runtime).
+    /// </summary>
+    /// <exception cref="DeviceNotAvailableException"><see cref="ClassifierOptions.Gpu"/> cannot be used (or was given for an .onnx file).</exception>
+    public static Classifier Load(string path, ClassifierOptions? options = null)
+    {
+        options ??= new ClassifierOptions();
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be 1 or more; got {options.BatchSize}.");
+        if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (options.Gpu is not null) throw new DeviceNotAvailableException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
+            return new Classifier(OnnxClassifier.Open(path), options.BatchSize);
+        }
+        var log = options.Log ?? Console.Error;
+        var checkpoint = CheckpointFile.Load(path);
+        var info = checkpoint.Info;
+        var device = ModelSetup.SelectDevice(options.Gpu);
+        // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
+        var (preprocessing, transform) = ExportSource.EvalSettings(info);
+        int imageSize = transform.Size, batchSize = options.BatchSize;
+        var trained = ExportSource.TrainedConfig(info);
+        var precision = options.Precision ?? trained?.Training.Precision ?? PrecisionSetting.Auto;
+        KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
+            ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), log);
+        var model = checkpoint.CreateModel();
+        try
+        {
+            model.to(device);
+            model.eval();
+            // The checkpoint's own training.precision unless Precision says otherwise.
+            ModelSetup.ApplyPrecision(model, precision, device, log);
+            return new Classifier(model, device, info, preprocessing, transform, batchSize);
+        }
+        catch { model.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// The top <paramref name="topK"/> classes of each file, in the order given; a file that cannot be read or decoded
+    /// gets its <see cref="ImagePrediction.Error"/> instead of failing the others.
+    /// </summary>
+    public List<ImagePrediction> Predict(IReadOnlyList<string> imagePaths, int topK = 5)
+    {
+        if (_onnx is not null) return _onnx.Predict(imagePaths, topK, _batchSize);
+        var dataset = new ImageDataset(".", [.. ClassNames], imagePaths.Select(p => new Sample(p, p, 0)).ToList());
+        var options = new LoaderOptions(BatchSize: _batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
+        using var loader = new DataLoader(dataset, _transform, _preprocessing, options);
+        var byIndex = new ImagePrediction?[imagePaths.Count];
+        EvalPass.ForInference(_model!, _device!).Run(loader.Epoch(0), (batch, logits) =>
+        {
+            var probabilities = EvalPass.Probabilities(logits);
+            for (int i = 0; i < batch.Count; i++)
+                byIndex[batch.Indices[i]] = new ImagePrediction(batch.Paths[i], PredictionFormat.TopK(probabilities[i], ClassNames, topK));
+        });
+        // The loader leaves unreadable files out of its batches and records why; each gets its own error.
+        var problems = loader.Problems.ToDictionary(p => p.RelativePath, p => p.Reason, StringComparer.Ordinal);
+        return imagePaths.Select((path, i) => byIndex[i] ?? ImagePrediction.Failed(path, problems.GetValueOrDefault(path) ?? "could not be read")).ToList();
+    }
+
+    /// <summary>The top <paramref name="topK"/> classes of one image file, most probable first.</summary>
+    /// <exception cref="ImageDecodeException">The file is not an image this program can decode.</exception>
+    public IReadOnlyList<ClassProbability> Predict(string imagePath, int topK = 5)
+    {
+        var prediction = Predict([imagePath], topK)[0];
+        return prediction.Error is null ? prediction.TopK : throw new ImageDecodeException($"'{imagePath}': {prediction.Error}");
+    }
+
+    /// <summary>The top <paramref name="topK"/> classes of an encoded image (JPEG, PNG, GIF, BMP, WebP) read from <paramref name="image"/>.</summary>
+    public IReadOnlyList<ClassProbability> Predict(Stream image, int topK = 5)
+    {
+        using var buffer = new MemoryStream();
+        image.CopyTo(buffer);
+        using var bitmap = ImageDecoder.DecodeRgba(buffer.ToArray());
+        return Classify(bitmap, topK);
+    }
+
+    /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
+    public IReadOnlyList<ClassProbability> Predict(SKBitmap image, int topK = 5)
+    {
+        // The renderer reads opaque RGBA: draw the caller's bitmap (any colour type) onto white.
+        using var rgba = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(rgba))
+        {
+            canvas.Clear(SKColors.White);
+            canvas.DrawBitmap(image, 0, 0);
+        }
+        return Classify(rgba, topK);
+    }
+
+    /// <summary>One opaque RGBA bitmap through the evaluation resize and the model.</summary>
+    IReadOnlyList<ClassProbability> Classify(SKBitmap bitmap, int topK)
+    {
+        int size = _transform.Size, plane = 3 * size * size;
+        var pixels = new float[plane];
+        var random = new SplitMix64(0); // evaluation plans draw nothing
+        using (var renderer = new ImageRenderer(_preprocessing))
+            renderer.Render(bitmap, 1f, _transform.Plan(bitmap.Width, bitmap.Height, ref random), pixels);
+        float[] probabilities;
+        if (_onnx is not null) probabilities = _onnx.Run(pixels, 1).Probabilities[0];
+        else
+        {
+            // One image: the same pass as a batch (eval mode, autograd off, the convolutions' layout), driven by hand.
+            using var scope = torch.NewDisposeScope();
+            var pass = EvalPass.ForInference(_model!, _device!).EvalMode();
+            probabilities = EvalPass.Probabilities(pass.Forward(pass.Input(torch.tensor(pixels, [1, 3, size, size]))))[0];
+        }
+        return PredictionFormat.TopK(probabilities, ClassNames, topK);
+    }
+
+    public void Dispose()
+    {
+        _model?.Dispose();
+        _onnx?.Dispose();
+    }
+}

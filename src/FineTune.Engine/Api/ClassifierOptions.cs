@@ -1,0 +1,19 @@
+using FineTune.Models;
+
+namespace FineTune;
+
+/// <summary>How <see cref="Classifier.Load"/> runs a model: the flags of `finetune predict`.</summary>
+public sealed record ClassifierOptions
+{
+    /// <summary>The seed's `--gpu 0` for a checkpoint; null runs on the CPU (an .onnx file always runs on ONNX Runtime's CPU provider).</summary>
+    public string? Gpu { get; init; }
+
+    /// <summary>Overrides the checkpoint's own training.precision (fp32, bf16, auto).</summary>
+    public PrecisionSetting? Precision { get; init; }
+
+    /// <summary>Images per forward pass when classifying a list of files.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Where the kernel check and precision lines go; null means stderr, so that stdout can hold only predictions.</summary>
+    public TextWriter? Log { get; init; }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using FineTune.Comparison;
+using FineTune.Config;
+using FineTune.Data;
+using FineTune.Evaluation;
+using FineTune.Kernels;
+using FineTune.Models;
+using FineTune.Native;
+using FineTune.Training;
+using FineTune.Training.Checkpoints;
+using FineTune.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune;
+
+public static partial class Experiment
+{
+    /// <summary>
+    /// Evaluates the checkpoint at <paramref name="checkpointPath"/> on the test split it was trained with, as
+    /// `finetune test` (the seed's test.py) does: writes the classification report, confusion matrix and misclassified
+    /// files into &lt;OutputDir&gt;/&lt;experiment&gt;, and adds the test accuracy to the experiment's results.json when
+    /// the checkpoint is its best epoch.
+    /// </summary>
+    /// <param name="config">The config the model was trained with (its data section names the test split).</param>
+    /// <exception cref="CheckpointException">The checkpoint does not match the config, or its split has changed.</exception>
+    public static TestResult Test(FineTuneConfig config, string checkpointPath, TestOptions? options = null)
+    {
+        options ??= new TestOptions();
+        var log = options.Log ?? Console.Out;
+        var precision = options.Precision ?? config.Training.Precision;
+        var experiment = options.ExperimentName ?? config.Experiment.Name;
+        var checkpoint = CheckpointFile.Load(checkpointPath);
+        checkpoint.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {config.Source}");
+        var reportDir = Path.Combine(options.OutputDir, experiment);
+        // Before the model runs: a report that cannot be written is worth knowing about before the evaluation, not after.
+        OutputFolders.EnsureWritable(reportDir, "--output_dir");
+
+        KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: false), log);
+        TorchNative.EnsureLoaded();
+        var device = ModelSetup.SelectDevice(options.Gpu);
+        var preprocessing = checkpoint.Info.Preprocessing ?? Preprocessing.ImageNet;
+        int imageSize = config.Data.EvalSizeFor(preprocessing.InputSize);
+        if (config.Training.Threads > 0) set_num_threads(config.Training.Threads);
+
+        using var model = checkpoint.CreateModel();
+        model.to(device);
+        model.eval();
+        ModelSetup.ApplyPrecision(model, precision, device, log);
+        log.WriteLine($"Testing {checkpointPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
+
+        var clock = Stopwatch.StartNew();
+        var samples = config.Data.Source == DataSource.Synthetic
+            ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, log)
+            : TestFolder(config, checkpoint, model, preprocessing, imageSize, device, log);
+        clock.Stop();
+
+        var report = new TestReport(checkpoint.Info.ClassNames, samples, clock.Elapsed, experiment, checkpointPath);
+        var written = report.WriteTo(reportDir);
+        log.Write(report.SummaryText());
+        log.WriteLine($"Report: {reportDir} ({string.Join(", ", written.Select(Path.GetFileName))})");
+        RecordTestAccuracy(checkpoint, report.Summary.Accuracy, log);
+        return new TestResult(report, reportDir, [.. written]);
+    }
+
+    /// <summary>The test split of the experiment's split.json (saved beside the checkpoint by training), checked against checkpoint and files.</summary>
+    static List<SamplePrediction> TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
+    {
+        TrainingDataFactory.EnsureDatasetPresent(config);
+        var experimentDir = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
+        var splitPath = Path.Combine(experimentDir, SplitManifest.FileName);
+        if (!File.Exists(splitPath))
+            throw new CheckpointException($"No {SplitManifest.FileName} beside checkpoint '{checkpoint.Path}': the test split is the one `finetune train` saved in the experiment folder; keep the checkpoint in its experiment folder (experiment.checkpoint_dir/<name>/) together with {SplitManifest.FileName}.");
+        var manifest = SplitManifest.Load(splitPath);
+        if (FolderTrainingData.ManifestHash(experimentDir) != checkpoint.Info.SplitManifestHash)
+            throw new CheckpointException($"'{splitPath}' is not the split checkpoint '{checkpoint.Path}' was trained on (the split hashes differ): restore the experiment's original {SplitManifest.FileName}, or test a checkpoint of the run that made this split.");
+        if (!manifest.Classes.SequenceEqual(checkpoint.Info.ClassNames))
+            throw new CheckpointException($"'{splitPath}' lists other classes than checkpoint '{checkpoint.Path}': restore the experiment's original {SplitManifest.FileName}.");
+        // Names every missing or edited file: a test set that silently changed would make the accuracy meaningless.
+        manifest.Verify(config.Data.DataDir);
+
+        var dataset = ImageDataset.FromManifest(manifest, config.Data.DataDir, Split.Test);
+        var options = new LoaderOptions(BatchSize: config.Data.BatchSize, NumWorkers: Math.Max(1, config.Data.NumWorkers), Shuffle: false, Seed: (ulong)config.Data.Seed);
+        using var loader = new DataLoader(dataset, FolderTrainingData.EvalTransformFor(config, imageSize), preprocessing, options);
+        log.WriteLine($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
+        var samples = new List<SamplePrediction>(dataset.Count);
+        EvalPass.ForInference(model, device).Run(loader.Epoch(0), (batch, logits) =>
+        {
+            var probabilities = EvalPass.Probabilities(logits);
+            for (int i = 0; i < batch.Count; i++)
+                samples.Add(new SamplePrediction(batch.Paths[i], dataset.Samples[batch.Indices[i]].Label, probabilities[i]));
+        });
+        foreach (var problem in loader.Problems)
+            Console.Error.WriteLine($"warning: left out {problem.RelativePath}: {problem.Reason}");
+        if (samples.Count == 0)
+            throw new DatasetException($"None of the {dataset.Count} test images of '{splitPath}' could be read; run `finetune data verify --data_dir {config.Data.DataDir}`.");
+        return samples;
+    }
+
+    /// <summary>A synthetic run's held-out test images: the same generator and parameters, a seed used neither for training nor validation.</summary>
+    static List<SamplePrediction> TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
+    {
+        var d = config.Data;
+        var classes = config.Model.NumClasses;
+        if (SyntheticImages.Hash(classes, d.SyntheticImagesPerClass, imageSize, d.Seed) != checkpoint.Info.SplitManifestHash)
+            throw new CheckpointException($"Checkpoint '{checkpoint.Path}' was not trained on the synthetic data {config.Source} describes (data.seed, data.synthetic_images_per_class, data.image_size and model.num_classes must be as in training): test with the config of that run.");
+        using var test = SyntheticImages.Test(classes, d.SyntheticImagesPerClass, imageSize, d.BatchSize, d.Seed, preprocessing);
+        log.WriteLine($"Test split: {test.ImageCount} synthetic images in {classes} classes (held out: drawn with a seed used neither for training nor validation).");
+        var samples = new List<SamplePrediction>(test.ImageCount);
+        EvalPass.ForInference(model, device).Run(test.Epoch(1), (batch, logits) =>
+        {
+            var probabilities = EvalPass.Probabilities(logits);
+            var labels = batch.Labels.data<long>().ToArray();
+            for (int i = 0; i < labels.Length; i++)
+            {
+                int label = (int)labels[i];
+                samples.Add(new SamplePrediction($"synthetic/test/{checkpoint.Info.ClassNames[label]}/{samples.Count:00000}", label, probabilities[i]));
+            }
+        });
+        return samples;
+    }
+
+    /// <summary>
+    /// Adds the test accuracy to the experiment's results.json (beside the checkpoint), which the comparison reads;
+    /// only for the best checkpoint, since results.json reports the best epoch.
+    /// </summary>
+    static void RecordTestAccuracy(CheckpointFile checkpoint, double accuracy, TextWriter log)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
+        var path = Path.Combine(folder, ResultsFile.FileName);
+        if (!File.Exists(path)) return;
+        var result = ResultsFile.Read(path);
+        if (checkpoint.Info.Epoch != result.BestEpoch)
+        {
+            log.WriteLine($"Not added to {path}: it reports best epoch {result.BestEpoch}, this checkpoint is epoch {checkpoint.Info.Epoch} (test checkpoint_best.ckpt for the results table).");
+            return;
+        }
+        ResultsFile.Write(folder, result with { TestAccuracy = accuracy });
+        log.WriteLine($"Test accuracy added to {path}.");
+    }
+}

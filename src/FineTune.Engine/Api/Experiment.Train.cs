@@ -1,0 +1,122 @@
+using FineTune.Charts;
+using FineTune.Comparison;
+using FineTune.Config;
+using FineTune.Data;
+using FineTune.Distributed;
+using FineTune.Kernels;
+using FineTune.Models;
+using FineTune.Native;
+using FineTune.Training;
+using FineTune.Training.Checkpoints;
+using FineTune.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune;
+
+/// <summary>
+/// The jobs of the seed's scripts as calls: <see cref="Train"/> (train.py), <see cref="Test"/> (test.py) and
+/// <see cref="TrainTestAndCompare"/> (train.sh, test.sh and the results table). `finetune train`, `test`,
+/// `compare` and `quickstart` are these calls with their arguments parsed.
+/// </summary>
+public static partial class Experiment
+{
+    /// <summary>
+    /// Trains <paramref name="config"/> as `finetune train` does: checks the output folders and the dataset, runs the
+    /// kernel check, builds the model (pretrained weights, from scratch, or <see cref="TrainOptions.ResumeFrom"/>) and
+    /// the data, trains, and writes the checkpoints, TensorBoard logs, `&lt;name&gt;_curves.png` and results.json under
+    /// experiment.checkpoint_dir/&lt;name&gt;.
+    /// </summary>
+    /// <param name="cancellationToken">Stops training cleanly: the step in flight finishes, a resumable checkpoint is
+    /// written and the result's outcome is <see cref="TrainingOutcome.Interrupted"/>. Under MPI a stop on any rank stops all.</param>
+    /// <returns>How the run ended; a diverged loss or a stop is an outcome, not an exception.</returns>
+    /// <exception cref="DeviceNotAvailableException">The <see cref="TrainOptions.Gpu"/> asked for cannot be used.</exception>
+    public static TrainingResult Train(FineTuneConfig config, TrainOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new TrainOptions();
+        // Fail on unwritable outputs and a missing dataset before loading any weights or data.
+        OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
+        OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
+        if (config.Data.Source == DataSource.Folder && options.Data is null) TrainingDataFactory.EnsureDatasetPresent(config);
+
+        // Kernels verified on this CPU before libtorch computes anything; a run that died natively makes this one more careful.
+        bool mainRank = LaunchInfo.FromEnvironment() is not { Rank: > 0 };
+        var console = options.Log ?? Console.Out;
+        var kernelRequest = KernelRequest.ForConfig(config, training: true);
+        if (mainRank && RunMarker.Unfinished(config.Experiment.RunCheckpointDir) is { } unfinished)
+        {
+            console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir));
+            KernelCheck.Escalate(kernelRequest);
+        }
+        var kernels = KernelCheck.PrepareAndReport(kernelRequest, mainRank ? console : TextWriter.Null);
+        using var marker = mainRank ? RunMarker.Begin(config.Experiment.RunCheckpointDir, kernels.Summary()) : null;
+        TorchNative.EnsureLoaded();
+        // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
+        using var dist = DistributedContext.Create(options.Distributed);
+        // From here on a stop is honoured: a SIGUSR1 that mpirun forwards while weights or data load would otherwise end the rank at once.
+        using var listening = options.ListenForStop?.Invoke();
+        if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(LaunchInfo.ThreadsPerRank());
+        var device = dist.IsDistributed ? dist.SelectDevice(options.Gpu) : ModelSetup.SelectDevice(options.Gpu);
+        random.manual_seed(config.Data.Seed);
+        var log = dist.IsMain ? console : TextWriter.Null;
+
+        CheckpointFile? resume = null;
+        ResNet model;
+        Preprocessing preprocessing;
+        if (options.ResumeFrom is not null)
+        {
+            resume = CheckpointFile.Load(options.ResumeFrom);
+            resume.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {config.Source}");
+            model = resume.CreateModel();
+            preprocessing = resume.Info.Preprocessing ?? Preprocessing.ImageNet;
+        }
+        else
+        {
+            var weights = config.Model.Pretrained ? WeightsCatalog.Resolve(config.Model.Backbone, config.Model.Weights) : null;
+            model = ModelFactory.Create(config.Model.Backbone, weights, config.Model.NumClasses);
+            preprocessing = weights?.Preprocessing ?? Preprocessing.ImageNet;
+            log.WriteLine(weights is null
+                ? $"Model: {config.Model.Backbone} from scratch, {config.Model.NumClasses} classes."
+                : $"Model: {config.Model.Backbone} from {weights.Name} ({weights.Provenance}), {config.Model.NumClasses} classes.");
+        }
+        using var _ = model;
+        model.to(device);
+        dist.BroadcastState(model); // every rank starts from rank 0's weights
+        using var syncBatchNorm = dist.IsDistributed && config.Training.SyncBatchNorm ? SyncBatchNorm.Convert(model, dist.Comm) : null;
+
+        var data = options.Data?.Invoke(config, preprocessing) ?? new TrainingDataFactory(dist.Rank, dist.WorldSize).Open(config, preprocessing);
+        log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
+
+        var progress = !dist.IsMain ? ProgressReporter.Silent() : options.Log is null ? ProgressReporter.ForConsole() : new ProgressReporter(options.Log, interactive: false);
+        var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason);
+        var result = trainer.Run(resume);
+        if (dist.IsMain) WriteRunSummary(config, result, log);
+        (data.Train as IDisposable)?.Dispose();
+        (data.Val as IDisposable)?.Dispose();
+        (data.TrainUnaugmented as IDisposable)?.Dispose();
+        // Every outcome is agreed by all ranks (a stop, a diverged loss), so all of them leave MPI together; a rank
+        // that throws skips this and exits non-zero, which makes mpirun end the whole job.
+        dist.Finish();
+        return result;
+    }
+
+    /// <summary>
+    /// The seed's `&lt;name&gt;_curves.png` and a results.json (best epoch, accuracies, history) beside the
+    /// checkpoints: <see cref="Test"/> adds the test accuracy, the comparison collects them.
+    /// </summary>
+    static void WriteRunSummary(FineTuneConfig config, TrainingResult result, TextWriter log)
+    {
+        if (result.History.Count == 0 || !result.History.Any(r => double.IsFinite(r.ValAccuracy))) return;
+        var folder = config.Experiment.RunCheckpointDir;
+        var name = config.Experiment.Name;
+        var curves = TrainingCurvesChart.Save(folder, name, result.History);
+        var mode = config.Model.Pretrained ? TrainingMode.Finetune : TrainingMode.Scratch;
+        // A resumed run (its history continues an earlier results.json) adds its time to the earlier run's.
+        var resultsPath = Path.Combine(folder, ResultsFile.FileName);
+        var previous = File.Exists(resultsPath) ? ResultsFile.Read(resultsPath) : null;
+        double earlier = previous is not null && previous.History.Count < result.History.Count ? previous.WallSeconds : 0;
+        double wall = result.Elapsed.TotalSeconds + earlier;
+        ResultsFile.Write(folder, RunResult.FromHistory(name, config.Model.Backbone, mode, result.History, wall));
+        log.WriteLine($"Curves: {curves}; results: {Path.Combine(folder, ResultsFile.FileName)}");
+    }
+}

@@ -1,0 +1,37 @@
+using FineTune.Config;
+using FineTune.Data;
+using FineTune.Weights;
+
+namespace FineTune;
+
+/// <summary>How <see cref="Experiment.Train"/> runs a config: what the command line's flags of `finetune train` say.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>A checkpoint to continue from (`--resume`): its weights, optimizer, schedule and history.</summary>
+    public string? ResumeFrom { get; init; }
+
+    /// <summary>The seed's `--gpu 0` (or `0,1,2,3` with one rank per device); null trains on the CPU.</summary>
+    public string? Gpu { get; init; }
+
+    /// <summary>Join the MPI job this process was started in (`mpirun -np N ... --distributed`): rank r of N trains one model together with the others.</summary>
+    public bool Distributed { get; init; }
+
+    /// <summary>Where the main rank writes progress and summaries; null means the console (with a live progress bar on a terminal).</summary>
+    public TextWriter? Log { get; init; }
+
+    /// <summary>
+    /// Data of your own instead of the config's `data:` section (images already in memory, another store): called once
+    /// with the config and the preprocessing of the chosen weights. Under MPI each rank returns its own shard.
+    /// </summary>
+    public Func<FineTuneConfig, Preprocessing, TrainingData>? Data { get; init; }
+
+    /// <summary>Names what cancelled the token (e.g. "SIGTERM") for the stop message and the ranks' agreement; null: <see cref="Training.StopReason.Cancelled"/>.</summary>
+    public Func<string?>? StopReason { get; init; }
+
+    /// <summary>
+    /// Called once the output and kernel checks are done and libtorch (and MPI) are up, just before weights and data
+    /// load; what it returns is disposed when training ends. The command line listens for Ctrl-C over exactly that
+    /// span, so a signal during the kernel check or a later test still ends the process at once.
+    /// </summary>
+    public Func<IDisposable>? ListenForStop { get; init; }
+}
