@@ -53,6 +53,17 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
         return output == EvalOutput.Features ? model.Features(input) : model.call(input);
     }
 
+    /// <summary>
+    /// Softmax probabilities of one batch of normalised images (one float[] per image), everything else freed before it
+    /// returns: for a caller holding images rather than a stream of batches (one image to classify).
+    /// </summary>
+    public float[][] ClassProbabilities(Tensor images)
+    {
+        model.eval();
+        using var scope = NewDisposeScope();
+        return Probabilities(Forward(Input(images)));
+    }
+
     /// <summary>Puts the model in eval mode, for callers that drive <see cref="Forward"/> themselves.</summary>
     public EvalPass EvalMode()
     {

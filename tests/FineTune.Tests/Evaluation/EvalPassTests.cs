@@ -88,6 +88,27 @@ public class EvalPassTests
     }
 
     [Fact]
+    public void Class_probabilities_of_a_batch_are_those_the_loop_gives_for_it()
+    {
+        using var model = Tiny.Model();
+        model.train();
+        using var source = Images();
+        var pass = EvalPass.ForInference(model, CPU);
+        var fromLoop = new List<float[][]>();
+        var direct = new List<float[][]>();
+        pass.Run(source.Epoch(1), (batch, logits) =>
+        {
+            fromLoop.Add(EvalPass.Probabilities(logits));
+            direct.Add(pass.ClassProbabilities(batch.Images));
+        });
+        Assert.Equal(fromLoop, direct);
+        model.train();
+        using var images = randn(1, 3, 32, 32);
+        Assert.Single(pass.ClassProbabilities(images));
+        Assert.False(model.training, "probabilities come from the model in eval mode");
+    }
+
+    [Fact]
     public void Probabilities_are_the_softmax_of_the_logits_one_row_per_image()
     {
         using var logits = tensor(new float[] { 1, 2, 3, 0, 0, 0 }).reshape(2, 3);
