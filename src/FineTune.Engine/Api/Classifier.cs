@@ -147,10 +147,8 @@ public sealed class Classifier : IDisposable
         if (_onnx is not null) probabilities = _onnx.Run(pixels, 1).Probabilities[0];
         else
         {
-            // One image: the same pass as a batch (eval mode, autograd off, the convolutions' layout), driven by hand.
-            using var scope = torch.NewDisposeScope();
-            var pass = EvalPass.ForInference(_model!, _device!).EvalMode();
-            probabilities = EvalPass.Probabilities(pass.Forward(pass.Input(torch.tensor(pixels, [1, 3, size, size]))))[0];
+            using var images = torch.tensor(pixels, [1, 3, size, size]);
+            probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
         }
         return PredictionFormat.TopK(probabilities, ClassNames, topK);
     }
