@@ -28,6 +28,14 @@ public class ScriptTests
         return new FinetuneProgram.Result(p.ExitCode, output, err.Result);
     }
 
+    /// <summary>A copy of a root script with the finder of the program it sources, as in the repository.</summary>
+    static void CopyScript(string script, string root)
+    {
+        File.Copy(RepoFiles.Path(script), Path.Combine(root, script));
+        Directory.CreateDirectory(Path.Combine(root, "tools"));
+        File.Copy(RepoFiles.Path("tools/finetune-program.sh"), Path.Combine(root, "tools", "finetune-program.sh"));
+    }
+
     [Fact]
     public void Train_sh_runs_the_seed_s_two_resnet18_configs()
     {
@@ -47,7 +55,7 @@ public class ScriptTests
         // The layout train.sh leaves (configs/, outputs/checkpoints/<name>/ with split.json, checkpoint_best.ckpt and
         // results.json), on a tiny image folder instead of Caltech-101, next to a copy of test.sh.
         var root = Tiny.TempFolder();
-        File.Copy(RepoFiles.Path("test.sh"), Path.Combine(root, "test.sh"));
+        CopyScript("test.sh", root);
         FinetuneProgram.Run(root, "data", "synth", "--out", "data", "--classes", "3", "--per-class", "9", "--size", "32").Succeeded();
         Directory.CreateDirectory(Path.Combine(root, "configs"));
         foreach (var (name, mode) in new[] { ("resnet18_finetune", TrainingMode.Finetune), ("resnet18_scratch", TrainingMode.Scratch) })
@@ -79,7 +87,7 @@ public class ScriptTests
     public void Test_sh_without_checkpoints_says_to_train_first()
     {
         var root = Tiny.TempFolder();
-        File.Copy(RepoFiles.Path("test.sh"), Path.Combine(root, "test.sh"));
+        CopyScript("test.sh", root);
         var result = Bash(Path.Combine(root, "test.sh"));
         Assert.Equal(1, result.Code);
         Assert.Contains("outputs/checkpoints/resnet18_finetune/checkpoint_best.ckpt not found; run ./train.sh first", result.Err);
