@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using FineTune.Data.Archives;
+using FineTune.IO;
 using Xunit;
 
 namespace FineTune.Tests.Data;
@@ -70,12 +70,12 @@ public class DownloaderTests
     {
         using var server = new LocalServer(Content) { CutAfter = 100_000 };
         var dest = Path.Combine(TestFiles.TempDir("dl"), "caltech-101.zip");
-        Assert.ThrowsAny<IOException>(() => Downloader.Fetch(server.Url, dest, Content.Length, Sha));
+        Assert.ThrowsAny<IOException>(() => Download.Fetch(server.Url, dest, new DownloadCheck(Content.Length, Sha)));
         Assert.False(File.Exists(dest));
         Assert.True(new FileInfo(dest + ".part").Length > 0);
 
         server.CutAfter = int.MaxValue;
-        Downloader.Fetch(server.Url, dest, Content.Length, Sha);
+        Download.Fetch(server.Url, dest, new DownloadCheck(Content.Length, Sha));
         Assert.Equal(Content, File.ReadAllBytes(dest));
         Assert.False(File.Exists(dest + ".part"));
         Assert.StartsWith("bytes=", server.Ranges[^1]); // the second request asked for the rest only
@@ -86,7 +86,7 @@ public class DownloaderTests
     {
         using var server = new LocalServer(Content);
         var dest = Path.Combine(TestFiles.TempDir("dlbad"), "caltech-101.zip");
-        var e = Assert.Throws<InvalidDataException>(() => Downloader.Fetch(server.Url, dest, null, new string('0', 64)));
+        var e = Assert.Throws<InvalidDataException>(() => Download.Fetch(server.Url, dest, new DownloadCheck(Sha256: new string('0', 64))));
         Assert.Contains("SHA-256", e.Message);
         Assert.False(File.Exists(dest));
         Assert.False(File.Exists(dest + ".part"));
@@ -97,7 +97,7 @@ public class DownloaderTests
     {
         using var server = new LocalServer(Content);
         var dest = Path.Combine(TestFiles.TempDir("dlsize"), "x.zip");
-        Downloader.Fetch(server.Url, dest);
+        Download.Fetch(server.Url, dest);
         Assert.Equal(Content, File.ReadAllBytes(dest));
     }
 
@@ -110,7 +110,7 @@ public class DownloaderTests
         using var server = new LocalServer(Content) { ResendWholeOn206 = true };
         var dest = Path.Combine(TestFiles.TempDir("dlsize"), "x.zip");
         File.WriteAllBytes(dest + ".part", Content[..100_000]);
-        var e = Assert.Throws<InvalidDataException>(() => Downloader.Fetch(server.Url, dest));
+        var e = Assert.Throws<InvalidDataException>(() => Download.Fetch(server.Url, dest));
         Assert.Contains("expected 300", e.Message);
         Assert.False(File.Exists(dest));
         Assert.False(File.Exists(dest + ".part"), "a part longer than the file cannot be resumed: it is deleted");
