@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FineTune.Cli.Commands;
 using FineTune.Comparison;
 using FineTune.Config;
@@ -13,20 +12,8 @@ namespace FineTune.Tests.Cli;
 /// <summary>train.sh and test.sh at the repository root, run with bash against the built program (FINETUNE).</summary>
 public class ScriptTests
 {
-    static readonly string Program = Path.Combine(Path.GetDirectoryName(typeof(TestCommand).Assembly.Location)!, "finetune");
-
-    static FinetuneProgram.Result Bash(string script, params string[] args)
-    {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(script);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["FINETUNE"] = Program;
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return new FinetuneProgram.Result(p.ExitCode, output, err.Result);
-    }
+    static ProcessResult Bash(string script, params string[] args) =>
+        Processes.Run("bash", [script, .. args], environment: new Dictionary<string, string> { ["FINETUNE"] = FinetuneProgram.Path });
 
     /// <summary>A copy of a root script with the finder of the program it sources, as in the repository.</summary>
     static void CopyScript(string script, string root)

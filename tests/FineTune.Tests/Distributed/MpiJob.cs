@@ -3,15 +3,6 @@ using Xunit;
 
 namespace FineTune.Tests.Distributed;
 
-/// <summary>A test that launches mpirun: reported as skipped, with the reason, where Open MPI is not installed.</summary>
-public sealed class MpiFactAttribute : FactAttribute
-{
-    public MpiFactAttribute()
-    {
-        if (MpiJob.MpirunPath is null) Skip = "mpirun not found on PATH: install Open MPI (`apt-get install openmpi-bin libopenmpi-dev`) to run the 2-rank tests.";
-    }
-}
-
 /// <summary>The built `finetune` program, run as one plain process or as N ranks under mpirun on this machine only.</summary>
 static class MpiJob
 {
