@@ -1,8 +1,6 @@
 using FineTune.Charts;
 using FineTune.Kernels;
 using FineTune.Native;
-using FineTune.Tests.Distributed;
-using FineTune.Tests.Evaluation;
 using FineTune.Tests.Training;
 using Xunit;
 using BenchReference = FineTune.Benchmarks.PyTorchReference;

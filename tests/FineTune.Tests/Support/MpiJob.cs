@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Xunit;
 
-namespace FineTune.Tests.Distributed;
+// In FineTune.Tests (not .Support) so every test folder's namespace sees it without a using line.
+namespace FineTune.Tests;
 
 /// <summary>The built `finetune` program, run as one plain process or as N ranks under mpirun on this machine only.</summary>
 static class MpiJob

@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Xunit;
 
-namespace FineTune.Tests.Evaluation;
+// In FineTune.Tests (not .Support) so every test folder's namespace sees it without a using line.
+namespace FineTune.Tests;
 
 /// <summary>Runs scikit-learn's classification_report on the same labels, for byte-for-byte comparison.</summary>
 static class Sklearn
