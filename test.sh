@@ -5,10 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [[ -n "${FINETUNE:-}" ]]; then read -r -a finetune <<< "$FINETUNE"
-elif command -v finetune > /dev/null; then finetune=(finetune)
-else finetune=(dotnet run --project src/FineTune.Cli -c Release --)
-fi
+source tools/finetune-program.sh
 
 for name in resnet18_finetune resnet18_scratch; do
     checkpoint="outputs/checkpoints/$name/checkpoint_best.ckpt"

@@ -2,6 +2,7 @@ using System.Globalization;
 using FineTune.Data;
 using FineTune.Data.Archives;
 using FineTune.Cli.Parsing;
+using FineTune.IO;
 
 namespace FineTune.Cli.Commands;
 
@@ -28,7 +29,7 @@ public static class DataCommand
         var outDir = cl.Get("out") ?? Path.Combine("data", "caltech-101");
         var archive = cl.Get("archive");
         bool download = cl.Flag("download");
-        var url = cl.Get("url") ?? Downloader.OfficialUrl;
+        var url = cl.Get("url") ?? DatasetPreparer.OfficialUrl;
         var sha256 = cl.Get("sha256");
         var sizeText = cl.Get("size");
         var maxRatio = cl.Get("max_ratio");
@@ -48,7 +49,7 @@ public static class DataCommand
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 throw new UsageException($"--url '{url}' is not an http(s) address.");
             archive ??= Path.Combine(outDir, Path.GetFileName(uri.LocalPath) is { Length: > 0 } name ? name : "caltech-101.zip");
-            Downloader.Fetch(uri, archive, size, sha256, log: Console.WriteLine);
+            Download.Fetch(uri, archive, new DownloadCheck(size, sha256), fallback: DatasetPreparer.DownloadFallback, log: Console.WriteLine);
             if (sha256 is null)
                 Console.WriteLine($"Downloaded {archive} ({new FileInfo(archive).Length:N0} bytes, size checked against the server); pass --sha256 to pin its content.");
         }

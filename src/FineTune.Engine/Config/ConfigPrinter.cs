@@ -4,7 +4,7 @@ using System.Text;
 namespace FineTune.Config;
 
 /// <summary>
-/// Writes a config back as YAML with every key resolved (defaults filled in), in the seed's layout.
+/// Writes a config back as YAML with every key resolved (defaults filled in), in the seed's layout (the order of <see cref="ConfigKeys.All"/>).
 /// `finetune train --dry-run` prints it, and checkpoints store it, so a run can always be reproduced.
 /// </summary>
 public static class ConfigPrinter
@@ -12,92 +12,25 @@ public static class ConfigPrinter
     public static string ToYaml(FineTuneConfig c)
     {
         var sb = new StringBuilder();
-        void Section(string name) => sb.Append(name).Append(":\n");
-        void Key(string key, object? value, int indent = 2, string? note = null)
+        foreach (var section in ConfigKeys.Sections)
         {
-            sb.Append(' ', indent).Append(key).Append(": ").Append(Format(value));
-            if (note is not null) sb.Append("  # ").Append(note);
-            sb.Append('\n');
+            int depth = section.Count(ch => ch == '.');
+            if (depth == 0 && sb.Length > 0) sb.Append('\n'); // a blank line between top-level sections
+            sb.Append(' ', 2 * depth).Append(section[(section.LastIndexOf('.') + 1)..]).Append(":\n");
+            foreach (var key in ConfigKeys.In(section))
+            {
+                sb.Append(' ', 2 * (depth + 1)).Append(key.Name).Append(": ").Append(Format(key.Value(c)));
+                if (key.Note(c) is { } note) sb.Append("  # ").Append(note);
+                sb.Append('\n');
+            }
         }
-
-        Section("data");
-        Key("data_dir", c.Data.DataDir);
-        Key("train_size", c.Data.TrainSize);
-        Key("val_size", c.Data.ValSize);
-        Key("test_size", c.Data.TestSize);
-        Key("batch_size", c.Data.BatchSize);
-        Key("num_workers", c.Data.NumWorkers);
-        Key("seed", c.Data.Seed);
-        Key("source", c.Data.Source == DataSource.Folder ? "folder" : "synthetic");
-        Key("image_size", c.Data.ImageSize, note: c.Data.ImageSize is null ? "the weights' input size (224 for ImageNet ResNets)" : null);
-        Key("eval_image_size", c.Data.EvalImageSize, note: c.Data.EvalImageSize is null ? "image_size" : null);
-        Key("cache_images", c.Data.CacheImages);
-        Key("synthetic_images_per_class", c.Data.SyntheticImagesPerClass);
-        sb.Append("  augmentation:\n");
-        Key("scale_min", c.Data.Augmentation.ScaleMin, 4);
-        Key("scale_max", c.Data.Augmentation.ScaleMax, 4);
-        Key("ratio_min", c.Data.Augmentation.RatioMin, 4);
-        Key("ratio_max", c.Data.Augmentation.RatioMax, 4);
-        Key("flip_probability", c.Data.Augmentation.FlipProbability, 4);
-        Key("rotation_degrees", c.Data.Augmentation.RotationDegrees, 4);
-        Key("eval_resize", c.Data.Augmentation.EvalResize == EvalResize.Stretch ? "stretch" : "center_crop", 4);
-
-        Section("\nmodel");
-        Key("backbone", c.Model.Backbone);
-        Key("pretrained", c.Model.Pretrained);
-        Key("num_classes", c.Model.NumClasses);
-        Key("weights", c.Model.Weights);
-
-        var t = c.Training;
-        Section("\ntraining");
-        Key("num_epochs", t.NumEpochs);
-        Key("optimizer", t.Optimizer.ToString().ToLowerInvariant());
-        Key("base_lr", t.BaseLr);
-        Key("fc_lr_multiplier", t.FcLrMultiplier);
-        Key("weight_decay", t.WeightDecay);
-        Key("beta1", t.Beta1);
-        Key("beta2", t.Beta2);
-        Key("eps", t.Eps);
-        Key("momentum", t.Momentum);
-        Key("nesterov", t.Nesterov);
-        Key("scheduler", SchedulerName(t.Scheduler));
-        Key("patience", t.Patience);
-        Key("factor", t.Factor);
-        Key("early_stopping", t.EarlyStopping);
-        Key("step_size", t.StepSize, note: t.StepSize is null ? $"num_epochs / 3 = {t.EffectiveStepSize}" : null);
-        Key("label_smoothing", t.LabelSmoothing);
-        Key("warmup_epochs", t.WarmupEpochs);
-        Key("freeze_backbone_epochs", t.FreezeBackboneEpochs);
-        Key("linear_probe_epochs", t.LinearProbeEpochs);
-        Key("linear_probe_lr", t.LinearProbeLr);
-        Key("freeze_stages", t.FreezeStages);
-        Key("freeze_batchnorm", t.FreezeBatchNorm);
-        Key("channels_last", t.ChannelsLast);
-        Key("precision", Models.Precision.ToName(t.Precision));
-        Key("grad_clip", t.GradClip);
-        Key("threads", t.Threads);
-        Key("sync_batchnorm", t.SyncBatchNorm);
-
-        var e = c.Experiment;
-        Section("\nexperiment");
-        Key("name", e.Name);
-        Key("checkpoint_dir", e.CheckpointDir);
-        Key("log_dir", e.LogDir);
-        Key("save_best_only", e.SaveBestOnly);
-        Key("save_every", e.SaveEvery);
-        Key("export_pytorch", e.ExportPytorch);
         return sb.ToString();
     }
 
-    public static string SchedulerName(SchedulerKind kind) => kind switch
-    {
-        SchedulerKind.Step => "step",
-        SchedulerKind.Cosine => "cosine",
-        SchedulerKind.ReduceLrOnPlateau => "reduce_lr_on_plateau",
-        _ => "none",
-    };
+    public static string SchedulerName(SchedulerKind kind) => ConfigKeys.SchedulerName(kind);
 
-    static string Format(object? value) => value switch
+    /// <summary>A value as this printer writes it (docs/config.md's defaults use it too).</summary>
+    public static string Format(object? value) => value switch
     {
         null => "null",
         bool b => b ? "true" : "false",

@@ -237,18 +237,5 @@ public sealed partial class Trainer(
         $"Epoch {r.Epoch}/{_t.NumEpochs}: train loss {r.TrainLoss:0.0000} acc {r.TrainAccuracy * 100:0.00}% | val loss {r.ValLoss:0.0000} acc {r.ValAccuracy * 100:0.00}% | " +
         $"lr {r.LearningRates![0]:0.##e0}/{r.LearningRates![1]:0.##e0} | {ProgressReporter.Clock(TimeSpan.FromSeconds(r.Seconds))}{(improved ? " | best" : "")}");
 
-    Dictionary<string, object> HParams() => new()
-    {
-        ["backbone"] = config.Model.Backbone,
-        ["pretrained"] = config.Model.Pretrained,
-        ["optimizer"] = _t.Optimizer.ToString().ToLowerInvariant(),
-        ["base_lr"] = _t.BaseLr,
-        ["fc_lr_multiplier"] = _t.FcLrMultiplier,
-        ["weight_decay"] = _t.WeightDecay,
-        ["batch_size"] = (double)config.Data.BatchSize,
-        ["scheduler"] = ConfigPrinter.SchedulerName(_t.Scheduler),
-        ["num_epochs"] = (double)_t.NumEpochs,
-        ["label_smoothing"] = _t.LabelSmoothing,
-        ["precision"] = model.Precision.ToName(), // what the run computed in (auto resolved)
-    };
+    Dictionary<string, object> HParams() => ConfigKeys.HParams(config, model.Precision.ToName()); // the run's precision, auto resolved
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FineTune.IO;
 
 namespace FineTune.Weights;
 
@@ -41,6 +42,23 @@ public static partial class TorchvisionFiles
     public static TorchvisionFile Default(string backbone) => For(backbone)[0];
 
     public static TorchvisionFile? Find(string fileName) => All.FirstOrDefault(f => f.FileName == fileName);
+
+    /// <summary>
+    /// Fetches <paramref name="fileName"/> from <paramref name="baseUrl"/> (default <see cref="BaseUrl"/>) into
+    /// <paramref name="folder"/> as torch.hub does, its SHA-256 checked against the digits in its name; returns the path.
+    /// Not resumable (torch.hub's behaviour): a failed download leaves nothing in the cache.
+    /// </summary>
+    public static string Download(string fileName, string folder, string? baseUrl = null, Action<string>? log = null)
+    {
+        var prefix = HashPrefixOf(fileName)
+            ?? throw new ArgumentException($"'{fileName}' carries no SHA-256 prefix (name-<hex>.pth), so a download could not be checked.");
+        var url = (baseUrl ?? BaseUrl).TrimEnd('/') + "/" + fileName;
+        var target = Path.Combine(folder, fileName);
+        var fallback = $"put {fileName} at {target} by hand (fetch {url} on a machine with network access)";
+        try { return IO.Download.Fetch(new Uri(url), target, new DownloadCheck(Sha256Prefix: prefix), resumable: false, fallback, log: log); }
+        catch (InvalidDataException e) { throw new WeightsDownloadException(e.Message); }
+        catch (IOException e) { throw new WeightsNotFoundException(e.Message); }
+    }
 
     [GeneratedRegex(@"-([a-f0-9]+)\.[^.]+$")]
     private static partial Regex HashInName();

@@ -46,7 +46,7 @@ public static class WeightsCatalog
                 return BundledResNet18.TryLoad() ?? throw new WeightsNotFoundException(
                     $"The bundled ResNet-18 was not found at {BundledResNet18.ExpectedLocation}: build the program so NuGet restores package Microsoft.ML.DnnImageFeaturizer.ResNet18, or use torchvision weights.");
             case "download":
-                var path = FindCached(backbone, cacheDir) ?? WeightsDownloader.Download(TorchvisionFiles.Default(backbone).FileName, cacheDir, log: log);
+                var path = FindCached(backbone, cacheDir) ?? TorchvisionFiles.Download(TorchvisionFiles.Default(backbone).FileName, cacheDir, log: log);
                 return TorchvisionWeights.FromFile(path, backbone);
             default:
                 if (!File.Exists(choice))

@@ -1,5 +1,4 @@
 using FineTune.Benchmarks;
-using System.Diagnostics;
 using Xunit;
 
 namespace FineTune.Tests.Benchmarks;
@@ -11,20 +10,9 @@ public class BenchCommandTests
 
     static (int Code, string Stdout, string Stderr) Bench(params string[] args)
     {
-        var program = Path.Combine(AppContext.BaseDirectory, "finetune.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(program);
-        info.ArgumentList.Add("bench");
-        foreach (var a in args) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"finetune bench {string.Join(' ', args)} ran over 5 minutes");
-        }
-        return (process.ExitCode, stdout, stderr.Result);
+        var r = Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "finetune.dll"), "bench", .. args], timeout: TimeSpan.FromMinutes(5));
+        if (r.TimedOut) throw new TimeoutException($"finetune bench {string.Join(' ', args)} ran over 5 minutes");
+        return (r.Code, r.Out, r.Err);
     }
 
     [Fact]

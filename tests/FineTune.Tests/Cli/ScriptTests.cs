@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FineTune.Cli.Commands;
 using FineTune.Comparison;
 using FineTune.Config;
@@ -13,19 +12,15 @@ namespace FineTune.Tests.Cli;
 /// <summary>train.sh and test.sh at the repository root, run with bash against the built program (FINETUNE).</summary>
 public class ScriptTests
 {
-    static readonly string Program = Path.Combine(Path.GetDirectoryName(typeof(TestCommand).Assembly.Location)!, "finetune");
+    static ProcessResult Bash(string script, params string[] args) =>
+        Processes.Run("bash", [script, .. args], environment: new Dictionary<string, string> { ["FINETUNE"] = FinetuneProgram.Path });
 
-    static FinetuneProgram.Result Bash(string script, params string[] args)
+    /// <summary>A copy of a root script with the finder of the program it sources, as in the repository.</summary>
+    static void CopyScript(string script, string root)
     {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(script);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["FINETUNE"] = Program;
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return new FinetuneProgram.Result(p.ExitCode, output, err.Result);
+        File.Copy(RepoFiles.Path(script), Path.Combine(root, script));
+        Directory.CreateDirectory(Path.Combine(root, "tools"));
+        File.Copy(RepoFiles.Path("tools/finetune-program.sh"), Path.Combine(root, "tools", "finetune-program.sh"));
     }
 
     [Fact]
@@ -47,7 +42,7 @@ public class ScriptTests
         // The layout train.sh leaves (configs/, outputs/checkpoints/<name>/ with split.json, checkpoint_best.ckpt and
         // results.json), on a tiny image folder instead of Caltech-101, next to a copy of test.sh.
         var root = Tiny.TempFolder();
-        File.Copy(RepoFiles.Path("test.sh"), Path.Combine(root, "test.sh"));
+        CopyScript("test.sh", root);
         FinetuneProgram.Run(root, "data", "synth", "--out", "data", "--classes", "3", "--per-class", "9", "--size", "32").Succeeded();
         Directory.CreateDirectory(Path.Combine(root, "configs"));
         foreach (var (name, mode) in new[] { ("resnet18_finetune", TrainingMode.Finetune), ("resnet18_scratch", TrainingMode.Scratch) })
@@ -79,7 +74,7 @@ public class ScriptTests
     public void Test_sh_without_checkpoints_says_to_train_first()
     {
         var root = Tiny.TempFolder();
-        File.Copy(RepoFiles.Path("test.sh"), Path.Combine(root, "test.sh"));
+        CopyScript("test.sh", root);
         var result = Bash(Path.Combine(root, "test.sh"));
         Assert.Equal(1, result.Code);
         Assert.Contains("outputs/checkpoints/resnet18_finetune/checkpoint_best.ckpt not found; run ./train.sh first", result.Err);

@@ -12,7 +12,7 @@ namespace FineTune.Tests.Cli;
 /// <summary>`finetune test`: the checkpoint's own test split, the seed's report files, and clear refusals.</summary>
 public class TestCommandTests
 {
-    static FinetuneProgram.Result Test(FolderExperiment e, string config, params string[] extra) =>
+    static ProcessResult Test(FolderExperiment e, string config, params string[] extra) =>
         FinetuneProgram.Run(e.Root, ["test", "--config", config, "--model_path", e.CheckpointPath, "--output_dir", Path.Combine(e.Root, "reports"), .. extra]);
 
     [Fact]

@@ -98,11 +98,3 @@ public sealed class DataParallelTests : IDisposable
         Assert.DoesNotContain("completed", r.Output);
     }
 }
-
-public sealed class MpiTheoryAttribute : TheoryAttribute
-{
-    public MpiTheoryAttribute()
-    {
-        if (MpiJob.MpirunPath is null) Skip = "mpirun not found on PATH: install Open MPI (`apt-get install openmpi-bin libopenmpi-dev`) to run the 2-rank tests.";
-    }
-}

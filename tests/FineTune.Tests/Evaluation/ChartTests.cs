@@ -5,15 +5,6 @@ using Xunit;
 
 namespace FineTune.Tests.Evaluation;
 
-/// <summary>A test that needs a font with glyphs (Debian: fonts-dejavu-core); skipped with the reason when none is found.</summary>
-public sealed class FontFactAttribute : FactAttribute
-{
-    public FontFactAttribute()
-    {
-        if (ChartFont.Warning is { } reason) Skip = reason;
-    }
-}
-
 public class ChartTests
 {
     static List<EpochRecord> History(int epochs, double top) => Enumerable.Range(1, epochs)

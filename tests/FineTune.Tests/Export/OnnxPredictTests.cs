@@ -83,12 +83,7 @@ public sealed class OnnxPredictTests(ITestOutputHelper output)
 
     static (int Code, string Out, string Err) RunDotnet(string workDir, string[] args)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var text = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, text, err.Result);
+        var r = Processes.Run("dotnet", args, workDir);
+        return (r.Code, r.Out, r.Err);
     }
 }

@@ -99,16 +99,6 @@ public sealed class PyTorchExportManifestTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>Skips with the reason unless both the Caltech-101 archive (FINETUNE_CALTECH_ARCHIVE) and Debian's PyTorch are at hand.</summary>
-public sealed class CaltechPyTorchFactAttribute : FactAttribute
-{
-    public CaltechPyTorchFactAttribute()
-    {
-        Skip = new CaltechArchiveFactAttribute().Skip
-               ?? new PythonFactAttribute("torch, torchvision, PIL", "python3-torch python3-torchvision python3-pil").Skip;
-    }
-}
-
 /// <summary>Training's own checkpoint_best.pth (experiment.export_pytorch) comes with its JSON, which load_export.py reads.</summary>
 public sealed class TrainerPyTorchExportTests
 {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FineTune.Tests.Cli;
@@ -49,12 +48,7 @@ public sealed class SampleAppTests(ITestOutputHelper output)
 
     static (int Code, string Out) Run(string program, string workDir, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var text = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, text + err.Result);
+        var r = Processes.Run(program, args, workDir);
+        return (r.Code, r.Out + r.Err);
     }
 }

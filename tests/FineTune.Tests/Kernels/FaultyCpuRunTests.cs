@@ -105,12 +105,3 @@ public class FaultyCpuRunTests
         Assert.DoesNotContain(run.Out.Split('\n'), line => line.StartsWith("onednn_verbose", StringComparison.Ordinal) && line.Contains("avx512", StringComparison.Ordinal));
     }
 }
-
-/// <summary>A test that asks oneDNN for AVX2, skipped (with the reason) on a CPU without it.</summary>
-public sealed class Avx2FactAttribute : FactAttribute
-{
-    public Avx2FactAttribute()
-    {
-        if (!CpuInfo.Current.Flags.Contains("avx2")) Skip = "this CPU has no AVX2, the instruction set this test caps oneDNN at";
-    }
-}

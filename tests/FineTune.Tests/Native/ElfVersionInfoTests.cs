@@ -3,16 +3,6 @@ using Xunit;
 
 namespace FineTune.Tests.Native;
 
-/// <summary>Runs only where libtorch has no CUDA; elsewhere it reports itself skipped, saying why.</summary>
-public sealed class CpuBuildFactAttribute : FactAttribute
-{
-    public CpuBuildFactAttribute()
-    {
-        TorchNative.EnsureLoaded();
-        if (TorchSharp.torch.cuda.is_available()) Skip = "CUDA is available here: there is no CPU-only build to refuse a GPU";
-    }
-}
-
 public class ElfVersionInfoTests
 {
     static string TorchSharpLibrary =>

@@ -116,12 +116,3 @@ public class TrainCommandTests
         Assert.Contains("best epoch", output);
     }
 }
-
-/// <summary>A fact about CPU-only machines; SKIPPED with the reason where CUDA is usable.</summary>
-public sealed class CpuOnlyFactAttribute : FactAttribute
-{
-    public CpuOnlyFactAttribute()
-    {
-        if (TorchSharp.torch.cuda.is_available()) Skip = "CUDA is available here, so --gpu trains on the GPU instead of failing.";
-    }
-}

@@ -14,26 +14,8 @@ static class Tiny
     public const int Classes = 4;
     public static readonly ResNetArchitecture Architecture = new(BlockKind.Basic, [1, 1, 1, 1]);
 
-    /// <summary>
-    /// This test run's scratch space (checkpoints are megabytes). The test host is often ended without running exit
-    /// handlers, so each run removes the folders of earlier runs whose process is gone.
-    /// </summary>
-    static readonly Lazy<string> RunRoot = new(() =>
-    {
-        var parent = Path.Combine(Path.GetTempPath(), "finetune-tests");
-        if (Directory.Exists(parent))
-            foreach (var old in Directory.GetDirectories(parent))
-                if (int.TryParse(Path.GetFileName(old).Split('-')[0], out var pid) && !Directory.Exists($"/proc/{pid}"))
-                    try { Directory.Delete(old, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        return Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
-    });
-
-    public static string TempFolder()
-    {
-        var dir = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    /// <summary>This test run's scratch space (checkpoints are megabytes): a fresh folder under <see cref="TestRunFolder"/>.</summary>
+    public static string TempFolder() => TestRunFolder.New("tiny");
 
     /// <summary>A tiny run's config; fp32 unless <paramref name="training"/> says otherwise, so results do not depend on the CPU (auto is bf16 on some).</summary>
     public static FineTuneConfig Config(string root, int epochs = 2, Func<TrainingConfig, TrainingConfig>? training = null) =>
@@ -122,20 +104,8 @@ static class DebianPython
 
     public static int Run(string arguments, out string output)
     {
-        var psi = new ProcessStartInfo(Path, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        output = p.StandardOutput.ReadToEnd() + stderr.Result;
-        p.WaitForExit();
-        return p.ExitCode;
-    }
-}
-
-/// <summary>A fact that is SKIPPED, with the reason, when Debian's python3 lacks the modules it needs.</summary>
-public sealed class PythonFactAttribute : FactAttribute
-{
-    public PythonFactAttribute(string modules, string package)
-    {
-        if (!DebianPython.Has(modules)) Skip = $"{DebianPython.Path} cannot import {modules}: install {package} (apt) to run this check.";
+        var r = Processes.Run(new ProcessStartInfo(Path, arguments));
+        output = r.Out + r.Err;
+        return r.Code;
     }
 }

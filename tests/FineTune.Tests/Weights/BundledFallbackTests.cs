@@ -18,7 +18,7 @@ public sealed class BundledFallbackTests
     [Fact]
     public void Resnet18_builds_and_runs_offline_from_the_bundled_weights_with_a_new_head()
     {
-        using var home = new TemporaryFolder();
+        using var home = new TempFolder();
         var before = Environment.GetEnvironmentVariable("FINETUNE_HOME");
         Environment.SetEnvironmentVariable("FINETUNE_HOME", home.Path);
         try

@@ -5,19 +5,6 @@ using static TorchSharp.torch;
 
 namespace FineTune.Tests.Weights;
 
-/// <summary>Skips with the reason when FINETUNE_CALTECH_ARCHIVE does not name the Caltech-101 archive.</summary>
-public sealed class CaltechArchiveFactAttribute : FactAttribute
-{
-    public const string Variable = "FINETUNE_CALTECH_ARCHIVE";
-    public static string? Archive => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } path ? path : null;
-
-    public CaltechArchiveFactAttribute()
-    {
-        if (Archive is null) Skip = $"{Variable} is not set (point it at 101_ObjectCategories.tar.gz to run this test on real photographs).";
-        else if (!File.Exists(Archive)) Skip = $"{Variable} names {Archive}, which does not exist.";
-    }
-}
-
 /// <summary>
 /// The converted bundled ResNet-18 in TorchSharp against ONNX Runtime running the package's original two ONNX
 /// graphs: the pooled 512-d features must agree within 2e-6 of the largest feature (relative). README claims the

@@ -54,7 +54,7 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
         Assert.True(File.Exists(path));
 
         // A valid cache whose conv1 differs from the ONNX file can only have come from the cache.
-        using var home = new TemporaryFolder();
+        using var home = new TempFolder();
         var weights = BundledResNet18.TryLoad(BundledResNet18.ExpectedLocation, BundledResNet18.PreprocessingLocation, home.Path)!;
         var doctored = bundled.HostState.ToDictionary();
         doctored["conv1.weight"] = doctored["conv1.weight"] with { Values = new float[doctored["conv1.weight"].Values.Length] };
@@ -71,7 +71,7 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
     [InlineData("not safetensors")]
     public void A_damaged_cache_is_detected_and_rebuilt(string damage)
     {
-        using var home = new TemporaryFolder();
+        using var home = new TempFolder();
         var weights = BundledResNet18.TryLoad(BundledResNet18.ExpectedLocation, BundledResNet18.PreprocessingLocation, home.Path)!;
         var path = weights.CachePath();
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -103,7 +103,7 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
     [Fact]
     public void Missing_onnx_files_give_no_weights()
     {
-        using var home = new TemporaryFolder();
+        using var home = new TempFolder();
         Assert.Null(BundledResNet18.TryLoad(Path.Combine(home.Path, "ResNet18.onnx"), BundledResNet18.PreprocessingLocation, home.Path));
     }
 
@@ -119,7 +119,7 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
     [Fact]
     public void A_truncated_onnx_file_is_refused_with_a_message_naming_the_file()
     {
-        using var home = new TemporaryFolder();
+        using var home = new TempFolder();
         var path = Path.Combine(home.Path, "ResNetPreprocess.onnx");
         var bytes = File.ReadAllBytes(BundledResNet18.PreprocessingLocation);
         File.WriteAllBytes(path, bytes[..(bytes.Length / 3)]);
@@ -143,11 +143,4 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
             Assert.True(worst < 1e-3, $"{h}x{w}: largest difference {worst}");
         }
     }
-}
-
-/// <summary>A folder deleted after the test.</summary>
-sealed class TemporaryFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("finetune-test-").FullName;
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

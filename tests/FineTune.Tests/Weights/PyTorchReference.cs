@@ -21,22 +21,15 @@ static class PyTorchReference
 
     public static (int Code, string Output) Run(string arguments, TimeSpan timeout)
     {
-        var info = new ProcessStartInfo(Python, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(Python, arguments);
         info.Environment["OMP_NUM_THREADS"] = "2";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout}");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var r = Processes.Run(info, timeout: timeout);
+        return r.TimedOut ? (-1, $"timed out after {timeout}") : (r.Code, r.Out + r.Err);
     }
 
     public static void RunScript(string script, TimeSpan timeout)
     {
-        var file = Path.Combine(Path.GetTempPath(), $"finetune-test-{Guid.NewGuid():N}.py");
+        var file = Path.Combine(TestRunFolder.New("py"), "script.py");
         File.WriteAllText(file, script);
         try
         {
@@ -75,22 +68,4 @@ static class PyTorchReference
 
     /// <summary>The folder with the parity fixtures (FINETUNE_PARITY_FIXTURES, else generated once into the temp folder).</summary>
     public static string Fixtures => FixturesFolder.Value;
-}
-
-/// <summary>A fact that needs PyTorch; reported as skipped, with the reason, where python3-torch is absent.</summary>
-public sealed class PyTorchFactAttribute : FactAttribute
-{
-    public PyTorchFactAttribute()
-    {
-        if (PyTorchReference.WhyUnavailable is { } why) Skip = why;
-    }
-}
-
-/// <summary>A theory that needs PyTorch; reported as skipped, with the reason, where python3-torch is absent.</summary>
-public sealed class PyTorchTheoryAttribute : TheoryAttribute
-{
-    public PyTorchTheoryAttribute()
-    {
-        if (PyTorchReference.WhyUnavailable is { } why) Skip = why;
-    }
 }

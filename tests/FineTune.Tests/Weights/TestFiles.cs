@@ -5,14 +5,6 @@ using static TorchSharp.torch;
 
 namespace FineTune.Tests.Weights;
 
-/// <summary>A temporary folder that removes itself.</summary>
-sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"finetune-test-{Guid.NewGuid():N}")).FullName;
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-    public void Dispose() { try { Directory.Delete(Path, recursive: true); } catch (IOException) { } }
-}
-
 /// <summary>Weights files made in C#: real state dicts of our own models, written by TorchSharp.PyBridge.</summary>
 static class TestFiles
 {

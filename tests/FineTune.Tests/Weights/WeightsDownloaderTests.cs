@@ -18,7 +18,7 @@ public class WeightsDownloaderTests
         var name = NameWithHashOf(Payload);
         using var server = new LocalHttpServer(new() { [name] = Payload });
         using var cache = new TempFolder();
-        var path = WeightsDownloader.Download(name, cache.Path, server.BaseUrl);
+        var path = TorchvisionFiles.Download(name, cache.Path, server.BaseUrl);
         Assert.Equal(cache.File(name), path);
         Assert.Equal(Payload, File.ReadAllBytes(path));
         Assert.Equal([name], Directory.GetFiles(cache.Path).Select(Path.GetFileName)); // no temporary file left
@@ -30,7 +30,7 @@ public class WeightsDownloaderTests
         const string name = "resnet18-00000000.pth";
         using var server = new LocalHttpServer(new() { [name] = Payload });
         using var cache = new TempFolder();
-        var e = Assert.Throws<WeightsDownloadException>(() => WeightsDownloader.Download(name, cache.Path, server.BaseUrl));
+        var e = Assert.Throws<WeightsDownloadException>(() => TorchvisionFiles.Download(name, cache.Path, server.BaseUrl));
         Assert.Contains(name, e.Message);
         Assert.Contains("00000000", e.Message);
         Assert.Contains(Convert.ToHexStringLower(SHA256.HashData(Payload)), e.Message);
@@ -42,7 +42,7 @@ public class WeightsDownloaderTests
     {
         using var server = new LocalHttpServer(new());
         using var cache = new TempFolder();
-        var e = Assert.Throws<WeightsNotFoundException>(() => WeightsDownloader.Download("resnet34-b627a593.pth", cache.Path, server.BaseUrl));
+        var e = Assert.Throws<WeightsNotFoundException>(() => TorchvisionFiles.Download("resnet34-b627a593.pth", cache.Path, server.BaseUrl));
         Assert.Contains("404", e.Message);
         Assert.Contains(server.BaseUrl + "resnet34-b627a593.pth", e.Message);
         Assert.Contains(cache.File("resnet34-b627a593.pth"), e.Message);
@@ -54,7 +54,7 @@ public class WeightsDownloaderTests
     {
         using var cache = new TempFolder();
         var baseUrl = LocalHttpServer.UnreachableBaseUrl();
-        var e = Assert.Throws<WeightsNotFoundException>(() => WeightsDownloader.Download("resnet50-11ad3fa6.pth", cache.Path, baseUrl));
+        var e = Assert.Throws<WeightsNotFoundException>(() => TorchvisionFiles.Download("resnet50-11ad3fa6.pth", cache.Path, baseUrl));
         Assert.Contains(baseUrl + "resnet50-11ad3fa6.pth", e.Message);
         Assert.Contains(cache.File("resnet50-11ad3fa6.pth"), e.Message);
     }

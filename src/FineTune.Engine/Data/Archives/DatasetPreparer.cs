@@ -9,6 +9,12 @@ namespace FineTune.Data.Archives;
 /// </summary>
 public static class DatasetPreparer
 {
+    /// <summary>Caltech's data repository record for Caltech-101 (CC BY 4.0); `data prepare --download` fetches it.</summary>
+    public const string OfficialUrl = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip";
+
+    /// <summary>What to do when the download cannot be made.</summary>
+    public const string DownloadFallback = "download the archive yourself and pass --archive";
+
     public const string ImageFolder = "101_ObjectCategories";
     const string InnerArchive = "101_ObjectCategories.tar.gz";
 

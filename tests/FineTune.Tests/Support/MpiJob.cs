@@ -1,16 +1,7 @@
 using System.Diagnostics;
-using Xunit;
 
-namespace FineTune.Tests.Distributed;
-
-/// <summary>A test that launches mpirun: reported as skipped, with the reason, where Open MPI is not installed.</summary>
-public sealed class MpiFactAttribute : FactAttribute
-{
-    public MpiFactAttribute()
-    {
-        if (MpiJob.MpirunPath is null) Skip = "mpirun not found on PATH: install Open MPI (`apt-get install openmpi-bin libopenmpi-dev`) to run the 2-rank tests.";
-    }
-}
+// In FineTune.Tests (not .Support) so every test folder's namespace sees it without a using line.
+namespace FineTune.Tests;
 
 /// <summary>The built `finetune` program, run as one plain process or as N ranks under mpirun on this machine only.</summary>
 static class MpiJob

@@ -2,18 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Xunit;
 
-namespace FineTune.Tests.Evaluation;
-
-/// <summary>A test that needs scikit-learn through Debian's /usr/bin/python3 (python3-sklearn); skipped with the reason when absent.</summary>
-public sealed class SklearnFactAttribute : FactAttribute
-{
-    public SklearnFactAttribute()
-    {
-        if (Sklearn.Unavailable is { } reason) Skip = reason;
-    }
-}
+// In FineTune.Tests (not .Support) so every test folder's namespace sees it without a using line.
+namespace FineTune.Tests;
 
 /// <summary>Runs scikit-learn's classification_report on the same labels, for byte-for-byte comparison.</summary>
 static class Sklearn
@@ -53,23 +44,10 @@ static class Sklearn
 
     static (int Code, string Output, string Error) Run(string script, string input)
     {
-        var start = new ProcessStartInfo(Python, ["-c", script])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardInputEncoding = new UTF8Encoding(false),
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
+        var start = new ProcessStartInfo(Python, ["-c", script]) { StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8 };
         start.Environment["PYTHONIOENCODING"] = "utf-8";
         start.Environment["OMP_NUM_THREADS"] = "1";
-        using var process = Process.Start(start)!;
-        var errorTask = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(input);
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output, errorTask.Result);
+        var r = Processes.Run(start, stdin: input);
+        return (r.Code, r.Out, r.Err);
     }
 }
