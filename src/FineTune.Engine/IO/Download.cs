@@ -38,7 +38,7 @@ public static class Download
         try
         {
             using var client = new HttpClient(handler ?? new HttpClientHandler(), disposeHandler: handler is null) { Timeout = TimeSpan.FromHours(2) };
-            long? total = Transfer(client, url, part, resumable, fallback, log);
+            long? total = Transfer(client, url, part, destination, resumable, fallback, log);
             // Short: resumable. Long (a server that resent bytes): Verify deletes it, as no resume can repair it.
             long have = new FileInfo(part).Length;
             if (check.Size is null && total is not null && have < total)
@@ -55,7 +55,7 @@ public static class Download
     }
 
     /// <summary>Streams the body into <paramref name="part"/> (appending where a resume is granted); returns the file's whole length when the server says it.</summary>
-    static long? Transfer(HttpClient client, Uri url, string part, bool resumable, string fallback, Action<string>? log)
+    static long? Transfer(HttpClient client, Uri url, string part, string destination, bool resumable, string fallback, Action<string>? log)
     {
         long have = resumable && File.Exists(part) ? new FileInfo(part).Length : 0;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -74,7 +74,7 @@ public static class Download
                 throw new IOException($"Download of {url} failed with HTTP {(int)response.StatusCode} {response.ReasonPhrase}; check the URL, or {fallback}.");
             bool resumed = response.StatusCode == HttpStatusCode.PartialContent && have > 0;
             if (!resumed) have = 0; // the server ignored the range: start over
-            log?.Invoke(resumed ? $"Resuming {url} at {have:N0} bytes." : $"Downloading {url} -> {part}.");
+            log?.Invoke(resumed ? $"Resuming {url} at {have:N0} bytes." : $"Downloading {url} -> {destination}.");
             try
             {
                 using var input = response.Content.ReadAsStream();
