@@ -1,10 +1,11 @@
+using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Training;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
-/// `finetune train --config F [--experiment_name N] [--gpu 0] [--distributed] [--local_rank R] [--resume P] [--dry-run]`:
+/// `finetune train --config F [--experiment_name N] [--seed N] [--gpu 0] [--distributed] [--local_rank R] [--resume P] [--dry-run]`:
 /// the seed's train.py.
 /// </summary>
 public static class TrainCommand
@@ -15,6 +16,7 @@ public static class TrainCommand
     {
         var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml");
         var experimentName = cl.Get("experiment_name");
+        var seed = cl.Get("seed") is null ? (int?)null : cl.GetInt("seed", 0);
         var gpu = cl.Get("gpu");
         bool distributed = cl.Flag("distributed");
         cl.GetInt("local_rank", 0); // accepted for the seed's launch scripts; MPI assigns ranks
@@ -24,6 +26,7 @@ public static class TrainCommand
         cl.RejectUnknown("train");
 
         var config = ConfigLoader.Load(configPath);
+        if (seed is { } splitSeed) config = SeedSpread.WithSplitSeed(config, splitSeed);
         if (precisionText is not null)
             config = config with { Training = config.Training with { Precision = PrecisionOption.Read(precisionText)!.Value } };
         if (experimentName is not null)

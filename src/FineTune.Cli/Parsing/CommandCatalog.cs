@@ -15,6 +15,7 @@ public static class CommandCatalog
 
     static readonly OptionSpec Precision = Value("precision", "fp32|bf16|auto", "compute precision; overrides the config's training.precision (or the checkpoint's)");
     static readonly OptionSpec Gpu = Value("gpu", "IDS", "CUDA device(s) such as 0 or 0,1 (CUDA build only); the CPU without it");
+    static readonly OptionSpec Seed = Value("seed", "N", "another split seed: sets data.seed and names the experiment <name>_seed<N>; compare shows mean and spread over seeds");
     static readonly OptionSpec ExperimentName = Value("experiment_name", "N", "overrides the config's experiment.name (folder of checkpoints, logs, reports)");
 
     public static readonly CommandSpec Quickstart = new("quickstart",
@@ -34,6 +35,7 @@ public static class CommandCatalog
         [
             Required("config", "F", "the YAML config to train with"),
             ExperimentName,
+            Seed,
             Gpu,
             Flag("distributed", "data-parallel over the ranks of mpirun (see README: data-parallel training)"),
             Value("local_rank", "R", "accepted for the seed's launch scripts and ignored: MPI assigns ranks"),
@@ -41,7 +43,7 @@ public static class CommandCatalog
             Flag("dry-run", "print the resolved config and the folders it would use, and train nothing"),
             Precision,
         ],
-        ["finetune train --config configs/resnet18_finetune.yaml", "finetune train --config configs/resnet18_finetune.yaml --dry-run"]);
+        ["finetune train --config configs/resnet18_finetune.yaml", "finetune train --config configs/resnet18_finetune.yaml --dry-run", "finetune train --config configs/resnet18_fast_cpu.yaml --seed 43"]);
 
     public static readonly CommandSpec Test = new("test",
         "evaluate a checkpoint on its experiment's test split and write the report (the seed's test.py)",
@@ -49,6 +51,7 @@ public static class CommandCatalog
             Required("config", "F", "the YAML config the model was trained with"),
             Required("model_path", "P", "the checkpoint to test"),
             ExperimentName,
+            Seed,
             Gpu,
             Value("output_dir", "D", "where the report folder goes (default outputs/test_reports)"),
             Precision,

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using FineTune.Config;
 
 namespace FineTune.Comparison;
 
@@ -47,6 +48,17 @@ public static partial class SeedSpread
     /// <summary>The configuration an experiment belongs to: its name without a trailing <c>_seed&lt;N&gt;</c>.</summary>
     public static string ConfigurationOf(string experiment) =>
         SeedSuffix().Match(experiment) is { Success: true } m ? m.Groups["name"].Value : experiment;
+
+    /// <summary>
+    /// <paramref name="config"/> on another split seed (`--seed N` of train and test): data.seed set, and the experiment
+    /// named <c>&lt;name&gt;_seed&lt;N&gt;</c> so its checkpoints, logs and reports stand beside the original's and the
+    /// comparison groups them. The config's own seed changes nothing.
+    /// </summary>
+    public static FineTuneConfig WithSplitSeed(FineTuneConfig config, int seed) => seed == config.Data.Seed ? config : config with
+    {
+        Data = config.Data with { Seed = seed },
+        Experiment = config.Experiment with { Name = $"{ConfigurationOf(config.Experiment.Name)}_seed{seed}" },
+    };
 
     /// <summary>Every configuration with two or more runs, in the runs' order; a group's test spread covers its tested runs (needs two).</summary>
     public static IReadOnlyList<SeedGroup> Groups(IReadOnlyList<RunResult> runs) => runs

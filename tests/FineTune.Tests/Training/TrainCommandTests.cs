@@ -49,6 +49,28 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void Seed_trains_the_config_on_another_split_under_its_own_name()
+    {
+        var dir = Tiny.TempFolder();
+        var config = RepoFiles.Path("configs", "resnet18_fast_cpu.yaml");
+        var (code, output, err) = Run(dir, "train", "--config", config, "--dry-run", "--seed", "43");
+        Assert.True(code == 0, err);
+        var printed = ConfigLoader.Parse(output, "stdout");
+        var expected = ConfigLoader.Load(config);
+        Assert.Equal(expected with
+        {
+            Data = expected.Data with { Seed = 43 },
+            Experiment = expected.Experiment with { Name = "resnet18_fast_cpu_seed43" },
+            Source = "stdout",
+        }, printed);
+        // The config's own seed is the original experiment, unrenamed.
+        (code, output, err) = Run(dir, "train", "--config", config, "--dry-run", "--seed", expected.Data.Seed.ToString());
+        Assert.True(code == 0, err);
+        Assert.Equal(expected with { Source = "stdout" }, ConfigLoader.Parse(output, "stdout"));
+        Assert.Equal(2, Run(dir, "train", "--config", config, "--dry-run", "--seed", "x").Code);
+    }
+
+    [Fact]
     public void A_config_error_is_one_line_naming_file_line_and_key()
     {
         var dir = Tiny.TempFolder();
