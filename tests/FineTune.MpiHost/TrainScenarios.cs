@@ -1,5 +1,6 @@
 using FineTune.Cli;
 using FineTune.Cli.Commands;
+using FineTune.Cli.Parsing;
 using FineTune.Data;
 using FineTune.Distributed;
 using static TorchSharp.torch;
@@ -20,7 +21,7 @@ static class TrainScenarios
     /// <summary>`finetune train --config F --distributed` with <paramref name="data"/> in place of the config's data; exit code as the command's.</summary>
     static int Train(string[] args, Func<FineTune.Config.FineTuneConfig, FineTune.Weights.Preprocessing, TrainingData> data)
     {
-        var cl = new CommandLine(args, TrainCommand.Flags);
+        var cl = new CommandLine(args, CommandCatalog.Train);
         var config = FineTune.Config.ConfigLoader.Load(cl.Require("config", "the config"));
         var options = new TrainOptions { Distributed = cl.Flag("distributed"), Data = data };
         return Experiment.Train(config, options).Outcome == FineTune.Training.TrainingOutcome.Diverged ? 1 : 0;

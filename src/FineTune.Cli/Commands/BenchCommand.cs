@@ -17,10 +17,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "channels_last", "nchw", "reference_nchw", "huge_pages", "default_heap", "reference_kept_heap", "no_reference", "no_onnx" };
 
-    public const string Help = "images/s of our ResNets (train, eval) beside PyTorch 1.13 doing the same work, as ratios "
-                             + "([--models resnet18,resnet50] [--precision fp32,bf16] [--data_dir D: end to end, with data loading] [--images 640] [--workers 2])";
 
     public static int Run(CommandLine cl)
     {

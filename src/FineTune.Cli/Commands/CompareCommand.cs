@@ -10,8 +10,6 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class CompareCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "run" };
-
     public static int Run(CommandLine cl)
     {
         var outputs = cl.Get("outputs") ?? "outputs";

@@ -9,7 +9,6 @@ namespace FineTune.Cli.Commands;
 /// <summary>`finetune data prepare|verify|synth|bench`: getting, checking and measuring image data.</summary>
 public static class DataCommand
 {
-
     public static int Run(string[] args)
     {
         var sub = args.Length > 0 ? args[0] : "";

@@ -12,8 +12,6 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class DoctorCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "recheck" };
-
     public static int Run(CommandLine cl)
     {
         var configPath = cl.Get("config");

@@ -9,9 +9,7 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class ExportCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "force" };
 
-    public const string Help = "write a checkpoint's model for other runtimes (--model_path P [--format pth|onnx] [--output F] [--force])";
 
     public static int Run(CommandLine cl)
     {

@@ -10,7 +10,6 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class PredictCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "json" };
 
     // A folder's files are taken when they are named like images or start like one; anything else (notes, CSVs) is passed over.
     static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp" };

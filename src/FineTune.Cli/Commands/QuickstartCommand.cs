@@ -11,7 +11,6 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class QuickstartCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
     const string CaltechDir = "data/caltech-101/101_ObjectCategories";
     const int CaltechClasses = 10;
 

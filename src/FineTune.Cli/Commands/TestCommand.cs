@@ -10,8 +10,6 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class TestCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string>();
-
     public static int Run(CommandLine cl)
     {
         var configPath = cl.Require("config", "the YAML config the model was trained with, e.g. configs/resnet18_finetune.yaml");

@@ -10,8 +10,6 @@ namespace FineTune.Cli.Commands;
 /// </summary>
 public static class TrainCommand
 {
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string> { "distributed", "dry_run" };
-
     public static int Run(CommandLine cl)
     {
         var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml");

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.RegularExpressions;
 using FineTune.Cli.Parsing;
 using Xunit;
@@ -79,25 +78,5 @@ public class CommandHelpTests
         var result = FinetuneProgram.Run(WorkDir);
         Assert.Equal(2, result.Code);
         Assert.Contains("usage: finetune <command> [options]", result.Out);
-    }
-
-    /// <summary>
-    /// The commands' own Flags sets (used where one command builds another's argument list) must say what the
-    /// catalog says, or `--flag VALUE` would parse one way in `finetune` and another way inside `compare --run`.
-    /// </summary>
-    [Fact]
-    public void Command_flag_sets_agree_with_the_catalog()
-    {
-        var withFlags = typeof(CommandCatalog).Assembly.GetTypes()
-            .Select(t => (Type: t, Field: t.GetField("Flags", BindingFlags.Public | BindingFlags.Static)))
-            .Where(t => t.Field?.FieldType == typeof(IReadOnlySet<string>) && t.Type.Name.EndsWith("Command", StringComparison.Ordinal))
-            .ToList();
-        Assert.NotEmpty(withFlags);
-        foreach (var (type, field) in withFlags)
-        {
-            var spec = CommandCatalog.Get(type.Name[..^"Command".Length].ToLowerInvariant());
-            var flags = (IReadOnlySet<string>)field!.GetValue(null)!;
-            Assert.True(flags.SetEquals(spec.Flags), $"{type.Name}.Flags [{string.Join(", ", flags)}] vs catalog [{string.Join(", ", spec.Flags)}]");
-        }
     }
 }
