@@ -64,7 +64,8 @@ public sealed class ResultsTable
 
     public static string ModeName(TrainingMode mode) => mode == TrainingMode.Finetune ? "finetune" : "scratch";
 
-    static double Percent(double fraction) => Math.Round(100 * fraction, 2);
+    /// <summary>A fraction as the table's percent, two decimals (the seed's layout); the seed groups use it too.</summary>
+    internal static double Percent(double fraction) => Math.Round(100 * fraction, 2);
 
     /// <summary>The Markdown table in the seed's layout, plus a column with the seed's test accuracy.</summary>
     public string ToMarkdown()

@@ -67,9 +67,9 @@ public static partial class SeedSpread
         .Select(g =>
         {
             var members = g.OrderBy(r => r.Experiment, StringComparer.Ordinal).ToList();
-            var tested = members.Where(r => r.TestAccuracy is not null).Select(r => Percent(r.TestAccuracy!.Value)).ToList();
+            var tested = members.Where(r => r.TestAccuracy is not null).Select(r => ResultsTable.Percent(r.TestAccuracy!.Value)).ToList();
             return new SeedGroup(g.Key.Item1, members.Select(r => r.Experiment).ToList(), members.Count,
-                Spread.Of(members.Select(r => Percent(r.ValAccuracy)).ToList()), tested.Count > 1 ? Spread.Of(tested) : null);
+                Spread.Of(members.Select(r => ResultsTable.Percent(r.ValAccuracy)).ToList()), tested.Count > 1 ? Spread.Of(tested) : null);
         })
         .ToList();
 
@@ -84,6 +84,4 @@ public static partial class SeedSpread
             md.Append($"| {g.Configuration} ({string.Join(", ", g.Experiments)}) | {g.Runs} | {g.Val.ToText()} | {g.Test?.ToText() ?? ResultsTable.NotTested} |\n");
         return md.ToString();
     }
-
-    static double Percent(double fraction) => Math.Round(100 * fraction, 2);
 }
