@@ -15,7 +15,7 @@ public static class TestCommand
         var configPath = cl.Require("config", "the YAML config the model was trained with, e.g. configs/resnet18_finetune.yaml");
         var modelPath = cl.Require("model_path", "the checkpoint to test, e.g. outputs/checkpoints/resnet18_finetune/checkpoint_best.ckpt");
         var experimentName = cl.Get("experiment_name");
-        var seed = cl.Get("seed") is null ? (int?)null : cl.GetInt("seed", 0);
+        var seed = cl.GetInt("seed");
         var gpu = cl.Get("gpu");
         var outputDir = cl.Get("output_dir") ?? TestOptions.DefaultOutputDir;
         var precisionText = cl.Get("precision");

@@ -14,7 +14,7 @@ public static class TrainCommand
     {
         var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml");
         var experimentName = cl.Get("experiment_name");
-        var seed = cl.Get("seed") is null ? (int?)null : cl.GetInt("seed", 0);
+        var seed = cl.GetInt("seed");
         var gpu = cl.Get("gpu");
         bool distributed = cl.Flag("distributed");
         cl.GetInt("local_rank", 0); // accepted for the seed's launch scripts; MPI assigns ranks

@@ -67,10 +67,13 @@ public sealed class CommandLine
         return _options.ContainsKey(name);
     }
 
-    public int GetInt(string name, int fallback)
+    public int GetInt(string name, int fallback) => GetInt(name) ?? fallback;
+
+    /// <summary>A whole-number option, or null when it was not given (where "not given" differs from any default).</summary>
+    public int? GetInt(string name)
     {
         var v = Get(name);
-        if (v is null) return fallback;
+        if (v is null) return null;
         return int.TryParse(v, out var n) ? n : throw new UsageException($"--{name} expects a whole number; got '{v}'.");
     }
 
