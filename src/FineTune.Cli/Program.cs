@@ -63,7 +63,8 @@ try
 {
     return command(args[1..]);
 }
-catch (UsageException e) { return Fail(e.Message, 2); }
+// An unusable --gpu is the user's argument, as in the seed: a usage error (exit 2) wherever the engine finds it.
+catch (Exception e) when (e is UsageException or FineTune.DeviceNotAvailableException) { return Fail(e.Message, 2); }
 catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException or WeightsException
                               or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                               or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException

@@ -37,9 +37,7 @@ public static class CompareCommand
     {
         using var signals = new SignalStop();
         var options = new TrainOptions { ListenForStop = signals.Listen, StopReason = () => signals.Signal };
-        ComparisonResult result;
-        try { result = Experiment.TrainTestAndCompare(configs, Path.Combine(outputs, "test_reports"), outDir, options, signals.Token); }
-        catch (DeviceNotAvailableException e) { throw new UsageException(e.Message); }
+        var result = Experiment.TrainTestAndCompare(configs, Path.Combine(outputs, "test_reports"), outDir, options, signals.Token);
         if (result.Stopped is var (config, training))
         {
             int code = TrainCommand.ExitCode(training);

@@ -29,9 +29,7 @@ public static class PredictCommand
         if (cl.Positionals.Count == 0) throw new UsageException("Name an image or a folder of images to classify: finetune predict --model_path P IMAGE|FOLDER.");
 
         var images = ListImages(cl.Positionals);
-        Classifier classifier;
-        try { classifier = Classifier.Load(modelPath, new ClassifierOptions { Gpu = gpu, Precision = requested, BatchSize = batchSize, Log = Console.Error }); }
-        catch (DeviceNotAvailableException e) { throw new UsageException(e.Message); }
+        var classifier = Classifier.Load(modelPath, new ClassifierOptions { Gpu = gpu, Precision = requested, BatchSize = batchSize, Log = Console.Error });
         using (classifier) return Print(classifier.Predict(images, topK), json);
     }
 

@@ -27,8 +27,7 @@ public static class TestCommand
         var experiment = experimentName ?? config.Experiment.Name;
         if (!ExperimentConfig.IsFolderName(experiment))
             throw new UsageException($"--experiment_name '{experiment}' cannot be a folder name: use letters, digits, '-' and '_'.");
-        try { Experiment.Test(config, modelPath, new TestOptions { OutputDir = outputDir, ExperimentName = experiment, Gpu = gpu, Precision = precision }); }
-        catch (DeviceNotAvailableException e) { throw new UsageException(e.Message); }
+        Experiment.Test(config, modelPath, new TestOptions { OutputDir = outputDir, ExperimentName = experiment, Gpu = gpu, Precision = precision });
         return 0;
     }
 }

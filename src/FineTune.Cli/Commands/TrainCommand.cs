@@ -42,14 +42,11 @@ public static class TrainCommand
     }
 
     /// <summary>
-    /// <see cref="Experiment.Train"/> with Ctrl-C, SIGTERM and SIGUSR1 mapped onto its token while training runs, and
-    /// the seed's --gpu mistakes as usage errors (exit 2).
+    /// <see cref="Experiment.Train"/> with Ctrl-C, SIGTERM and SIGUSR1 mapped onto its token while training runs
+    /// (an unusable --gpu ends as a usage error in Program.cs, as for every command).
     /// </summary>
-    internal static TrainingResult Run(FineTuneConfig config, TrainOptions options, SignalStop signals)
-    {
-        try { return Experiment.Train(config, options with { ListenForStop = signals.Listen, StopReason = () => signals.Signal }, signals.Token); }
-        catch (DeviceNotAvailableException e) { throw new UsageException(e.Message); }
-    }
+    internal static TrainingResult Run(FineTuneConfig config, TrainOptions options, SignalStop signals) =>
+        Experiment.Train(config, options with { ListenForStop = signals.Listen, StopReason = () => signals.Signal }, signals.Token);
 
     /// <summary>0 for a finished run; a stop ends with its signal's code (130 SIGINT, 143 SIGTERM/SIGUSR1), a diverged loss with 1.</summary>
     internal static int ExitCode(TrainingResult result) => result.Outcome switch
