@@ -88,8 +88,7 @@ public static class KernelCheck
     {
         var clock = Stopwatch.StartNew();
         var probes = request.Probes();
-        var threads = request.Threads;
-        List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, threads, PerChild, environment);
+        List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, PerChild, environment);
         bool asked = request.ChannelsLast;
         KernelPlan Done(KernelPlan p, List<ProbeResult> findings) => p with
         {

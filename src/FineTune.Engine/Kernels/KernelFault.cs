@@ -13,10 +13,12 @@ public enum FaultKind { Wrong, Crash }
 /// <c>kind=wrong|crash</c> (required), <c>cin</c>, <c>cout</c>, <c>k</c>, <c>stride</c>, <c>layout=nchw|channels_last</c>,
 /// <c>dtype=fp32|bf16</c>, <c>pass=forward|backward</c> (crash only), <c>route=direct|any</c> (default direct: a
 /// kernel bug, which other routes avoid), <c>isa_above=AVX2</c> (the fault vanishes when ONEDNN_MAX_CPU_ISA caps
-/// at that level or lower), <c>after=N</c> (only from the (N+1)th matching call on, to crash mid-run). A wrong result is off by a quarter of the output's range; a crash is a real SIGFPE.
+/// at that level or lower), <c>after=N</c> (only from the (N+1)th matching call on, to crash mid-run), <c>threads=N</c>
+/// (only while libtorch runs on N threads, as oneDNN's plans differ by thread count). A wrong result is off by a
+/// quarter of the output's range; a crash is a real SIGFPE.
 /// </summary>
 public sealed record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, int? Stride, Layout? Layout, KernelDtype? Dtype,
-                                 bool InBackward, bool AnyRoute, string? IsaAbove, int After = 0)
+                                 bool InBackward, bool AnyRoute, string? IsaAbove, int After = 0, int? Threads = null)
 {
     int _calls;
 
@@ -32,7 +34,7 @@ public sealed record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, in
     bool Matches(OpShape s, Layout layout, KernelDtype dtype, ConvRoute route) =>
         (Cin ?? s.Cin) == s.Cin && (Cout ?? s.Cout) == s.Cout && (K ?? s.K) == s.K && (Stride ?? s.Stride) == s.Stride
         && (Layout ?? layout) == layout && (Dtype ?? dtype) == dtype && (AnyRoute || route == ConvRoute.Direct)
-        && !IsaCappedAtOrBelow(IsaAbove);
+        && !IsaCappedAtOrBelow(IsaAbove) && (Threads is null || Threads == get_num_threads());
 
     static bool IsaCappedAtOrBelow(string? level)
     {
@@ -59,7 +61,7 @@ public sealed record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, in
             Layout? layout = kv.GetValueOrDefault("layout") switch { null => null, "nchw" => Kernels.Layout.Nchw, _ => Kernels.Layout.ChannelsLast };
             KernelDtype? dtype = kv.GetValueOrDefault("dtype") switch { null => null, "bf16" => KernelDtype.Bf16, _ => KernelDtype.Fp32 };
             faults.Add(new KernelFault(kind, Int("cin"), Int("cout"), Int("k"), Int("stride"), layout, dtype,
-                kv.GetValueOrDefault("pass") == "backward", kv.GetValueOrDefault("route") == "any", kv.GetValueOrDefault("isa_above"), Int("after") ?? 0));
+                kv.GetValueOrDefault("pass") == "backward", kv.GetValueOrDefault("route") == "any", kv.GetValueOrDefault("isa_above"), Int("after") ?? 0, Int("threads")));
         }
         return faults;
     }

@@ -37,12 +37,21 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
     public static bool MayUseBf16(PrecisionSetting setting) =>
         setting == PrecisionSetting.Bf16 || (setting == PrecisionSetting.Auto && Precision.ThisCpu().FasterThanFp32);
 
-    /// <summary>What the test suite runs: both families at small sizes, both layouts, training and evaluation.</summary>
+    /// <summary>
+    /// What the test suite runs: both families at small sizes, both layouts, training and evaluation, on libtorch's
+    /// default threads and on one (tests that train set training.threads: 1, for the whole test process).
+    /// </summary>
     public static KernelRequest ForTests(bool bf16) =>
-        new([BlockKind.Basic, BlockKind.Bottleneck], 64, 4, 64, 4, 10, ChannelsLast: true, Training: true, Bf16: bf16, Threads: 0) { AlsoNchw = true };
+        new([BlockKind.Basic, BlockKind.Bottleneck], 64, 4, 64, 4, 10, ChannelsLast: true, Training: true, Bf16: bf16, Threads: 0) { AlsoNchw = true, AlsoOneThread = true };
 
     /// <summary>Probe NCHW as well as channels-last: for a process that computes in both (the test suite).</summary>
     public bool AlsoNchw { get; init; }
+
+    /// <summary>Probe on one thread as well as on <see cref="Threads"/>: for a process that computes on both (the test suite).</summary>
+    public bool AlsoOneThread { get; init; }
+
+    /// <summary>The thread counts probed (0: libtorch's default).</summary>
+    public IReadOnlyList<int> ThreadCounts => AlsoOneThread && Threads != 1 ? [Threads, 1] : [Threads];
 
     /// <summary>The probes, without duplicates: a forward-only probe is dropped where a forward+backward one covers it.</summary>
     public IReadOnlyList<Probe> Probes()
@@ -50,15 +59,16 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
         var layouts = ChannelsLast ? (AlsoNchw ? new[] { Layout.ChannelsLast, Layout.Nchw } : [Layout.ChannelsLast]) : [Layout.Nchw];
         var dtypes = Bf16 ? new[] { KernelDtype.Fp32, KernelDtype.Bf16 } : [KernelDtype.Fp32];
         var probes = new List<Probe>();
+        foreach (var threads in ThreadCounts)
         foreach (var layout in layouts)
         foreach (var dtype in dtypes)
             foreach (var block in Blocks.Distinct())
             {
                 if (Training)
                     foreach (var s in ResNetShapes.For(block, TrainSize, NumClasses))
-                        probes.Add(new Probe(s, Math.Min(TrainBatch, MaxBatch), layout, dtype, Backward: true));
+                        probes.Add(new Probe(s, Math.Min(TrainBatch, MaxBatch), layout, dtype, Backward: true, Threads: threads));
                 foreach (var s in ResNetShapes.For(block, EvalSize, NumClasses))
-                    probes.Add(new Probe(s, Math.Min(EvalBatch, MaxBatch), layout, dtype, Backward: false));
+                    probes.Add(new Probe(s, Math.Min(EvalBatch, MaxBatch), layout, dtype, Backward: false, Threads: threads));
             }
         return probes.Where(p => p.Backward || !probes.Contains(p with { Backward = true })).Distinct().ToList();
     }

@@ -19,11 +19,17 @@ public enum ConvRoute
     Matmul,
 }
 
-/// <summary>One measurement the kernel check makes: an operation, at a batch, in a layout and precision, via a route.</summary>
-public sealed record Probe(OpShape Shape, int Batch, Layout Layout, KernelDtype Dtype, bool Backward, ConvRoute Route = ConvRoute.Direct)
+/// <summary>
+/// One measurement the kernel check makes: an operation, at a batch, in a layout and precision, via a route, on
+/// <see cref="Threads"/> threads (0: libtorch's default). oneDNN plans how it splits the work from the thread count,
+/// so a kernel checked on two threads says nothing certain about the same shape on one.
+/// </summary>
+public sealed record Probe(OpShape Shape, int Batch, Layout Layout, KernelDtype Dtype, bool Backward, ConvRoute Route = ConvRoute.Direct,
+                           int Threads = 0)
 {
     public override string ToString() =>
-        $"{Shape} n{Batch} {(Layout == Layout.ChannelsLast ? "channels-last" : "nchw")} {Dtype.ToString().ToLowerInvariant()} {(Backward ? "fwd+bwd" : "fwd")}{(Route == ConvRoute.Direct ? "" : $" via {Route.ToString().ToLowerInvariant()}")}";
+        $"{Shape} n{Batch} {(Layout == Layout.ChannelsLast ? "channels-last" : "nchw")} {Dtype.ToString().ToLowerInvariant()} {(Backward ? "fwd+bwd" : "fwd")}{(Route == ConvRoute.Direct ? "" : $" via {Route.ToString().ToLowerInvariant()}")}"
+        + (Threads > 0 ? $" {Threads} thread{(Threads == 1 ? "" : "s")}" : "");
 
     /// <summary>Routes that compute this convolution another way, in order of preference.</summary>
     public IEnumerable<ConvRoute> Alternatives()

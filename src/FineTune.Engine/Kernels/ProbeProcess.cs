@@ -58,9 +58,21 @@ public static class ProbeProcess
         return 0;
     }
 
-    /// <summary>The parent's side: every probe's result, a crash pinned on the probe that was running.</summary>
-    public static List<ProbeResult> Run(IReadOnlyList<Probe> probes, string? isa, int threads, TimeSpan perChild,
+    /// <summary>The parent's side: every probe's result, a crash pinned on the probe that was running; a child per thread count.</summary>
+    public static List<ProbeResult> Run(IReadOnlyList<Probe> probes, string? isa, TimeSpan perChild,
                                         IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var results = new ProbeResult[probes.Count];
+        foreach (var group in probes.Select((probe, index) => (probe, index)).GroupBy(x => x.probe.Threads))
+        {
+            var part = RunOnThreads(group.Select(x => x.probe).ToList(), isa, group.Key, perChild, environment);
+            foreach (var ((_, index), result) in group.Zip(part)) results[index] = result;
+        }
+        return results.ToList();
+    }
+
+    static List<ProbeResult> RunOnThreads(IReadOnlyList<Probe> probes, string? isa, int threads, TimeSpan perChild,
+                                          IReadOnlyDictionary<string, string>? environment)
     {
         var results = new ProbeResult?[probes.Count];
         if (probes.Count == 0) return [];

@@ -69,7 +69,8 @@ public static class ProbeRunner
         // Only the checked samples get a gradient, so the weight gradient of the whole batch is theirs alone.
         var g = zeros(y.shape, dtype: ScalarType.Float64);
         g.index_copy_(0, rows, randn(yr.shape, dtype: ScalarType.Float64, generator: gen));
-        y.backward([g.to(y.dtype)]);
+        var gradient = g.to(y.dtype);
+        y.backward([p.Layout == Layout.ChannelsLast ? ChannelsLast.Of(gradient) : gradient]); // as a channels-last network hands it back
         yr.backward([g.index_select(0, rows)]);
         errors.Add(("input gradient", Error(x.grad!.index_select(0, rows), xr.grad!.index_select(0, rows))));
         errors.Add(("weight gradient", Error(w.grad!, wr.grad!)));

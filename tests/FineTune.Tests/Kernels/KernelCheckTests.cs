@@ -44,6 +44,22 @@ public class KernelCheckTests
     }
 
     [Fact]
+    public void A_fault_on_one_thread_only_is_found_where_the_run_also_computes_on_one_thread()
+    {
+        // oneDNN splits work by thread count, so a kernel may be wrong on one thread and right on two. The test
+        // suite computes on both (tests that train set threads: 1 for the whole process), and so probes both.
+        const string fault = "kind=wrong,cin=64,cout=64,k=3,layout=channels_last,threads=1";
+        var twoThreads = Small with { Threads = 2 };
+        Assert.Empty(KernelCheck.Search(twoThreads, environment: Fault(fault)).Findings);
+
+        var plan = KernelCheck.Search(twoThreads with { AlsoOneThread = true }, environment: Fault(fault));
+        Assert.NotEmpty(plan.Findings);
+        Assert.All(plan.Findings, f => Assert.Equal(1, f.Probe.Threads));
+        Assert.Contains("1 thread", plan.Summary());
+        Assert.Equal(ConvRoute.Nchw, plan.Routes["3x3 64->64 s1 ChannelsLast Fp32"]);
+    }
+
+    [Fact]
     public void A_fault_no_route_avoids_turns_channels_last_off()
     {
         var plan = KernelCheck.Search(Small, environment: Fault("kind=wrong,cin=64,cout=64,k=3,layout=channels_last,route=any"));
@@ -82,5 +98,10 @@ public class KernelCheckTests
         Assert.Contains(probes, p => p.Shape.ToString() == "conv 1x1 1024->2048 s2 @20" && !p.Backward);
         Assert.All(probes, p => Assert.True(p.Batch <= KernelRequest.MaxBatch));
         Assert.DoesNotContain((request with { Bf16 = false }).Probes(), p => p.Dtype == KernelDtype.Bf16);
+        Assert.All(probes, p => Assert.Equal(2, p.Threads));
+
+        var suite = KernelRequest.ForTests(bf16: false).Probes();
+        Assert.Equal([0, 1], suite.Select(p => p.Threads).Distinct().Order());
+        Assert.Equal(suite.Count(p => p.Threads == 0), suite.Count(p => p.Threads == 1));
     }
 }

@@ -1,5 +1,7 @@
+using FineTune.Kernels;
 using FineTune.Models;
 using Xunit;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace FineTune.Tests.Models;
@@ -10,7 +12,7 @@ namespace FineTune.Tests.Models;
 /// (TestSetup) routed those shapes, and a wrong channels-last kernel would part the two layouts' gradients:
 /// it is the detector for both faults.
 /// </summary>
-public class ResNet50TrainingTests
+public class ResNet50TrainingTests(ITestOutputHelper log)
 {
     [Fact]
     public void Resnet50_training_steps_give_the_same_gradients_in_both_layouts()
@@ -35,16 +37,21 @@ public class ResNet50TrainingTests
 
         var nchw = Gradients(channelsLast: false);
         var nhwc = Gradients(channelsLast: true);
+        var worst = ("", 0.0);
         foreach (var (name, g) in nchw)
         {
             Assert.True(g.isfinite().all().item<bool>(), $"{name}: non-finite gradient");
-            // Below the max-pool, ties (windows of ReLU zeros) may send the gradient to another, equally valid, position
-            // in each layout: the stem's gradients are both right and differ (measured 0.9%).
-            if (name.StartsWith("conv1.", StringComparison.Ordinal) || name.StartsWith("bn1.", StringComparison.Ordinal)) continue;
-            var scale = g.abs().max().item<float>();
-            var diff = (g - nhwc[name]).abs().max().item<float>();
-            Assert.True(diff <= 1e-2 * scale + 1e-7, $"{name}: channels-last gradient off by {diff} of {scale}"); // a wrong kernel is off by 0.1-0.5; rounding through 50 layers, with other tests changing thread counts, reaches 1e-3
+            var error = (g - nhwc[name]).norm().item<float>() / Math.Max(g.norm().item<float>(), 1e-12f);
+            if (error > worst.Item2) worst = (name, error);
         }
+        log.WriteLine($"largest channels-last vs NCHW gradient difference: {worst.Item1}, {worst.Item2:G3} of its norm");
+        // Measured by norm, not by the largest element: where a pre-activation lies within rounding of zero, the two
+        // layouts' kernels (which add in different orders) may take the two sides of a ReLU, and that one position's
+        // gradient then differs by its whole value: up to 3.6% of the largest element and 1.4% of the norm, measured
+        // (on float64 against fp32, ResNet-50 at 64-224 px, one and two threads), and it happens or not with the
+        // thread count and the CPU. A wrong kernel is off by 0.1-0.5 everywhere it computes.
+        Assert.True(worst.Item2 <= 5e-2,
+            $"{worst.Item1}: channels-last gradient off by {worst.Item2:G3} of its norm on {CpuInfo.Current.ModelName}, {get_num_threads()} thread(s); {KernelPlan.Current.Summary()}");
 
         // And a training-mode step (batch statistics): runs, finite, and the optimiser sees every gradient.
         model.train();
