@@ -42,7 +42,9 @@ public static partial class Experiment
         // Kernels verified on this CPU before libtorch computes anything; a run that died natively makes this one more careful.
         bool mainRank = LaunchInfo.FromEnvironment() is not { Rank: > 0 };
         var console = options.Log ?? Console.Out;
-        var kernelRequest = KernelRequest.ForConfig(config, training: true);
+        // Probed on the threads the run will compute on: oneDNN plans by thread count (a rank of N shares the cores).
+        int threads = options.Distributed && config.Training.Threads == 0 ? LaunchInfo.ThreadsPerRank() : config.Training.Threads;
+        var kernelRequest = KernelRequest.ForConfig(config, training: true) with { Threads = threads };
         if (mainRank && RunMarker.Unfinished(config.Experiment.RunCheckpointDir) is { } unfinished)
         {
             console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir));
@@ -55,7 +57,7 @@ public static partial class Experiment
         using var dist = DistributedContext.Create(options.Distributed);
         // From here on a stop is honoured: a SIGUSR1 that mpirun forwards while weights or data load would otherwise end the rank at once.
         using var listening = options.ListenForStop?.Invoke();
-        if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(LaunchInfo.ThreadsPerRank());
+        if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(threads);
         var device = dist.IsDistributed ? dist.SelectDevice(options.Gpu) : ModelSetup.SelectDevice(options.Gpu);
         random.manual_seed(config.Data.Seed);
         var log = dist.IsMain ? console : TextWriter.Null;
