@@ -69,7 +69,7 @@ public sealed class LibrarySampleTests(ITestOutputHelper output)
             Assert.InRange(probabilities.Sum(), 0.999, 1.001);
             Assert.Equal(file.Select(l => l[1]), stream.Select(l => l[1]));
             for (int i = 0; i < 3; i++)
-                Assert.Equal(probabilities[i], double.Parse(stream[i][2], CultureInfo.InvariantCulture), 5);
+                Assert.Equal(probabilities[i], double.Parse(stream[i][2], CultureInfo.InvariantCulture), tolerance: 1e-5);
         }
         finally
         {
