@@ -29,9 +29,11 @@ public static class DoctorCommand
         // Every probe with libtorch's own kernels, shown in full; then the plan the check chooses from them.
         var probes = request.Probes();
         Console.WriteLine($"\nProbes with libtorch's own kernels ({probes.Count}; tolerance fp32 {ProbeRunner.Tolerance(KernelDtype.Fp32):G2}, bf16 {ProbeRunner.Tolerance(KernelDtype.Bf16):G2} of the largest value):");
-        foreach (var r in ProbeProcess.Run(probes, OneDnnIsa.UserCap, TimeSpan.FromMinutes(10)))
+        var results = ProbeProcess.Run(probes, OneDnnIsa.UserCap, TimeSpan.FromMinutes(10));
+        foreach (var r in results)
             Console.WriteLine($"  {(r.Passed ? "ok  " : "FAIL")} {r.Probe,-72} {(r.Passed ? $"{r.Error:G2}" : $"{r.Verdict.ToString().ToLowerInvariant()}: {r.Detail}")} ({r.Seconds:F2} s)");
-        var plan = KernelCheck.CachedOrChecked(request, Console.WriteLine, recheck);
+        // An uncached check starts from these results instead of running the same probes again.
+        var plan = KernelCheck.CachedOrChecked(request, Console.WriteLine, recheck, firstRound: OneDnnIsa.UserCap is null ? results : null);
         Console.WriteLine();
         Console.WriteLine(plan.Summary());
         TorchNative.EnsureLoaded();

@@ -45,7 +45,13 @@ public static class KernelCheck
         return plan;
     }
 
-    public static KernelPlan CachedOrChecked(KernelRequest request, Action<string>? log, bool recheck = false)
+    /// <summary>
+    /// The cached verdict for <paramref name="request"/>, or a new check, cached. <paramref name="firstRound"/>: the
+    /// request's probes already run with libtorch's own kernels (`finetune doctor` shows them first), so a new check
+    /// does not run them again.
+    /// </summary>
+    public static KernelPlan CachedOrChecked(KernelRequest request, Action<string>? log, bool recheck = false,
+                                             IReadOnlyList<ProbeResult>? firstRound = null)
     {
         var path = CachePath(request);
         int escalation = Escalation(request);
@@ -59,7 +65,7 @@ public static class KernelCheck
             catch (JsonException) { /* a damaged cache entry is checked again */ }
         }
         log?.Invoke($"Kernels: checking libtorch's kernels on this CPU ({request.Probes().Count} probes, once per CPU and configuration)...");
-        var plan = Search(request, escalation);
+        var plan = Search(request, escalation, firstRound: firstRound);
         AtomicWrite.Text(path, JsonSerializer.Serialize(plan, ProbeProcess.Json));
         return plan;
     }
@@ -83,17 +89,21 @@ public static class KernelCheck
     /// <summary>
     /// The fastest configuration whose probes all agree with float64; escalation steps skip the fastest ones.
     /// <paramref name="environment"/> is added to the probe processes' (tests inject faults through it).
+    /// <paramref name="firstRound"/>, when given, stands for the first run of the request's probes with libtorch's own
+    /// kernels; it is used only when this search would start there (no escalation).
     /// </summary>
-    public static KernelPlan Search(KernelRequest request, int escalation = 0, IReadOnlyDictionary<string, string>? environment = null)
+    public static KernelPlan Search(KernelRequest request, int escalation = 0, IReadOnlyDictionary<string, string>? environment = null,
+                                    IReadOnlyList<ProbeResult>? firstRound = null)
     {
         var clock = Stopwatch.StartNew();
         var probes = request.Probes();
         List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, PerChild, environment);
         bool asked = request.ChannelsLast;
+        double givenSeconds = 0;
         KernelPlan Done(KernelPlan p, List<ProbeResult> findings) => p with
         {
             ChannelsLastAsked = asked,
-            Findings = findings, ProbeCount = probes.Count, CheckSeconds = clock.Elapsed.TotalSeconds,
+            Findings = findings, ProbeCount = probes.Count, CheckSeconds = givenSeconds + clock.Elapsed.TotalSeconds,
             CheckedAt = DateTimeOffset.UtcNow, Cpu = CpuInfo.Current.ToString(), Escalation = escalation,
         };
 
@@ -102,7 +112,9 @@ public static class KernelCheck
         string? startIsa = escalation == 0 ? null : isaLadder[Math.Min(escalation - 1, isaLadder.Count - 1)];
         if (escalation > 0 && request.ChannelsLast) { request = request with { ChannelsLast = false }; probes = request.Probes(); }
 
-        var first = Run(probes, startIsa);
+        bool given = escalation == 0 && firstRound is not null && firstRound.Select(r => r.Probe).SequenceEqual(probes);
+        var first = given ? firstRound!.ToList() : Run(probes, startIsa);
+        if (given) givenSeconds = first.Sum(r => r.Seconds); // the check's time includes the round run before it
         var findings = first.Where(r => !r.Passed).ToList();
         var routes = new Dictionary<string, ConvRoute>();
         var unresolved = ChooseRoutes(findings, startIsa, Run, routes);

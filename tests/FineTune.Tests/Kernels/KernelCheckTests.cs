@@ -33,6 +33,22 @@ public class KernelCheckTests
     }
 
     [Fact]
+    public void A_check_starts_from_the_probes_already_run_when_they_are_the_requests()
+    {
+        // `finetune doctor` shows every probe first; the check then starts from those results instead of running
+        // them again. Shown by a fault present only in the given results: the search acts on it.
+        const string fault = "kind=wrong,cin=256,cout=512,k=1,layout=channels_last";
+        var given = ProbeProcess.Run(Small.Probes(), null, TimeSpan.FromMinutes(3), Fault(fault));
+        var plan = KernelCheck.Search(Small, firstRound: given);
+        var finding = Assert.Single(plan.Findings);
+        Assert.Equal(ProbeVerdict.Wrong, finding.Verdict);
+        Assert.Equal("1x1 256->512 s2 ChannelsLast Fp32", Assert.Single(plan.Routes).Key);
+
+        // Results for other probes are not taken for the request's: the check runs its own (no fault there).
+        Assert.Empty(KernelCheck.Search(Small, firstRound: given.Skip(1).ToList()).Findings);
+    }
+
+    [Fact]
     public void A_crash_in_a_backward_kernel_is_pinned_on_its_probe_and_the_rest_still_run()
     {
         var plan = KernelCheck.Search(Small, environment: Fault("kind=crash,cin=128,cout=256,k=1,stride=2,pass=backward"));
