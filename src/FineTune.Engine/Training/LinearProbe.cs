@@ -26,11 +26,19 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
             $"(features {ProgressReporter.Clock(FeatureTime)}, fit {ProgressReporter.Clock(FitTime)}).");
     }
 
-    public Outcome Run(IBatchSource train, IBatchSource val, int seed)
+    /// <summary>
+    /// Computes the features, fits the head and reports. Returns null when stopped: the feature passes (minutes on a
+    /// real dataset) leave off at the next batch once <paramref name="stop"/> is cancelled, and after each pass
+    /// <paramref name="stopAgreed"/> (every rank calls it at the same point) says whether any rank was stopped.
+    /// </summary>
+    public Outcome? Run(IBatchSource train, IBatchSource val, int seed, CancellationToken stop = default, Func<bool>? stopAgreed = null)
     {
+        bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();
-        var (features, labels) = Extract(train, "Linear probe: features (train)");
-        var (valFeatures, valLabels) = Extract(val, "Linear probe: features (val)  ");
+        var (features, labels) = Extract(train, "Linear probe: features (train)", stop);
+        if (Stopped()) { features.Dispose(); labels.Dispose(); return null; }
+        var (valFeatures, valLabels) = Extract(val, "Linear probe: features (val)  ", stop);
+        if (Stopped()) { features.Dispose(); labels.Dispose(); valFeatures.Dispose(); valLabels.Dispose(); return null; }
         var featureTime = clock.Elapsed;
         clock.Restart();
         using (features) using (labels) using (valFeatures) using (valLabels)
@@ -42,7 +50,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     }
 
     /// <summary>Pooled features of every batch by the evaluation loop (BatchNorm on its ImageNet statistics, no gradients).</summary>
-    (Tensor Features, Tensor Labels) Extract(IBatchSource source, string label)
+    (Tensor Features, Tensor Labels) Extract(IBatchSource source, string label, CancellationToken stop)
     {
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
@@ -50,7 +58,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var clock = Stopwatch.StartNew();
         long seen = 0;
         int b = 0;
-        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features).Run(source.Epoch(1), (batch, batchFeatures) =>
+        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features).Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
         {
             // Kept past the batch's scope: they are concatenated once all batches are through.
             features.Add(batchFeatures.MoveToOuterDisposeScope());
@@ -58,10 +66,20 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
             seen += batch.Count;
             progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
         });
-        var result = (cat(features, 0), cat(labels, 0));
+        var result = features.Count > 0 ? (cat(features, 0), cat(labels, 0)) : (empty(0), empty(0, dtype: int64));
         foreach (var f in features) f.Dispose();
         foreach (var l in labels) l.Dispose();
         return result;
+    }
+
+    /// <summary>The batches of <paramref name="batches"/> until <paramref name="stop"/> is cancelled (the batch read then is freed).</summary>
+    static IEnumerable<Batch> Until(IEnumerable<Batch> batches, CancellationToken stop)
+    {
+        foreach (var batch in batches)
+        {
+            if (stop.IsCancellationRequested) { batch.Dispose(); yield break; }
+            yield return batch;
+        }
     }
 
     /// <summary>

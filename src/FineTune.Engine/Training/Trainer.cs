@@ -71,11 +71,16 @@ public sealed partial class Trainer(
 
         using var events = IsMain ? new EventWriter(config.Experiment.RunLogDir) : null;
         if (resumeFrom is null) events?.AddText("config", "```yaml\n" + ConfigPrinter.ToYaml(config) + "```", 0);
-        if (resumeFrom is null && _t.LinearProbeEpochs > 0) RunLinearProbe(events);
-
         var outcome = TrainingOutcome.Completed;
         string message = "";
-        for (int epoch = _state.EpochsDone + 1; epoch <= _t.NumEpochs; epoch++)
+        if (resumeFrom is null && _t.LinearProbeEpochs > 0 && !RunLinearProbe(events))
+        {
+            // Nothing trained yet, so nothing to save: a checkpoint would resume without the probe.
+            outcome = TrainingOutcome.Interrupted;
+            message = $"Stopped by {_stopReason} during the linear probe, before the first epoch; nothing was saved: run the same command again to start over.";
+        }
+
+        for (int epoch = _state.EpochsDone + 1; outcome == TrainingOutcome.Completed && epoch <= _t.NumEpochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             // Augmentations drawing from torch's generator repeat per epoch, so a resumed run matches.
@@ -156,14 +161,19 @@ public sealed partial class Trainer(
         if (precision.SlowerWarning is not null) progress.Line("Warning: " + precision.SlowerWarning);
     }
 
-    /// <summary>The head trained alone on the frozen backbone's features before fine-tuning (training.linear_probe_epochs, see <see cref="LinearProbe"/>).</summary>
-    void RunLinearProbe(EventWriter? events)
+    /// <summary>
+    /// The head trained alone on the frozen backbone's features before fine-tuning (training.linear_probe_epochs, see
+    /// <see cref="LinearProbe"/>). False when a stop came during it.
+    /// </summary>
+    bool RunLinearProbe(EventWriter? events)
     {
-        var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed);
+        var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, stop, StopRequested);
+        if (probe is null) return false;
         ReportUnreadable(data.TrainUnaugmented ?? data.Train, replaced: true);
         progress.Line(probe.ToString());
         events?.AddScalar("probe/train_accuracy", probe.TrainAccuracy, 0);
         events?.AddScalar("probe/val_accuracy", probe.ValAccuracy, 0);
+        return true;
     }
 
     static void TraceMemory(EventWriter? events, MemoryTrace.Sample? sample)

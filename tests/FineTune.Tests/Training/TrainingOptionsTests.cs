@@ -28,7 +28,7 @@ public class TrainingOptionsTests
         var data = Tiny.Data(config);
         using var model = Tiny.Model();
         var before = Snapshot(model);
-        var probe = new LinearProbe(model, config.Training, ProgressReporter.Silent()).Run(data.Train, data.Val, seed: 3);
+        var probe = new LinearProbe(model, config.Training, ProgressReporter.Silent()).Run(data.Train, data.Val, seed: 3)!;
 
         var after = model.state_dict();
         foreach (var (key, value) in before)
@@ -39,6 +39,34 @@ public class TrainingOptionsTests
         Assert.Equal(data.Train.ImageCount, probe.Images);
         // Four classes of distinct synthetic shapes: a trained head beats chance (25%) on features of even a random backbone.
         Assert.True(probe.TrainAccuracy > 0.5, $"probe train accuracy {probe.TrainAccuracy}");
+    }
+
+    [Fact]
+    public void A_stop_during_the_probes_feature_pass_ends_the_run_at_the_next_batch_and_saves_nothing()
+    {
+        // The feature pass is minutes on a real dataset; Ctrl-C (or SIGTERM) must not wait for it, nor for fine-tuning.
+        var root = Tiny.TempFolder();
+        var config = Tiny.Config(root, epochs: 2, t => t with { LinearProbeEpochs = 5 });
+        var data = Tiny.Data(config);
+        var probeSource = data.TrainUnaugmented ?? data.Train;
+        Assert.True(probeSource.BatchCount >= 2, "the stop must come with batches left, or the test proves nothing");
+        using var stop = new CancellationTokenSource();
+        var seen = new List<(int Epoch, int Batch)>();
+        var intercepted = new InterceptingSource(probeSource, (epoch, b, batch) => { seen.Add((epoch, b)); if (b == 0) stop.Cancel(); return batch; });
+        data = data.TrainUnaugmented is null ? data with { Train = intercepted } : data with { TrainUnaugmented = intercepted };
+        using var model = Tiny.Model();
+        var before = Snapshot(model);
+
+        var result = new Trainer(config, model, data, Preprocessing.ImageNet, ProgressReporter.Silent(), stop.Token).Run();
+
+        Assert.Equal(TrainingOutcome.Interrupted, result.Outcome);
+        Assert.Contains("during the linear probe", result.Message);
+        Assert.Equal(StopReason.Cancelled, result.StopReason);
+        Assert.Equal([(1, 0)], seen);   // one batch of features; the val pass and fine-tuning never started
+        Assert.Empty(result.History);
+        Assert.Null(result.LastCheckpoint);
+        Assert.False(Directory.Exists(Path.Combine(root, "ckpt", "tiny")) && Directory.EnumerateFiles(Path.Combine(root, "ckpt", "tiny"), "*.ckpt").Any());
+        Assert.All(before, kv => Assert.True(Same(kv.Value, model.state_dict()[kv.Key]), $"{kv.Key} changed"));
     }
 
     [Fact]
