@@ -32,8 +32,9 @@ public static class DoctorCommand
         var results = ProbeProcess.Run(probes, OneDnnIsa.UserCap, TimeSpan.FromMinutes(10));
         foreach (var r in results)
             Console.WriteLine($"  {(r.Passed ? "ok  " : "FAIL")} {r.Probe,-72} {(r.Passed ? $"{r.Error:G2}" : $"{r.Verdict.ToString().ToLowerInvariant()}: {r.Detail}")} ({r.Seconds:F2} s)");
-        // An uncached check starts from these results instead of running the same probes again.
-        var plan = KernelCheck.CachedOrChecked(request, Console.WriteLine, recheck, firstRound: OneDnnIsa.UserCap is null ? results : null);
+        // An uncached check starts from these results instead of running the same probes again (its first round runs
+        // under the user's cap too: the probe children inherit ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA).
+        var plan = KernelCheck.CachedOrChecked(request, Console.WriteLine, recheck, firstRound: results);
         Console.WriteLine();
         Console.WriteLine(plan.Summary());
         TorchNative.EnsureLoaded();
