@@ -35,22 +35,25 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     {
         bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();
-        var (features, labels) = Extract(train, "Linear probe: features (train)", stop);
-        if (Stopped()) { features.Dispose(); labels.Dispose(); return null; }
-        var (valFeatures, valLabels) = Extract(val, "Linear probe: features (val)  ", stop);
-        if (Stopped()) { features.Dispose(); labels.Dispose(); valFeatures.Dispose(); valLabels.Dispose(); return null; }
+        using var trainSet = Extract(train, "Linear probe: features (train)", stop);
+        if (Stopped()) return null;
+        using var valSet = Extract(val, "Linear probe: features (val)  ", stop);
+        if (Stopped()) return null;
         var featureTime = clock.Elapsed;
         clock.Restart();
-        using (features) using (labels) using (valFeatures) using (valLabels)
-        {
-            Fit(features, labels, seed);
-            double trainAccuracy = Accuracy(features, labels), valAccuracy = Accuracy(valFeatures, valLabels);
-            return new Outcome((int)Sum([features.shape[0]])[0], t.LinearProbeEpochs, trainAccuracy, valAccuracy, featureTime, clock.Elapsed);
-        }
+        Fit(trainSet.Features, trainSet.Labels, seed);
+        double trainAccuracy = Accuracy(trainSet.Features, trainSet.Labels), valAccuracy = Accuracy(valSet.Features, valSet.Labels);
+        return new Outcome((int)Sum([trainSet.Features.shape[0]])[0], t.LinearProbeEpochs, trainAccuracy, valAccuracy, featureTime, clock.Elapsed);
+    }
+
+    /// <summary>One split's pooled features and labels, freed together.</summary>
+    sealed record FeatureSet(Tensor Features, Tensor Labels) : IDisposable
+    {
+        public void Dispose() { Features.Dispose(); Labels.Dispose(); }
     }
 
     /// <summary>Pooled features of every batch by the evaluation loop (BatchNorm on its ImageNet statistics, no gradients).</summary>
-    (Tensor Features, Tensor Labels) Extract(IBatchSource source, string label, CancellationToken stop)
+    FeatureSet Extract(IBatchSource source, string label, CancellationToken stop)
     {
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
@@ -66,7 +69,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
             seen += batch.Count;
             progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
         });
-        var result = features.Count > 0 ? (cat(features, 0), cat(labels, 0)) : (empty(0), empty(0, dtype: int64));
+        var result = features.Count > 0 ? new FeatureSet(cat(features, 0), cat(labels, 0)) : new FeatureSet(empty(0), empty(0, dtype: int64));
         foreach (var f in features) f.Dispose();
         foreach (var l in labels) l.Dispose();
         return result;
