@@ -194,6 +194,7 @@ public static class CommandCatalog
             Value("seed", "S", "random seed (default 7)"),
             Value("threads", "N", "threads per rank (default 1)"),
             Flag("sync_bn", "synchronised batch norm across ranks"),
+            Flag("fp64", "train in float64 (rounding too small to matter: ranks and one process agree to ~1e-12)"),
             Value("out", "F", "write each rank's final state dict here ({rank} becomes the rank)"),
             Value("kill_rank", "R", "this rank dies ..."),
             Value("kill_step", "N", "... at this step"),

@@ -56,7 +56,7 @@ public static class ConfigKeys
     };
     static readonly Dictionary<string, PrecisionSetting> Precisions = new()
     {
-        ["auto"] = PrecisionSetting.Auto, ["fp32"] = PrecisionSetting.Fp32, ["bf16"] = PrecisionSetting.Bf16,
+        ["auto"] = PrecisionSetting.Auto, ["fp32"] = PrecisionSetting.Fp32, ["bf16"] = PrecisionSetting.Bf16, ["fp64"] = PrecisionSetting.Fp64,
     };
 
     static string NameOf<T>(Dictionary<string, T> choices, T value) where T : struct, Enum =>
@@ -194,7 +194,7 @@ public static class ConfigKeys
             (s, k, t) => t with { FreezeBatchNorm = s.Bool(k, t.FreezeBatchNorm) }, t => t.FreezeBatchNorm) with { New = true },
         Training("channels_last", Bool, "feed the network channels-last (NHWC) batches: libtorch's CPU convolutions (oneDNN) then keep that layout through the network instead of converting at every layer",
             (s, k, t) => t with { ChannelsLast = s.Bool(k, t.ChannelsLast) }, t => t.ChannelsLast) with { New = true },
-        Training("precision", OneOf(Precisions), "`fp32`, `bf16` or `auto`. `bf16` runs convolutions and the classifier in bfloat16 as `torch.autocast('cpu', dtype=torch.bfloat16)` does (BatchNorm statistics, loss, softmax, the fp32 master weights, the optimiser and checkpoints stay fp32), in training, validation, the linear probe, `test` and `predict`. `auto` picks bf16 only where this CPU runs it faster than fp32 (`amx_bf16`, or `avx512_bf16` on AMD; an Intel CPU with `avx512_bf16` but no AMX measured slower in bf16) and the kernel check has not failed it. `--precision` on `train`, `test`, `predict` and `bench` overrides it; every run prints which precision it uses and why. TensorBoard's hparams log the precision the run computed in (auto resolved)",
+        Training("precision", OneOf(Precisions), "`fp32`, `bf16`, `auto` or `fp64`. `bf16` runs convolutions and the classifier in bfloat16 as `torch.autocast('cpu', dtype=torch.bfloat16)` does (BatchNorm statistics, loss, softmax, the fp32 master weights, the optimiser and checkpoints stay fp32), in training, validation, the linear probe, `test` and `predict`. `auto` picks bf16 only where this CPU runs it faster than fp32 (`amx_bf16`, or `avx512_bf16` on AMD; an Intel CPU with `avx512_bf16` but no AMX measured slower in bf16) and the kernel check has not failed it. `--precision` on `train`, `test`, `predict` and `bench` overrides it; every run prints which precision it uses and why. TensorBoard's hparams log the precision the run computed in (auto resolved). `fp64` is for verification, not speed: parameters, activations, gradients, optimiser state and checkpoints all in float64 (several times slower), so that two computations of the same function (say 2 ranks against 1 process) agree to ~1e-12 whatever the CPU's rounding; `test` and `predict` of such a checkpoint run in fp32 unless `--precision fp64`",
             (s, k, t) => t with { Precision = s.Choice(k, t.Precision, Precisions) }, t => Models.Precision.ToName(t.Precision)) with { New = true, HParam = true },
         Training("grad_clip", Number, "clip the global gradient norm to this value; `0` is off",
             (s, k, t) => t with { GradClip = s.Double(k, t.GradClip, 0, double.PositiveInfinity) }, t => t.GradClip) with { New = true },

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -24,11 +25,12 @@ public sealed class GradientAllReducer : IDisposable
     /// <summary>One flat buffer and the parameters whose gradients it carries.</summary>
     public sealed record Bucket(IReadOnlyList<Parameter> Parameters, Tensor Flat)
     {
-        public long Bytes => Flat.NumberOfElements * 4;
+        public long Bytes => Flat.NumberOfElements * Flat.ElementSize;
     }
 
     readonly Communicator _comm;
     readonly List<Bucket> _buckets = [];
+    readonly ScalarType _dtype;
 
     public IReadOnlyList<Bucket> Buckets => _buckets;
 
@@ -44,12 +46,15 @@ public sealed class GradientAllReducer : IDisposable
         _comm = comm;
         var current = new List<Parameter>();
         long currentBytes = 0;
-        foreach (var p in parameters.Where(p => p.requires_grad).Reverse())
+        var trainable = parameters.Where(p => p.requires_grad).Reverse().ToList();
+        // float32, or float64 in verification runs (training.precision: fp64); one dtype for all, so buckets are uniform.
+        _dtype = trainable.Count > 0 ? trainable[0].dtype : ScalarType.Float32;
+        if (_dtype is not (ScalarType.Float32 or ScalarType.Float64) || trainable.Any(p => p.dtype != _dtype))
+            throw new ArgumentException($"Gradient all-reduce supports float32 or float64 parameters of one dtype; got {string.Join(", ", trainable.Select(p => p.dtype).Distinct())}.");
+        foreach (var p in trainable)
         {
-            if (p.dtype != ScalarType.Float32)
-                throw new ArgumentException($"Gradient all-reduce supports float32 parameters; got {p.dtype}.");
             current.Add(p);
-            currentBytes += p.NumberOfElements * 4;
+            currentBytes += p.NumberOfElements * p.ElementSize;
             if (currentBytes >= bucketBytes) { Close(current); current = []; currentBytes = 0; }
         }
         if (current.Count > 0) Close(current);
@@ -59,7 +64,7 @@ public sealed class GradientAllReducer : IDisposable
     {
         // The flat buffer lives on the CPU: MPI reads host memory (a CUDA-aware MPI or NCCL would not need this).
         // Owned by this object for its lifetime, whatever dispose scope it is created in.
-        var flat = zeros(parameters.Sum(p => p.NumberOfElements), ScalarType.Float32).DetachFromDisposeScope();
+        var flat = zeros(parameters.Sum(p => p.NumberOfElements), _dtype).DetachFromDisposeScope();
         _buckets.Add(new Bucket(parameters, flat));
     }
 
@@ -93,7 +98,7 @@ public sealed class GradientAllReducer : IDisposable
                     if (p.grad is { } g) g.copy_(averaged);
                     // Unused here but used on another rank: take the average. Unused everywhere: stay
                     // without a gradient, so the optimiser skips it (no weight decay or momentum step).
-                    else if (p.requires_grad && averaged.abs().max().item<float>() > 0) p.grad = averaged.clone().MoveToOuterDisposeScope();
+                    else if (p.requires_grad && averaged.abs().max().ToDouble() > 0) p.grad = averaged.clone().MoveToOuterDisposeScope();
                     offset += n;
                 }
             }

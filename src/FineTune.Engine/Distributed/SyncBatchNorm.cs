@@ -81,9 +81,9 @@ public static class SyncBatchNorm
 
         using var scope = NewDisposeScope();
         // Under bf16 autocast the statistics are still summed and kept in fp32 (as libtorch's mixed-dtype BatchNorm does);
-        // the output returns in the input's dtype.
+        // the output returns in the input's dtype. float64 (verification runs) stays float64.
         var inputDtype = x.dtype;
-        if (inputDtype != ScalarType.Float32) x = x.to(ScalarType.Float32);
+        if (inputDtype != ScalarType.Float32 && inputDtype != ScalarType.Float64) x = x.to(ScalarType.Float32);
         long channels = x.shape[1];
         var dims = Enumerable.Range(0, (int)x.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
         var shape = Enumerable.Range(0, (int)x.dim()).Select(d => d == 1 ? channels : 1L).ToArray();

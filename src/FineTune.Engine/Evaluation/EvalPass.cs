@@ -82,7 +82,7 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
     public static float[][] Probabilities(Tensor logits)
     {
         using var scope = NewDisposeScope();
-        var probabilities = nn.functional.softmax(logits, 1).to(CPU).contiguous();
+        var probabilities = nn.functional.softmax(logits, 1).to(ScalarType.Float32, CPU).contiguous(); // float64 logits of an fp64 run too
         int n = (int)probabilities.shape[0], classes = (int)probabilities.shape[1];
         var flat = probabilities.data<float>().ToArray();
         return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();

@@ -36,5 +36,13 @@ static class Autocast
         return y.to(fc.weight.dtype).MoveToOuterDisposeScope();
     }
 
-    public static ScalarType DtypeOf(ComputePrecision p) => p == ComputePrecision.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+    public static ScalarType DtypeOf(ComputePrecision p) => p switch
+    {
+        ComputePrecision.Bf16 => ScalarType.BFloat16,
+        ComputePrecision.Fp64 => ScalarType.Float64,
+        _ => ScalarType.Float32,
+    };
+
+    /// <summary>The logits' dtype: fp32, the loss's and softmax's, except in an fp64 (verification) run, where everything is float64.</summary>
+    public static ScalarType LogitsDtypeOf(ComputePrecision p) => p == ComputePrecision.Fp64 ? ScalarType.Float64 : ScalarType.Float32;
 }

@@ -2,11 +2,15 @@ using FineTune.Kernels;
 
 namespace FineTune.Models;
 
-/// <summary>What a config or command line asks for (training.precision, --precision).</summary>
-public enum PrecisionSetting { Auto, Fp32, Bf16 }
+/// <summary>
+/// What a config or command line asks for (training.precision, --precision). Fp64 is for verification: every parameter,
+/// activation and gradient in float64, where rounding (~1e-16) is too small to be amplified into a visible difference by
+/// a few steps of training, so two computations of the same function agree to ~1e-12 on any CPU.
+/// </summary>
+public enum PrecisionSetting { Auto, Fp32, Bf16, Fp64 }
 
 /// <summary>What the model's convolutions and classifier compute in (see <see cref="ResNet.Precision"/>).</summary>
-public enum ComputePrecision { Fp32, Bf16 }
+public enum ComputePrecision { Fp32, Bf16, Fp64 }
 
 /// <summary>
 /// The precision a run uses and, in words, why; <see cref="SlowerWarning"/> is set when bf16 was asked for on a CPU
@@ -53,21 +57,28 @@ public static class Precision
     /// <summary>The /proc/cpuinfo flags that mean bf16 arithmetic in hardware (AMX tiles, AVX-512 BF16 dot products).</summary>
     public static readonly IReadOnlyList<string> NativeBf16Flags = ["amx_bf16", "avx512_bf16"];
 
-    public static string ToName(this ComputePrecision p) => p == ComputePrecision.Bf16 ? "bf16" : "fp32";
+    public static string ToName(this ComputePrecision p) => p switch
+    {
+        ComputePrecision.Bf16 => "bf16",
+        ComputePrecision.Fp64 => "fp64",
+        _ => "fp32",
+    };
 
     public static string ToName(this PrecisionSetting p) => p switch
     {
         PrecisionSetting.Fp32 => "fp32",
         PrecisionSetting.Bf16 => "bf16",
+        PrecisionSetting.Fp64 => "fp64",
         _ => "auto",
     };
 
-    /// <summary>"fp32", "bf16" (also "float32", "bfloat16") or "auto", any case; null for anything else.</summary>
+    /// <summary>"fp32", "bf16", "fp64" (also "float32", "bfloat16", "float64") or "auto", any case; null for anything else.</summary>
     public static PrecisionSetting? TryParse(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         "auto" => PrecisionSetting.Auto,
         "fp32" or "float32" => PrecisionSetting.Fp32,
         "bf16" or "bfloat16" => PrecisionSetting.Bf16,
+        "fp64" or "float64" => PrecisionSetting.Fp64,
         _ => null,
     };
 
@@ -90,6 +101,8 @@ public static class Precision
         {
             case PrecisionSetting.Fp32:
                 return new(ComputePrecision.Fp32, "asked for");
+            case PrecisionSetting.Fp64:
+                return new(ComputePrecision.Fp64, "asked for: float64 everywhere, for verification; several times slower than fp32");
             case PrecisionSetting.Bf16 when cpu.NativeFlag is null:
                 return new(ComputePrecision.Bf16, "asked for; this CPU has no native bf16",
                     "bf16 was asked for, but this CPU has no native bf16 (no " + string.Join(" or ", NativeBf16Flags)

@@ -34,10 +34,22 @@ public sealed class ResNet : Module<Tensor, Tensor>
     public ResNetArchitecture Architecture { get; }
 
     /// <summary>
-    /// What the convolutions and the classifier compute in. The parameters stay fp32 either way (checkpoints,
-    /// exports and the optimiser see fp32); bf16 is autocast, see <see cref="Autocast"/>. Logits are always fp32.
+    /// What the convolutions and the classifier compute in. For fp32 and bf16 the parameters stay fp32 (checkpoints,
+    /// exports and the optimiser see fp32; bf16 is autocast, see <see cref="Autocast"/>) and the logits are fp32.
+    /// fp64 (verification runs) moves the parameters and buffers themselves to float64, and back when set to another:
+    /// in float64 there is nothing to autocast, and the optimiser and checkpoints must keep every bit.
     /// </summary>
-    public ComputePrecision Precision { get; set; } = ComputePrecision.Fp32;
+    public ComputePrecision Precision
+    {
+        get => _precision;
+        set
+        {
+            var parameters = value == ComputePrecision.Fp64 ? ScalarType.Float64 : ScalarType.Float32;
+            if (fc.weight!.dtype != parameters) this.to(parameters);
+            _precision = value;
+        }
+    }
+    ComputePrecision _precision = ComputePrecision.Fp32;
 
     public int NumClasses => (int)fc.weight!.shape[0];
 
@@ -100,7 +112,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
                 y = Then(y, ((Module<Tensor, Tensor>)block).call(y));
         y = Then(y, avgpool.call(y));
         y = Then(y, flatten(y, 1));
-        return (y.dtype == ScalarType.Float32 ? y : y.to(ScalarType.Float32)).MoveToOuterDisposeScope();
+        var outputIn = Autocast.LogitsDtypeOf(Precision);
+        return (y.dtype == outputIn ? y : y.to(outputIn)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

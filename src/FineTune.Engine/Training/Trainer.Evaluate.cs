@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FineTune.Evaluation;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Training;
@@ -20,7 +21,7 @@ public sealed partial class Trainer
         new EvalPass(model, _device, _t.ChannelsLast).Run(data.Val.Epoch(epoch), (batch, logits) =>
         {
             var labels = batch.Labels.to(_device);
-            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).ToDouble();
             correct += logits.argmax(1).eq(labels).sum().item<long>();
             seen += batch.Count;
             b++;

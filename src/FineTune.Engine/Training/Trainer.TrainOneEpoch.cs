@@ -53,7 +53,7 @@ public sealed partial class Trainer
             optimizer.zero_grad();
             var logits = model.call(images);
             var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: _t.LabelSmoothing);
-            double lossValue = loss.item<float>();
+            double lossValue = loss.ToDouble();
             // Every rank learns whether any rank's loss is non-finite before the gradient all-reduce, so all of them
             // stop after the same step instead of the healthy ones waiting in a collective the diverged one never joins.
             if (DivergedRanks(lossValue) is { Count: > 0 } diverged)

@@ -10,7 +10,7 @@ namespace FineTune.Tests.Distributed;
 /// so the clip must act on the averaged gradient, as in DDP.
 /// </summary>
 [Collection("mpirun")]
-public sealed class TrainerEquivalenceTests : IDisposable
+public sealed class TrainerEquivalenceTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("finetune-ddp-trainer-").FullName;
 
@@ -21,7 +21,7 @@ public sealed class TrainerEquivalenceTests : IDisposable
     /// 2x2 positions per image: at 32 px (1x1) its batch statistics over 8 values are so ill-conditioned that float
     /// rounding alone grew from 1e-6 to 1e-3 in three steps.
     /// </summary>
-    string Config(string name, int batch, string batchNorm, double lr)
+    string Config(string name, int batch, string batchNorm, double lr, string precision = "fp64")
     {
         var path = Path.Combine(_dir, name + ".yaml");
         File.WriteAllText(path, $"""
@@ -43,6 +43,7 @@ public sealed class TrainerEquivalenceTests : IDisposable
               scheduler: none
               threads: 1
               grad_clip: 0.5
+              precision: {precision}
               {batchNorm}
             experiment:
               name: {name}
@@ -57,7 +58,9 @@ public sealed class TrainerEquivalenceTests : IDisposable
     Dictionary<string, Tensor> Weights(string name, int epoch)
     {
         var checkpoint = CheckpointFile.Load(Path.Combine(_dir, "checkpoints", name, $"checkpoint_epoch_{epoch}.ckpt"));
-        using var model = checkpoint.CreateModel();
+        // In the checkpoint's own precision: an fp64 run's weights are read without rounding to fp32.
+        using var model = new FineTune.Models.ResNet(checkpoint.Info.Architecture, checkpoint.Info.NumClasses) { Precision = FineTune.Models.ComputePrecision.Fp64 };
+        checkpoint.LoadModelInto(model);
         return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float64));
     }
 
@@ -77,25 +80,66 @@ public sealed class TrainerEquivalenceTests : IDisposable
         Assert.True(r.ExitCode == 0, $"exit code {r.ExitCode}:\n{r.Output}");
     }
 
+    /// <summary>
+    /// The same function computed two ways must agree to the last bits that float64 keeps. In float64 rounding is ~1e-16,
+    /// so even the chaotic growth of six SGD steps through layer4's batch statistics (8 images x 2x2 positions, which took
+    /// fp32's 1e-7 to 5e-4 on an AVX2-only CPU) ends near 1e-12, whatever the CPU's kernels: a bar of 1e-9 then means
+    /// "the same function". Measured here (see the closing note of issue 24): 2 ranks vs 1 process about 1e-13; with the
+    /// all-reduce summing without dividing, or with per-rank BatchNorm statistics, 1e-2 and more.
+    /// </summary>
     [MpiTheory]
     // BatchNorm on its running statistics: per-rank and global batches normalise alike. Clipping each rank's gradient
     // before the all-reduce put this run 1.1e-3 away from one process.
-    [InlineData("freeze_batchnorm: true", 0.05)]
-    // BatchNorm on batch statistics, synchronised over the ranks. At a rate of 0.05 the batch statistics of layer4
-    // (8 images x 2x2 positions) amplify float rounding to 4e-4 in six steps; at 0.01 the runs agree well within the bar.
-    [InlineData("sync_batchnorm: true", 0.01)]
-    public void Two_ranks_of_batch_b_through_the_trainer_equal_one_process_of_batch_2b(string batchNorm, double lr)
+    [InlineData("freeze_batchnorm: true")]
+    // BatchNorm on batch statistics, synchronised over the ranks.
+    [InlineData("sync_batchnorm: true")]
+    public void Two_ranks_of_batch_b_through_the_trainer_equal_one_process_of_batch_2b_in_float64(string batchNorm)
     {
-        Succeeded(MpiJob.RunSingle("train", "--config", Config("one", 8, batchNorm, lr)));
-        var two = MpiJob.RunRanks(2, "train", "--config", Config("two", 4, batchNorm, lr), "--distributed");
-        Succeeded(two);
-        Assert.Contains("2 ranks, batch 4 each", two.Output);
-
-        var single = Weights("one", 2);
+        var (single, two) = TrainBoth(batchNorm, lr: 0.05, "fp64");
         var (difference, where) = MaxDifference(single, Weights("two", 2));
-        Assert.True(difference < 1e-4, $"after 6 steps 2 ranks differ from 1 process by {difference} (in {where}):\n{two.Output}");
+        output.WriteLine($"fp64, {batchNorm}: 2 ranks vs 1 process {difference:e2} (in {where})");
+        Assert.True(difference < 1e-9, $"after 6 float64 steps 2 ranks differ from 1 process by {difference} (in {where}):\n{two.Output}");
         // The bar means something: the second epoch alone moved the weights far beyond it.
         var moved = MaxDifference(single, Weights("one", 1));
         Assert.True(moved.Value > 1e-3, $"epoch 2 moved the weights by only {moved.Value} (in {moved.Key})");
+    }
+
+    /// <summary>
+    /// The bar catches a real mistake: BatchNorm on each rank's own batch statistics (no sync_batchnorm) is another
+    /// function than one process's BatchNorm over the global batch, and float64 shows it by many orders of magnitude.
+    /// </summary>
+    [MpiFact]
+    public void Per_rank_batch_statistics_are_far_outside_the_float64_bar()
+    {
+        var (single, _) = TrainBoth("sync_batchnorm: false", lr: 0.05, "fp64");
+        var (difference, where) = MaxDifference(single, Weights("two", 2));
+        output.WriteLine($"fp64, per-rank BatchNorm: 2 ranks vs 1 process {difference:e2} (in {where})");
+        Assert.True(difference > 1e-4, $"per-rank BatchNorm statistics differ from one process by only {difference} (in {where})");
+    }
+
+    /// <summary>
+    /// The fp32 path users run, end to end, with a bar set by measured rounding rather than correctness: BatchNorm on
+    /// running statistics (no chaotic amplification through batch statistics). Worst case measured across CPUs and
+    /// oneDNN ISAs is in docs/ (issue 24): the bar is 10 times it.
+    /// </summary>
+    [MpiFact]
+    public void Two_ranks_equal_one_process_in_fp32_within_measured_rounding()
+    {
+        var (single, two) = TrainBoth("freeze_batchnorm: true", lr: 0.05, "fp32");
+        var (difference, where) = MaxDifference(single, Weights("two", 2));
+        output.WriteLine($"fp32, freeze_batchnorm: 2 ranks vs 1 process {difference:e2} (in {where})");
+        Assert.True(difference < Fp32Bar, $"after 6 fp32 steps 2 ranks differ from 1 process by {difference} (in {where}), more than {Fp32Bar}:\n{two.Output}");
+    }
+
+    const double Fp32Bar = 1e-4;
+
+    (Dictionary<string, Tensor> Single, MpiJob.Result Two) TrainBoth(string batchNorm, double lr, string precision)
+    {
+        Succeeded(MpiJob.RunSingle("train", "--config", Config("one", 8, batchNorm, lr, precision)));
+        var two = MpiJob.RunRanks(2, "train", "--config", Config("two", 4, batchNorm, lr, precision), "--distributed");
+        Succeeded(two);
+        Assert.Contains("2 ranks, batch 4 each", two.Output);
+        Assert.Contains($"Precision: {precision}", two.Output);
+        return (Weights("one", 2), two);
     }
 }

@@ -12,7 +12,7 @@ namespace FineTune.Tests.Kernels;
 /// path, as a broken oneDNN kernel would): the check routes around the fault and the run learns what a sound CPU
 /// learns; a native crash mid-run keeps the checkpoint and the next start says what happened.
 /// </summary>
-public class FaultyCpuRunTests
+public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     const string WrongLayer4Shortcut = "kind=wrong,cin=256,cout=512,k=1,layout=channels_last";
 
@@ -61,10 +61,13 @@ public class FaultyCpuRunTests
         // kernel rounds differently, measured 3.3e-3 after 2 epochs). Unchecked: the fault is real and training parts (0.27).
         var routed = MaxWeightDifference(sound, faulty);
         var broken = MaxWeightDifference(sound, unchecked_);
+        output.WriteLine($"routed vs sound {routed.Difference:e2} ({routed.Name}); unchecked vs sound {broken.Difference:e2} ({broken.Name})");
         Assert.True(routed.Difference < 1e-2, $"routed run differs by {routed.Difference} in {routed.Name}");
         Assert.True(broken.Difference > 10 * routed.Difference, $"the injected fault changed an unchecked run by {broken.Difference} only ({broken.Name})");
         var ra = ResultsFile.Read(Path.Combine(sound, "ckpt", "run", ResultsFile.FileName));
         var rb = ResultsFile.Read(Path.Combine(faulty, "ckpt", "run", ResultsFile.FileName));
+        foreach (var (ea, eb) in ra.History.Zip(rb.History))
+            output.WriteLine($"epoch {ea.Epoch}: val accuracy {ea.ValAccuracy} sound, {eb.ValAccuracy} routed; val loss {ea.ValLoss} sound, {eb.ValLoss} routed");
         foreach (var (ea, eb) in ra.History.Zip(rb.History))
             Assert.True(Math.Abs(ea.ValAccuracy - eb.ValAccuracy) <= 0.09, $"epoch {ea.Epoch}: val accuracy {ea.ValAccuracy} sound, {eb.ValAccuracy} routed");
     }

@@ -26,6 +26,7 @@ public static class DdpSelfTestCommand
         int seed = cl.GetInt("seed", 7);
         int threads = cl.GetInt("threads", 1);
         bool syncBn = cl.Flag("sync_bn");
+        bool fp64 = cl.Flag("fp64");
         var output = cl.Get("out");
         int killRank = cl.GetInt("kill_rank", -1), killStep = cl.GetInt("kill_step", -1);
         var killHow = cl.Get("kill_how") ?? "signal";
@@ -48,6 +49,7 @@ public static class DdpSelfTestCommand
         // Ranks start from different weights on purpose: the broadcast from rank 0 must make them equal.
         torch.manual_seed(seed + rank);
         using var model = new ResNet(new ResNetArchitecture(BlockKind.Basic, [1, 1, 1, 1]), Classes);
+        if (fp64) model.Precision = ComputePrecision.Fp64; // before the broadcast and the optimizer: every bit of the state in float64
         dist.BroadcastState(model);
         using var syncUndo = syncBn ? SyncBatchNorm.Convert(model, dist.Comm) : null;
         // Frozen BatchNorm (eval) makes per-rank and global-batch training identical; with --sync-bn the
@@ -74,7 +76,7 @@ public static class DdpSelfTestCommand
                 dist.AverageGradients(model.parameters()); // the training loop's seam
                 optimizer.step();
                 var correct = logits.argmax(1).eq(y).sum().item<long>();
-                var sums = dist.SumOverRanks(loss.item<float>() * batch, correct, batch);
+                var sums = dist.SumOverRanks(loss.ToDouble() * batch, correct, batch);
                 if (dist.IsMain)
                     Console.WriteLine(FormattableString.Invariant($"step {step}: global loss {sums[0] / sums[2]:R} accuracy {sums[1] / sums[2]:F4} over {sums[2]} samples, all-reduce {dist.LastAverageSeconds * 1000:F1} ms"));
             }

@@ -107,8 +107,39 @@ public sealed class CheckpointFile
     {
         if (model.Architecture.Block != Info.Block || !model.Architecture.Layers.SequenceEqual(Info.Layers) || model.NumClasses != Info.NumClasses)
             throw new CheckpointException($"Checkpoint '{Path}' holds a {Info.Backbone} ({Info.Architecture}, {Info.NumClasses} classes), which does not fit a {model.Architecture} model with {model.NumClasses} classes.");
+        // An fp64 (verification) run saves float64 weights, every other run float32: load in the checkpoint's dtype, then
+        // return to the model's (TorchSharp's load refuses a dtype that differs).
+        var modelDtype = model.Precision;
+        var saved = SavedPrecision();
+        if (saved != modelDtype) model.Precision = saved;
         using var reader = new BinaryReader(new MemoryStream(_model));
         model.load(reader, strict: true);
+        if (saved != modelDtype) model.Precision = modelDtype;
+    }
+
+    /// <summary>
+    /// Fp64 when the weights were saved in float64 (an fp64 run), else Fp32, read off model.bin's first entry: TorchSharp's
+    /// state-dict format is a LEB128 entry count, then per entry its name and the tensor, whose dtype code comes first.
+    /// </summary>
+    ComputePrecision SavedPrecision()
+    {
+        using var reader = new BinaryReader(new MemoryStream(_model));
+        if (Leb128(reader) == 0) return ComputePrecision.Fp32;
+        reader.ReadString();
+        return (TorchSharp.torch.ScalarType)Leb128(reader) == TorchSharp.torch.ScalarType.Float64 ? ComputePrecision.Fp64 : ComputePrecision.Fp32;
+    }
+
+    /// <summary>An unsigned LEB128 number, as TorchSharp writes counts and dtype codes (its own codec is internal).</summary>
+    static long Leb128(BinaryReader reader)
+    {
+        long value = 0;
+        for (int shift = 0; shift < 64; shift += 7)
+        {
+            byte b = reader.ReadByte();
+            value |= (long)(b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return value;
+        }
+        throw new InvalidDataException("model.bin: a malformed LEB128 number");
     }
 
     public void LoadOptimizerInto(OptimizerHelper optimizer)
