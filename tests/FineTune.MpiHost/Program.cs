@@ -10,10 +10,11 @@ try
     return args.FirstOrDefault() switch
     {
         "train-nan" => TrainScenarios.NanOnRank(int.Parse(args[1]), int.Parse(args[2]), args[3..]),
+        "train-fault-on-rank" => TrainScenarios.FaultOnOneRank(int.Parse(args[1]), args[2], args[3..]),
         "train-uneven-probe" => TrainScenarios.UnevenProbe(args[1].Split(',').Select(int.Parse).ToArray(), args[2..]),
         "syncbn" => SyncBatchNormCase.Run(args[1]),
         "collectives" => Collectives.Run(),
-        _ => throw new UsageException("usage: finetune-mpihost train-nan RANK STEP TRAIN_ARGS... | train-uneven-probe N0,N1 TRAIN_ARGS... | syncbn OUT_PREFIX | collectives"),
+        _ => throw new UsageException("usage: finetune-mpihost train-nan RANK STEP TRAIN_ARGS... | train-uneven-probe N0,N1 TRAIN_ARGS... | train-fault-on-rank RANK FAULT TRAIN_ARGS... | syncbn OUT_PREFIX | collectives"),
     };
 }
 catch (Exception e) when (e is not (NullReferenceException or IndexOutOfRangeException or InvalidCastException))

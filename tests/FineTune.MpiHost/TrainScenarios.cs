@@ -55,6 +55,23 @@ static class TrainScenarios
         });
     }
 
+    /// <summary>
+    /// The CPU of rank <paramref name="faultyRank"/> alone computes a convolution wrong (<paramref name="fault"/>, as
+    /// FINETUNE_KERNEL_FAULT describes it); every rank prints the kernel plan it computed with.
+    /// </summary>
+    public static int FaultOnOneRank(int faultyRank, string fault, string[] trainArgs)
+    {
+        var (rank, _) = Where();
+        if (rank == faultyRank) Environment.SetEnvironmentVariable(FineTune.Kernels.KernelFault.Variable, fault);
+        int code = Train(trainArgs, (config, preprocessing) =>
+        {
+            var (r, world) = Where();
+            return Synthetic(config, preprocessing, r, world);
+        });
+        Console.WriteLine($"rank {rank} plan: {FineTune.Kernels.KernelPlan.Current.Summary()}");
+        return code;
+    }
+
     sealed class Poisoned(IBatchSource inner, int step) : IBatchSource
     {
         public int ImageCount => inner.ImageCount;

@@ -20,6 +20,8 @@ public static class DoctorCommand
         var request = configPath is null
             ? new KernelRequest([BlockKind.Basic, BlockKind.Bottleneck], 224, 8, 224, 8, 1000, ChannelsLast: true, Training: true, CpuInfo.Current.HasNativeBf16, 0)
             : KernelRequest.ForConfig(ConfigLoader.Load(configPath), training: true);
+        if (recheck && KernelCheck.ClearEscalations() is > 0 and var cleared)
+            Console.WriteLine($"Cleared {cleared} step-down(s) made after runs that ended without a word: every configuration is checked from the fastest plan again.");
         var cpu = CpuInfo.Current;
         Console.WriteLine($"CPU: {cpu}");
         Console.WriteLine($"Native bf16: {(cpu.HasNativeBf16 ? "yes" : "no")} (avx512_bf16 / amx_bf16); {Precision.ThisCpu().Description}");

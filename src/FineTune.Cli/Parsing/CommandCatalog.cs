@@ -150,7 +150,7 @@ public static class CommandCatalog
         "the kernel check in full: every probe of libtorch's kernels on this CPU and the configuration chosen",
         [
             Value("config", "F", "check the kernels this config's training needs (default: all ResNets at 224 px, batch 8)"),
-            Flag("recheck", "run the check again instead of using its cached result"),
+            Flag("recheck", "run the check again instead of using its cached result, and forget every step-down made after runs that died without a word"),
         ],
         ["finetune doctor", "finetune doctor --config configs/resnet18_finetune.yaml --recheck"]);
 

@@ -50,11 +50,22 @@ public static partial class Experiment
             console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir));
             KernelCheck.Escalate(kernelRequest);
         }
-        var kernels = KernelCheck.PrepareAndReport(kernelRequest, mainRank ? console : TextWriter.Null);
+        // One plan for the whole job: rank 0 checks (or reads its cache, stepped down after a death) and hands its plan to
+        // every rank once MPI is up. Ranks checking on their own could choose differently (routes, channels-last, bf16),
+        // or read the plan that rank 0 is about to step down.
+        bool checksHere = mainRank || !options.Distributed;
+        var kernels = checksHere
+            ? KernelCheck.PrepareAndReport(kernelRequest, mainRank ? console : TextWriter.Null)
+            : KernelPlan.Unchecked("waiting for rank 0's plan");
         using var marker = mainRank ? RunMarker.Begin(config.Experiment.RunCheckpointDir, kernels.Summary()) : null;
         TorchNative.EnsureLoaded();
         // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
         using var dist = DistributedContext.Create(options.Distributed);
+        if (dist.IsDistributed)
+        {
+            kernels = KernelCheck.Adopt(KernelPlan.FromShared(dist.BroadcastText(kernels.ToShared())));
+            if (dist.IsMain) console.WriteLine($"Kernels: rank 0's plan, used by all {dist.WorldSize} ranks.");
+        }
         // From here on a stop is honoured: a SIGUSR1 that mpirun forwards while weights or data load would otherwise end the rank at once.
         using var listening = options.ListenForStop?.Invoke();
         if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(threads);

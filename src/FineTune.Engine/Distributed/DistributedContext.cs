@@ -65,6 +65,18 @@ public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainin
         return devices[localRank];
     }
 
+    /// <summary>Rank 0's <paramref name="text"/> on every rank (what the others pass is ignored): a length, then the UTF-8 bytes.</summary>
+    public string BroadcastText(string text)
+    {
+        if (!IsDistributed) return text;
+        var bytes = IsMain ? System.Text.Encoding.UTF8.GetBytes(text) : [];
+        using var length = tensor(new long[] { bytes.LongLength });
+        Comm.Broadcast(length, 0);
+        using var data = IsMain ? tensor(bytes) : zeros(length.item<long>(), ScalarType.Byte);
+        Comm.Broadcast(data, 0);
+        return System.Text.Encoding.UTF8.GetString(data.data<byte>().ToArray());
+    }
+
     /// <summary>Copies every parameter and buffer of rank 0 to all ranks, so training starts from identical weights.</summary>
     public void BroadcastState(nn.Module model)
     {

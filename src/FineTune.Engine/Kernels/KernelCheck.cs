@@ -81,6 +81,30 @@ public static class KernelCheck
         return next;
     }
 
+    /// <summary>
+    /// Forgets every step-down on this machine (`finetune doctor --recheck`): once the cause of the deaths is fixed (or
+    /// was never the kernels, say a kill -9 or the OOM killer), the next run checks from the fastest configuration again.
+    /// Returns how many were cleared. A step-down is otherwise kept: a clean run at the lower plan proves nothing
+    /// about the faster one it avoided.
+    /// </summary>
+    public static int ClearEscalations()
+    {
+        if (!Directory.Exists(Folder)) return 0;
+        var files = Directory.GetFiles(Folder, "*.escalation");
+        foreach (var f in files) File.Delete(f);
+        return files.Length;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="plan"/> (rank 0's, under MPI) this process's plan, as <see cref="Prepare"/> does with its own:
+    /// every rank of a job computes with one plan. Call it before libtorch computes anything.
+    /// </summary>
+    public static KernelPlan Adopt(KernelPlan plan)
+    {
+        if (plan.Isa is not null) OneDnnIsa.Apply(plan.Isa);
+        return KernelPlan.Current = plan;
+    }
+
     static int Escalation(KernelRequest request) =>
         File.Exists(EscalationPath(request)) && int.TryParse(File.ReadAllText(EscalationPath(request)).Trim(), out var n) ? n : 0;
 

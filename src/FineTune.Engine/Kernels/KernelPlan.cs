@@ -40,6 +40,19 @@ public sealed record KernelPlan
     public ConvRoute RouteFor(OpShape shape, Layout layout, KernelDtype dtype) =>
         Routes.TryGetValue(RouteKey(shape, layout, dtype), out var route) ? route : ConvRoute.Direct;
 
+    /// <summary>This plan as text for the other processes of a job (rank 0 hands its plan to every rank), with what the cache leaves out.</summary>
+    public string ToShared() => System.Text.Json.JsonSerializer.Serialize(new SharedPlan(this, Checked, SkipReason, FromCache), ProbeProcess.Json);
+
+    /// <summary>The plan <see cref="ToShared"/> wrote, as the process that wrote it holds it.</summary>
+    public static KernelPlan FromShared(string text)
+    {
+        var shared = System.Text.Json.JsonSerializer.Deserialize<SharedPlan>(text, ProbeProcess.Json)
+            ?? throw new InvalidDataException("an empty kernel plan was handed over");
+        return shared.Plan with { Checked = shared.Checked, SkipReason = shared.SkipReason, FromCache = shared.FromCache };
+    }
+
+    internal sealed record SharedPlan(KernelPlan Plan, bool Checked, string? SkipReason, bool FromCache);
+
     /// <summary>The one line every run prints: what was chosen, and why.</summary>
     public string Summary()
     {

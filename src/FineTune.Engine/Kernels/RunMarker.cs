@@ -57,6 +57,7 @@ public sealed class RunMarker : IDisposable
             : $"Its checkpoints are intact (each was written atomically): {string.Join(", ", checkpoints.Select(c => $"{c.Name} ({c.LastWriteTime:HH:mm:ss})"))}; continue with --resume {checkpoints[0].FullName}.";
         return $"The previous run in {folder} (pid {note.Pid}, started {note.Started:yyyy-MM-dd HH:mm:ss}) ended without finishing and without a message: "
              + $"most likely a native crash in libtorch (SIGFPE or SIGSEGV) or the process was killed. It ran with: {note.Kernels} {kept} "
-             + "This run checks the kernels again one step more conservatively (channels-last off and a lower oneDNN instruction set).";
+             + "This run checks the kernels again one step more conservatively (channels-last off and a lower oneDNN instruction set); "
+             + "the step-down stays until `finetune doctor --recheck` clears it (do that once the cause is known not to be the kernels, e.g. a kill or running out of memory).";
     }
 }

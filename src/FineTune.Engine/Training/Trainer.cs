@@ -156,6 +156,12 @@ public sealed partial class Trainer(
     void ChoosePrecision()
     {
         var precision = Precision.ForThisMachine(_t.Precision, onCpu: _device.type == DeviceType.CPU);
+        if (collective is not null)
+        {
+            // Rank 0's choice on every rank: `auto` reads each machine's CPU, and ranks must compute alike.
+            var rank0 = (ComputePrecision)(int)collective.Sum([collective.Rank == 0 ? (double)precision.Precision : 0])[0];
+            if (rank0 != precision.Precision) precision = new PrecisionChoice(rank0, $"rank 0's choice, for every rank (here: {precision.Reason})");
+        }
         model.Precision = precision.Precision;
         progress.Line(precision.ToString());
         if (precision.SlowerWarning is not null) progress.Line("Warning: " + precision.SlowerWarning);

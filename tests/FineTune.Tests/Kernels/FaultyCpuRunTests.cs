@@ -92,6 +92,19 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("Kernels: channels-last off", next.Out);
         Assert.Contains("more conservative after 1 run(s)", next.Out);
         Assert.False(File.Exists(Path.Combine(folder, RunMarker.FileName)), "a finished run removes its marker");
+        Assert.Contains("finetune doctor --recheck", next.Out);
+
+        // A clean run at the lower plan keeps it (it proves nothing about the faster one); doctor --recheck clears the
+        // step-down, and the next run is checked from the fastest plan again.
+        var again = Train(dir, [], epochs: 1);
+        Assert.Contains("more conservative after 1 run(s)", again.Out);
+        var doctor = FinetuneProgram.Run(dir, new Dictionary<string, string> { ["FINETUNE_HOME"] = Path.Combine(dir, "home") }, "doctor", "--config", "run.yaml", "--recheck");
+        Assert.True(doctor.Code == 0, doctor.Err);
+        Assert.Contains("Cleared 1 step-down(s)", doctor.Out);
+        var restored = Train(dir, [], epochs: 1);
+        Assert.True(restored.Code == 0, restored.Err);
+        Assert.Contains("Kernels: channels-last on", restored.Out);
+        Assert.DoesNotContain("more conservative", restored.Out);
     }
 
     [Avx2Fact]
