@@ -9,16 +9,18 @@ namespace FineTune.Tests.Data;
 
 /// <summary>
 /// Hard links are copies, so each costs its target's bytes, and the budget must find that target under the name
-/// extraction copies it from. The refused archives here are cut off after their links: an archive read to its end
-/// (or extracted) would be refused as "truncated" instead, so the refusal shows it came from the headers, before
-/// the links, and before anything was written.
+/// extraction copies it from. A refusal by the expansion ratio can only come from the headers pass, which writes nothing.
 /// </summary>
 public class ArchiveLinkTests
 {
     const string Noise = "101_ObjectCategories/ant/noise.jpg";
 
-    /// <summary>Caltech's layout, 64 KiB of noise (incompressible) at <see cref="Noise"/>, the entries <paramref name="links"/> writes, then a cut.</summary>
-    static string CutArchive(string dir, Action<TarWriter> links)
+    /// <summary>
+    /// Caltech's layout, 64 KiB of noise (incompressible) at <see cref="Noise"/>, then the entries <paramref name="links"/>
+    /// writes. A <paramref name="cut"/> archive ends there, in the middle of an entry: read to its end (or extracted) it
+    /// would be refused as "truncated", so any other refusal came from the headers before the cut.
+    /// </summary>
+    static string Archive(string dir, Action<TarWriter> links, bool cut)
     {
         var noise = new byte[64 << 10];
         new Random(1).NextBytes(noise);
@@ -27,8 +29,8 @@ public class ArchiveLinkTests
             w.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, Noise) { DataStream = new MemoryStream(noise) });
             links(w);
         });
-        tar.Write(UstarHeader("101_ObjectCategories/ant/cut.jpg", 1 << 20)); // its data is missing: the archive ends here
-        return GzipFile(dir, tar, endMarker: false);
+        if (cut) tar.Write(UstarHeader("101_ObjectCategories/ant/cut.jpg", 1 << 20)); // its data is missing
+        return GzipFile(dir, tar, endMarker: !cut);
     }
 
     static UstarTarEntry HardLink(string name, string target) => new(TarEntryType.HardLink, name) { LinkName = target };
@@ -44,10 +46,10 @@ public class ArchiveLinkTests
     {
         // 200 copies of 64 KiB (13 MB) from a 70 KB archive; counted as 0 bytes, they used to be written in full.
         var dir = TestFiles.TempDir("link-spelling");
-        var archive = CutArchive(dir, w =>
+        var archive = Archive(dir, w =>
         {
             for (int i = 0; i < 200; i++) w.WriteEntry(HardLink($"101_ObjectCategories/ant/copy{i}.jpg", spelling));
-        });
+        }, cut: false);
         var outDir = Path.Combine(dir, "out");
         var e = Assert.Throws<UnsafeArchiveException>(() => DatasetPreparer.Prepare(archive, outDir));
         Assert.Contains("expansion-ratio limit", e.Message);
@@ -58,11 +60,11 @@ public class ArchiveLinkTests
     public void A_chain_of_hard_links_counts_every_copy()
     {
         var dir = TestFiles.TempDir("link-chain");
-        var archive = CutArchive(dir, w =>
+        var archive = Archive(dir, w =>
         {
             w.WriteEntry(HardLink("101_ObjectCategories/ant/copy0.jpg", "./" + Noise));
             for (int i = 1; i < 200; i++) w.WriteEntry(HardLink($"101_ObjectCategories/ant/copy{i}.jpg", $"101_ObjectCategories//ant/copy{i - 1}.jpg"));
-        });
+        }, cut: false);
         var outDir = Path.Combine(dir, "out");
         Assert.Contains("expansion-ratio limit", Assert.Throws<UnsafeArchiveException>(() => DatasetPreparer.Prepare(archive, outDir)).Message);
         AssertNothingWritten(outDir);
@@ -116,7 +118,7 @@ public class ArchiveLinkTests
     public void A_link_that_could_copy_more_than_was_counted_is_refused_from_the_headers(string kind, string why)
     {
         var dir = TestFiles.TempDir("link-alias");
-        var archive = CutArchive(dir, w => WriteAlias(w, kind));
+        var archive = Archive(dir, w => WriteAlias(w, kind), cut: true);
         var outDir = Path.Combine(dir, "out");
         var e = Assert.Throws<UnsafeArchiveException>(() => DatasetPreparer.Prepare(archive, outDir));
         Assert.Contains(why, e.Message);
