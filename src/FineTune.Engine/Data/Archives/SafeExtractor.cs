@@ -6,8 +6,8 @@ namespace FineTune.Data.Archives;
 /// <summary>
 /// Extracts tar, tar.gz and zip archives without trusting them: every entry name is checked (no `..`, no absolute
 /// path), links must stay inside the target (symbolic links: relative, downward targets only, nothing written through
-/// one; hard links are copies of an earlier file: <see cref="TarLedger"/>), device files and FIFOs are refused. The caller extracts into a fresh
-/// temporary folder and moves it into place, so a refused or damaged archive leaves nothing behind.
+/// one; hard links: copies of an earlier file; see <see cref="TarLedger"/>), device files and FIFOs are refused. The
+/// caller extracts into a fresh temporary folder and moves it into place, so a refused or damaged archive leaves nothing behind.
 /// </summary>
 public static class SafeExtractor
 {
