@@ -54,6 +54,8 @@ static class PickleStorages
         if (shape.Any(d => d < 0) || stride.Any(s => s < 0) || offset < 0) throw Bad("has a negative size, stride or storage offset");
         if (index < 0 || index >= entries.Count) throw Bad("points to a storage that is not in the archive");
         long storageBytes = entries[index].Length;
+        if (!ElementSizes.TryGetValue(dtype, out long elementSize))
+            throw Bad($"has dtype {dtype}, whose element size this reader does not know (it reads the {ElementSizes.Count} storage types torch.save writes for a state dict)");
         long needed;
         try
         {
@@ -62,7 +64,7 @@ static class PickleStorages
             bool empty = shape.Any(d => d == 0);
             for (int k = 0; k < shape.Length && !empty; k++) reach = checked(reach + checked((shape[k] - 1) * stride[k]));
             long elements = shape.Aggregate(1L, (a, d) => checked(a * d));
-            needed = checked(Math.Max(empty ? 0 : reach + 1, elements) * ElementSize(dtype));
+            needed = checked(Math.Max(empty ? 0 : reach + 1, elements) * elementSize);
         }
         catch (OverflowException)
         {
@@ -76,12 +78,14 @@ static class PickleStorages
         (o.GetType().GetProperty(name) ?? throw new InvalidOperationException($"TorchSharp.PyBridge's tensor description has no {name}; this check was written for PyBridge 1.4."))
         .GetValue(o);
 
-    static long ElementSize(ScalarType t) => t switch
+    /// <summary>
+    /// The dtypes of the storages <see cref="PickleGuard"/> allows (DoubleStorage ... ComplexFloatStorage). Anything else
+    /// is refused: guessing its size could let a tensor read past its storage.
+    /// </summary>
+    static readonly Dictionary<ScalarType, long> ElementSizes = new()
     {
-        ScalarType.Float64 or ScalarType.Int64 or ScalarType.ComplexFloat32 => 8,
-        ScalarType.Float32 or ScalarType.Int32 => 4,
-        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
-        ScalarType.ComplexFloat64 => 16,
-        _ => 1, // Int8, Byte, Bool
+        [ScalarType.Float64] = 8, [ScalarType.Float32] = 4, [ScalarType.Float16] = 2, [ScalarType.BFloat16] = 2,
+        [ScalarType.Int64] = 8, [ScalarType.Int32] = 4, [ScalarType.Int16] = 2, [ScalarType.Int8] = 1, [ScalarType.Byte] = 1,
+        [ScalarType.Bool] = 1, [ScalarType.ComplexFloat64] = 16, [ScalarType.ComplexFloat32] = 8,
     };
 }

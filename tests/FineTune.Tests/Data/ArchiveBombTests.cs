@@ -20,7 +20,7 @@ public class ArchiveBombTests
     static readonly byte[] Jpeg = TestFiles.Encode(20, 20, SKColors.Teal);
 
     /// <summary>The tar bytes of a small Caltech-layout folder, without the end-of-archive marker; <paramref name="extra"/> adds entries.</summary>
-    static MemoryStream TarStart(Action<TarWriter>? extra = null)
+    internal static MemoryStream TarStart(Action<TarWriter>? extra = null)
     {
         var tar = new MemoryStream();
         var writer = new TarWriter(tar, TarEntryFormat.Ustar, leaveOpen: true);
@@ -31,7 +31,7 @@ public class ArchiveBombTests
         return tar; // the writer is not disposed: callers append raw entries or the end marker themselves
     }
 
-    static string GzipFile(string dir, MemoryStream tar, bool endMarker = true)
+    internal static string GzipFile(string dir, MemoryStream tar, bool endMarker = true)
     {
         if (endMarker) tar.Write(new byte[1024]);
         var path = Path.Combine(dir, "101_ObjectCategories.tar.gz");
@@ -42,7 +42,7 @@ public class ArchiveBombTests
     }
 
     /// <summary>A ustar header for a regular file of <paramref name="declaredSize"/> bytes; no data follows unless the caller writes it.</summary>
-    static byte[] UstarHeader(string name, long declaredSize)
+    internal static byte[] UstarHeader(string name, long declaredSize)
     {
         var h = new byte[512];
         void Put(int at, string text) => Encoding.ASCII.GetBytes(text).CopyTo(h, at);
@@ -66,7 +66,7 @@ public class ArchiveBombTests
         return h;
     }
 
-    static void AssertNothingWritten(string outDir)
+    internal static void AssertNothingWritten(string outDir)
     {
         Assert.False(Directory.Exists(Path.Combine(outDir, DatasetPreparer.ImageFolder)));
         if (Directory.Exists(outDir)) Assert.Empty(Directory.EnumerateFileSystemEntries(outDir));

@@ -8,13 +8,17 @@ namespace FineTune.Tests.Weights;
 public class OnnxReaderTests
 {
     /// <summary>A ModelProto holding one graph with one FLOAT initializer of the given dimensions and no data.</summary>
-    static byte[] ModelWithInitializer(params long[] dims)
+    static byte[] ModelWithInitializer(params long[] dims) => ModelWithInitializer(dims, rawData: null);
+
+    /// <summary>As above, with <paramref name="rawData"/> (when given) as the tensor's raw_data.</summary>
+    static byte[] ModelWithInitializer(long[] dims, byte[]? rawData)
     {
         var tensor = new MemoryStream();
         var t = new CodedOutputStream(tensor);
         foreach (var d in dims) { t.WriteTag(1, WireFormat.WireType.Varint); t.WriteInt64(d); } // dims
         t.WriteTag(2, WireFormat.WireType.Varint); t.WriteInt32(1); // data_type FLOAT
         t.WriteTag(8, WireFormat.WireType.LengthDelimited); t.WriteString("fc.weight"); // name
+        if (rawData is not null) { t.WriteTag(9, WireFormat.WireType.LengthDelimited); t.WriteBytes(ByteString.CopyFrom(rawData)); } // raw_data
         t.Flush();
         return Model(Message(5, tensor.ToArray())); // graph.initializer
     }
@@ -44,6 +48,21 @@ public class OnnxReaderTests
         using var temp = new TempFolder();
         var graph = OnnxReader.Read(Write(temp, ModelWithInitializer(0, 3)));
         Assert.Empty(graph.Initializers["fc.weight"].Values);
+    }
+
+    [Fact]
+    public void Raw_data_of_whole_floats_reads_and_a_stray_byte_is_refused()
+    {
+        using var temp = new TempFolder();
+        var floats = BitConverter.GetBytes(1.5f).Concat(BitConverter.GetBytes(-2f)).ToArray();
+        Assert.Equal([1.5f, -2f], OnnxReader.Read(Write(temp, ModelWithInitializer([2], floats))).Initializers["fc.weight"].Values);
+
+        // 9 bytes for 2 floats: reading the whole floats alone would drop the stray byte and pass.
+        var path = Write(temp, ModelWithInitializer([2], [.. floats, 0]));
+        var e = Assert.Throws<InvalidOnnxModelException>(() => OnnxReader.Read(path));
+        Assert.Contains("fc.weight", e.Message);
+        Assert.Contains("9 bytes of raw_data, not a whole number of 4-byte floats", e.Message);
+        Assert.Contains(path, e.Message);
     }
 
     [Fact]

@@ -1,6 +1,9 @@
+using System.Collections;
 using System.IO.Compression;
+using System.Reflection;
 using System.Text;
 using FineTune.Weights;
+using TorchSharp;
 using Xunit;
 
 namespace FineTune.Tests.Weights;
@@ -71,6 +74,25 @@ public class PickleStorageTests
         var path = Pth(temp, [int.MaxValue, int.MaxValue, int.MaxValue], [1, 1, 1], 4, 16);
         var e = Assert.Throws<WeightsFormatException>(() => StateDictFile.ReadShapes(path));
         Assert.Contains("overflows 64 bits", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    /// <summary>What PickleStorages reads from PyBridge's (internal) tensor description, property by property.</summary>
+    sealed record Description(long[] Shape, long[] Stride, long StorageOffset, int ArchiveIndex, torch.ScalarType DType, Stream? Data);
+
+    [Fact]
+    public void A_storage_dtype_of_unknown_element_size_is_refused_rather_than_read_as_bytes()
+    {
+        // PyBridge 1.4.4 maps only the storages PickleGuard allows, so no file reaches this today; a PyBridge that
+        // mapped more would. 4 QInt32 elements are 16 bytes, but at a guessed 1 byte each they fit a 4-byte storage.
+        using var temp = new TempFolder();
+        var path = Pth(temp, [4], [1], 4, 4);
+        var table = new Hashtable { ["fc.weight"] = new Description([4], [1], 0, 1, torch.ScalarType.QInt32, null) };
+        using var stream = File.OpenRead(path);
+        var check = typeof(StateDictFile).Assembly.GetType("FineTune.Weights.PickleStorages", throwOnError: true)!.GetMethod("Check")!;
+        var e = Assert.Throws<WeightsFormatException>(() => check.Invoke(null, BindingFlags.DoNotWrapExceptions, null, [table, stream, path], null));
+        Assert.Contains("tensor 'fc.weight'", e.Message);
+        Assert.Contains("has dtype QInt32, whose element size this reader does not know", e.Message);
         Assert.Contains(path, e.Message);
     }
 

@@ -16,17 +16,11 @@ static class ArchiveBudget
     {
         long free = FreeBytes(target);
         long declared = 0, entries = 0;
-        var fileSizes = new Dictionary<string, long>(StringComparer.Ordinal); // hard links copy their target's bytes
+        var ledger = new TarLedger(archiveName); // hard links cost their target's bytes, found as extraction finds them
         using var reader = new TarReader(tar, leaveOpen: true);
         while (reader.GetNextEntry(copyData: false) is { } entry)
         {
-            long bytes = entry.EntryType switch
-            {
-                TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile => entry.Length,
-                TarEntryType.HardLink => fileSizes.GetValueOrDefault(entry.LinkName),
-                _ => 0,
-            };
-            if (bytes > 0) fileSizes[entry.Name] = bytes;
+            long bytes = ledger.Record(entry);
             entries++;
             declared = bytes > long.MaxValue - declared ? long.MaxValue : declared + bytes;
             Check(declared, entries, archiveName, archiveBytes, target, free, limits, complete: false);

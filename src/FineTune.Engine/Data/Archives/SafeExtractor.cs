@@ -5,9 +5,9 @@ namespace FineTune.Data.Archives;
 
 /// <summary>
 /// Extracts tar, tar.gz and zip archives without trusting them: every entry name is checked (no `..`, no absolute
-/// path), links must stay inside the target (symbolic links: relative, downward targets only; hard links are
-/// copied from the already-extracted file), device files and FIFOs are refused. The caller extracts into a fresh
-/// temporary folder and moves it into place, so a refused or damaged archive leaves nothing behind.
+/// path), links must stay inside the target (symbolic links: relative, downward targets only, nothing written through
+/// one; hard links: copies of an earlier file; see <see cref="TarLedger"/>), device files and FIFOs are refused. The
+/// caller extracts into a fresh temporary folder and moves it into place, so a refused or damaged archive leaves nothing behind.
 /// </summary>
 public static class SafeExtractor
 {
@@ -16,11 +16,13 @@ public static class SafeExtractor
     {
         Directory.CreateDirectory(target);
         int files = 0;
+        var ledger = new TarLedger(archiveName);
         using var reader = new TarReader(tarStream, leaveOpen: true);
         try
         {
             while (reader.GetNextEntry(copyData: false) is { } entry)
             {
+                ledger.Record(entry); // the budget's rules once more: names, link targets, nothing through a link
                 var segments = EntryPath.Segments(archiveName, entry.Name);
                 if (segments.Length == 0) continue; // "./"
                 var path = EntryPath.Under(target, segments, archiveName, entry.Name);
@@ -36,13 +38,13 @@ public static class SafeExtractor
                         files++;
                         break;
                     case TarEntryType.SymbolicLink:
-                        CreateSymbolicLink(archiveName, entry.Name, entry.LinkName, path);
+                        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                        if (File.Exists(path) || Directory.Exists(path)) File.Delete(path);
+                        File.CreateSymbolicLink(path, entry.LinkName);
                         break;
                     case TarEntryType.HardLink:
-                        string source;
-                        try { source = EntryPath.Under(target, EntryPath.Segments(archiveName, entry.LinkName, "hard link target"), archiveName, entry.Name); }
-                        catch (UnsafeArchiveException) { throw EntryPath.Refuse(archiveName, entry.Name, $"is a hard link to '{entry.LinkName}', outside the target folder"); }
-                        if (!File.Exists(source)) throw EntryPath.Refuse(archiveName, entry.Name, $"hard link to '{entry.LinkName}', which is not an earlier file of the archive");
+                        // The ledger found the target as an earlier file under this same normalised name.
+                        var source = EntryPath.Under(target, EntryPath.Segments(archiveName, entry.LinkName, "hard link target"), archiveName, entry.Name);
                         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                         File.Copy(source, path, overwrite: true);
                         files++;
@@ -50,7 +52,7 @@ public static class SafeExtractor
                     case TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes:
                         break;
                     default:
-                        throw EntryPath.Refuse(archiveName, entry.Name, $"is a {entry.EntryType} entry (device files, FIFOs and other special entries are not allowed)");
+                        throw new InvalidOperationException($"TarLedger let a {entry.EntryType} entry of '{archiveName}' through.");
                 }
             }
         }
@@ -116,20 +118,6 @@ public static class SafeExtractor
             if (type == 0xA000) throw EntryPath.Refuse(zipPath, entry.FullName, "is a symbolic link (links are not allowed in zip archives)");
             if (type is 0x2000 or 0x6000 or 0x1000 or 0xC000) throw EntryPath.Refuse(zipPath, entry.FullName, "is a device file, FIFO or socket");
         }
-    }
-
-    static void CreateSymbolicLink(string archive, string entry, string linkTarget, string path)
-    {
-        var unified = linkTarget.Replace('\\', '/');
-        if (unified.Length == 0) throw EntryPath.Refuse(archive, entry, "is a symbolic link with an empty target");
-        if (unified.StartsWith('/') || Path.IsPathRooted(linkTarget))
-            throw EntryPath.Refuse(archive, entry, $"is a symbolic link to the absolute path '{linkTarget}', outside the target folder");
-        // Only downward targets: with `..` a chain of links could climb out even when each looks inside on paper.
-        if (unified.Split('/').Any(p => p == ".."))
-            throw EntryPath.Refuse(archive, entry, $"is a symbolic link to '{linkTarget}', which may point outside the target folder");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (File.Exists(path) || Directory.Exists(path)) File.Delete(path);
-        File.CreateSymbolicLink(path, linkTarget);
     }
 
     internal static UnsafeArchiveException Damaged(string archive, Exception e) =>

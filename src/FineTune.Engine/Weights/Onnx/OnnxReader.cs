@@ -164,6 +164,9 @@ public static class OnnxReader
         {
             throw new InvalidOnnxModelException($"Tensor {name} in {source} has dimensions [{string.Join(", ", dims)}] whose element count overflows 64 bits: the file is damaged.");
         }
+        // A length that is not whole floats means bytes were lost or added; reading the whole floats would hide it.
+        if (raw is { Length: > 0 } && raw.Length % sizeof(float) != 0)
+            throw new InvalidOnnxModelException($"Tensor {name} in {source} has {raw.Length} bytes of raw_data, not a whole number of 4-byte floats: the file is damaged.");
         float[] values = raw is { Length: > 0 } ? DecodeLittleEndianFloats(raw.Span) : floats.ToArray();
         if (values.Length != count)
             throw new InvalidOnnxModelException($"Tensor {name} in {source} has {values.Length} values for dimensions [{string.Join(", ", dims)}]: the file is damaged.");
