@@ -27,15 +27,8 @@ public static class ConvRoutes
     }
 
     /// <summary>A convolution without bias (as in every ResNet) by <paramref name="route"/>; injected test faults apply.</summary>
-    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight)
-    {
-        var fault = KernelFault.Find(shape, LayoutOf(x), DtypeOf(x), route);
-        if (fault?.Kind == FaultKind.Crash && !fault.InBackward) KernelFault.CrashNow();
-        var y = Compute(route, shape, x, weight);
-        if (fault is null) return y;
-        if (fault.Kind == FaultKind.Wrong) return KernelFault.Corrupt(y);
-        return KernelFault.CrashOnBackward(y);
-    }
+    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight) =>
+        KernelFault.Apply(shape, route, x, weight, null, (x, w, _) => Compute(route, shape, x, w!));
 
     static Tensor Compute(ConvRoute route, OpShape s, Tensor x, Tensor w)
     {

@@ -19,7 +19,7 @@ namespace FineTune.Kernels;
 /// </summary>
 public static class KernelCheck
 {
-    const int Schema = 1;
+    const int Schema = 2; // 2: every element and gradient compared, eval-mode BatchNorm and the run's batches probed
     static readonly TimeSpan PerChild = TimeSpan.FromMinutes(3); // per probe: a hung kernel is a failed one
 
     public static string Folder => Path.Combine(WeightsCatalog.CacheDir, "kernel-checks");

@@ -1,40 +1,53 @@
-using System.Runtime.InteropServices;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Kernels;
 
-public enum FaultKind { Wrong, Crash }
+public enum FaultKind { Wrong, Nan, Crash }
+
+/// <summary>Where an injected fault acts: the forward result, or one gradient of the backward pass (a crash: anywhere in it).</summary>
+public enum FaultPass { Forward, Backward, BackwardData, BackwardWeight, BackwardBias }
 
 /// <summary>
-/// Test-only: makes chosen convolutions behave like the broken oneDNN kernels seen on some CPUs, so the kernel
+/// Test-only: makes chosen operations behave like the broken oneDNN kernels seen on some CPUs, so the kernel
 /// check and the routes around a fault can be tested on a machine without one. Set
 /// <c>FINETUNE_KERNEL_FAULT</c> to faults separated by ';', each a comma-separated list of key=value:
-/// <c>kind=wrong|crash</c> (required), <c>cin</c>, <c>cout</c>, <c>k</c>, <c>stride</c>, <c>layout=nchw|channels_last</c>,
-/// <c>dtype=fp32|bf16</c>, <c>pass=forward|backward</c> (crash only), <c>route=direct|any</c> (default direct: a
-/// kernel bug, which other routes avoid), <c>isa_above=AVX2</c> (the fault vanishes when ONEDNN_MAX_CPU_ISA caps
-/// at that level or lower), <c>after=N</c> (only from the (N+1)th matching call on, to crash mid-run), <c>threads=N</c>
-/// (only while libtorch runs on N threads, as oneDNN's plans differ by thread count). A wrong result is off by a
-/// quarter of the output's range; a crash is a real SIGFPE.
+/// <c>kind=wrong|nan|crash</c> (required), <c>op=conv|batchnorm|batchnorm_eval|maxpool|avgpool|linear</c> (default conv),
+/// <c>cin</c>, <c>cout</c>, <c>k</c>, <c>stride</c>, <c>layout=nchw|channels_last</c>, <c>dtype=fp32|bf16</c>,
+/// <c>pass=forward|backward|backward_data|backward_weight|backward_bias</c> (the result or gradient that is wrong;
+/// backward: a crash anywhere in the backward pass), <c>batch=N</c> (only at batch N), <c>sample=N</c> (a wrong value
+/// only in sample N of the batch), <c>size=F</c> (how far off, relative to the largest value; default 0.25),
+/// <c>route=direct|any</c> (default direct: a kernel bug, which other routes avoid), <c>isa_above=AVX2</c> (the fault
+/// vanishes when ONEDNN_MAX_CPU_ISA caps at that level or lower), <c>after=N</c> (only from the (N+1)th matching call
+/// on, to crash mid-run), <c>threads=N</c> (only while libtorch runs on N threads, as oneDNN's plans differ by thread
+/// count). nan puts one NaN in the middle of the result (of sample N); a crash is a real SIGFPE. Convolutions act in
+/// the model and the probes alike (<see cref="ConvRoutes"/>); the other operations have no seam in the model (libtorch's
+/// own modules), so their faults act in the kernel check's probes, which is where a detector is tested.
 /// </summary>
-public sealed record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, int? Stride, Layout? Layout, KernelDtype? Dtype,
-                                 bool InBackward, bool AnyRoute, string? IsaAbove, int After = 0, int? Threads = null)
+public sealed partial record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, int? Stride, Layout? Layout, KernelDtype? Dtype,
+                                         FaultPass Pass, bool AnyRoute, string? IsaAbove, int After = 0, int? Threads = null)
 {
     int _calls;
 
     public const string Variable = "FINETUNE_KERNEL_FAULT";
 
+    public ProbeOp Op { get; init; } = ProbeOp.Conv;
+    public int? Batch { get; init; }
+    public int? Sample { get; init; }
+    public double Size { get; init; } = 0.25;
+
+    public bool InBackward => Pass != FaultPass.Forward;
+
     static readonly IReadOnlyList<KernelFault> Active = Parse(Environment.GetEnvironmentVariable(Variable));
 
     public static bool Any => Active.Count > 0;
 
-    public static KernelFault? Find(OpShape shape, Layout layout, KernelDtype dtype, ConvRoute route) =>
-        Active.FirstOrDefault(f => f.Matches(shape, layout, dtype, route) && Interlocked.Increment(ref f._calls) > f.After);
+    public static KernelFault? Find(OpShape shape, Layout layout, KernelDtype dtype, ConvRoute route, long batch) =>
+        Active.FirstOrDefault(f => f.Matches(shape, layout, dtype, route, batch) && Interlocked.Increment(ref f._calls) > f.After);
 
-    bool Matches(OpShape s, Layout layout, KernelDtype dtype, ConvRoute route) =>
-        (Cin ?? s.Cin) == s.Cin && (Cout ?? s.Cout) == s.Cout && (K ?? s.K) == s.K && (Stride ?? s.Stride) == s.Stride
+    bool Matches(OpShape s, Layout layout, KernelDtype dtype, ConvRoute route, long batch) =>
+        Op == s.Op && (Cin ?? s.Cin) == s.Cin && (Cout ?? s.Cout) == s.Cout && (K ?? s.K) == s.K && (Stride ?? s.Stride) == s.Stride
         && (Layout ?? layout) == layout && (Dtype ?? dtype) == dtype && (AnyRoute || route == ConvRoute.Direct)
-        && !IsaCappedAtOrBelow(IsaAbove) && (Threads is null || Threads == get_num_threads());
+        && (Batch ?? batch) == batch && !IsaCappedAtOrBelow(IsaAbove) && (Threads is null || Threads == get_num_threads());
 
     static bool IsaCappedAtOrBelow(string? level)
     {
@@ -51,59 +64,22 @@ public sealed record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, in
         {
             var kv = spec.Split(',', StringSplitOptions.TrimEntries).Select(p => p.Split('=', 2))
                 .ToDictionary(p => p[0].ToLowerInvariant(), p => p.Length > 1 ? p[1] : "");
-            int? Int(string key) => kv.TryGetValue(key, out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : null;
-            var kind = kv.GetValueOrDefault("kind") switch
-            {
-                "wrong" => FaultKind.Wrong,
-                "crash" => FaultKind.Crash,
-                var other => throw new ArgumentException($"{Variable}: kind must be wrong or crash, got '{other}' in '{spec}'."),
-            };
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            int? Int(string key) => kv.TryGetValue(key, out var v) ? int.Parse(v, culture) : null;
+            T Word<T>(string key, T fallback) where T : struct, Enum =>
+                !kv.TryGetValue(key, out var v) ? fallback
+                : Enum.TryParse<T>(v.Replace("_", ""), ignoreCase: true, out var parsed) ? parsed
+                : throw new ArgumentException($"{Variable}: {key} cannot be '{v}' in '{spec}'.");
+            if (!kv.ContainsKey("kind")) throw new ArgumentException($"{Variable}: kind must be wrong, nan or crash in '{spec}'.");
             Layout? layout = kv.GetValueOrDefault("layout") switch { null => null, "nchw" => Kernels.Layout.Nchw, _ => Kernels.Layout.ChannelsLast };
             KernelDtype? dtype = kv.GetValueOrDefault("dtype") switch { null => null, "bf16" => KernelDtype.Bf16, _ => KernelDtype.Fp32 };
-            faults.Add(new KernelFault(kind, Int("cin"), Int("cout"), Int("k"), Int("stride"), layout, dtype,
-                kv.GetValueOrDefault("pass") == "backward", kv.GetValueOrDefault("route") == "any", kv.GetValueOrDefault("isa_above"), Int("after") ?? 0, Int("threads")));
+            faults.Add(new KernelFault(Word("kind", FaultKind.Wrong), Int("cin"), Int("cout"), Int("k"), Int("stride"), layout, dtype,
+                Word("pass", FaultPass.Forward), kv.GetValueOrDefault("route") == "any", kv.GetValueOrDefault("isa_above"), Int("after") ?? 0, Int("threads"))
+            {
+                Op = Word("op", ProbeOp.Conv), Batch = Int("batch"), Sample = Int("sample"),
+                Size = kv.TryGetValue("size", out var size) ? double.Parse(size, culture) : 0.25,
+            });
         }
         return faults;
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    static extern int kill(int pid, int sig);
-
-    [DllImport("libc", SetLastError = true)]
-    static extern IntPtr signal(int sig, IntPtr handler);
-
-    const int SIGFPE = 8;
-
-    /// <summary>
-    /// Dies as oneDNN's division by zero did: by SIGFPE, exit 136. The .NET runtime handles SIGFPE for managed
-    /// division and ignores one sent by kill, so the default action is restored first, as a fault in native code gets.
-    /// </summary>
-    public static void CrashNow()
-    {
-        Console.Out.Flush();
-        signal(SIGFPE, IntPtr.Zero); // SIG_DFL
-        kill(Environment.ProcessId, SIGFPE);
-        Thread.Sleep(Timeout.Infinite);
-    }
-
-    public static Tensor Corrupt(Tensor y)
-    {
-        using var scope = NewDisposeScope();
-        var offset = y.detach().abs().max() * 0.25; // detached: the wrong result still has a gradient, as a wrong kernel's does
-        return (y + offset).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The identity, whose backward pass crashes: as the SIGFPE in creating oneDNN's backward-data convolution.</summary>
-    public static Tensor CrashOnBackward(Tensor y) => y.requires_grad ? CrashingIdentity.apply(y) : y;
-
-    sealed class CrashingIdentity : autograd.SingleTensorFunction<CrashingIdentity>
-    {
-        public override string Name => "FineTuneInjectedCrash";
-        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars) => ((Tensor)vars[0]).alias();
-        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
-        {
-            CrashNow();
-            return [gradOutput];
-        }
     }
 }

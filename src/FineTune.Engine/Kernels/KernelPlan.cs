@@ -53,6 +53,19 @@ public sealed record KernelPlan
 
     internal sealed record SharedPlan(KernelPlan Plan, bool Checked, string? SkipReason, bool FromCache);
 
+    /// <summary>
+    /// The check's word on bf16 for <see cref="Models.Precision.Resolve"/>: true verified, false failed, null not checked.
+    /// <see cref="Bf16Verified"/> is false both where a bf16 probe failed and where none ran (bf16 asked for on the command
+    /// line only); for <paramref name="bf16Asked"/> only a failed probe counts as failed, while auto keeps to fp32 either way.
+    /// </summary>
+    public bool? Bf16Verdict(bool bf16Asked) =>
+        !Checked ? null : Bf16Verified ? true : bf16Asked && Bf16Failure is null ? null : false;
+
+    /// <summary>A bf16 probe that failed, preferring one that no route fixed: the example a fallback to fp32 names.</summary>
+    [JsonIgnore]
+    public ProbeResult? Bf16Failure => Findings.Where(f => f.Probe.Dtype == KernelDtype.Bf16 && !f.Passed)
+        .OrderBy(f => Routes.ContainsKey(RouteKey(f.Probe.Shape, f.Probe.Layout, f.Probe.Dtype))).FirstOrDefault();
+
     /// <summary>The one line every run prints: what was chosen, and why.</summary>
     public string Summary()
     {

@@ -11,12 +11,37 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
                                    int NumClasses, bool ChannelsLast, bool Training, bool Bf16, int Threads)
 {
     /// <summary>
-    /// Probes run at most this batch. oneDNN plans its blocking from the whole shape, batch included, but a probe at
-    /// batch 32 of every ResNet-50 shape would take most of a minute; the faults seen so far appeared at every batch
-    /// tried (2 to 32). Raise it with FINETUNE_KERNEL_CHECK_BATCH to check at a run's own batch.
+    /// The largest batch probed at a run's own image size (FINETUNE_KERNEL_CHECK_BATCH raises it). A larger batch is
+    /// probed at a smaller size, <see cref="SizeFor"/>, so that no probe computes more pixels than this many images.
     /// </summary>
     public static int MaxBatch =>
         int.TryParse(Environment.GetEnvironmentVariable("FINETUNE_KERNEL_CHECK_BATCH"), out var b) && b > 0 ? b : 8;
+
+    /// <summary>
+    /// The image size at which batch <paramref name="batch"/> is probed for a run at <paramref name="size"/>: the
+    /// size itself up to <see cref="MaxBatch"/>, above it the size scaled by sqrt(MaxBatch / batch), in steps of 32
+    /// (a ResNet's overall stride), at least 32. Why this is enough: oneDNN picks a kernel and its blocking from the
+    /// whole shape, and the batch enters through how the work is split over threads and blocked over samples (and
+    /// the tail of a batch that does not fill a block). Each kernel shape is therefore probed at the run's own
+    /// size (spatial blocking) and at the run's own batches (batch blocking and splitting); a fault that needs both
+    /// the full size and a batch above MaxBatch at once would pass, and FINETUNE_KERNEL_CHECK_BATCH closes that gap.
+    /// Probing every ResNet-18 shape at batch 32 and 288 px against float64 would take minutes on 2 cores; this keeps each
+    /// probe within MaxBatch images of the run's size (up to a batch of MaxBatch * (size / 32)^2, 392 at 224 px).
+    /// </summary>
+    public static int SizeFor(int batch, int size) =>
+        batch <= MaxBatch ? size : Math.Min(size, Math.Max(32, (int)(size * Math.Sqrt((double)MaxBatch / batch)) / 32 * 32));
+
+    /// <summary>
+    /// The batches training computes at: its batch and, standing in for its last one, the largest odd batch below it.
+    /// The data is split after the check, so the real last batch is not known here; an odd one exercises a kernel's
+    /// tail over samples. Not 1 (BatchNorm's batch statistics need two values per channel, which a 1x1 map lacks).
+    /// </summary>
+    public IReadOnlyList<int> TrainBatches => Odd(TrainBatch) >= 3 ? [TrainBatch, Odd(TrainBatch)] : [TrainBatch];
+
+    /// <summary>The batches evaluation computes at: its batch, an odd last batch, and 1 (a last batch of one, `predict` on one image).</summary>
+    public IReadOnlyList<int> EvalBatches => new[] { EvalBatch, Odd(EvalBatch), 1 }.Where(b => b >= 1).Distinct().ToList();
+
+    static int Odd(int batch) => batch % 2 == 0 ? batch - 1 : batch - 2;
 
     public static BlockKind BlockOf(string backbone) =>
         backbone.Trim().ToLowerInvariant() is "resnet18" or "resnet34" ? BlockKind.Basic : BlockKind.Bottleneck;
@@ -53,7 +78,12 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
     /// <summary>The thread counts probed (0: libtorch's default).</summary>
     public IReadOnlyList<int> ThreadCounts => AlsoOneThread && Threads != 1 ? [Threads, 1] : [Threads];
 
-    /// <summary>The probes, without duplicates: a forward-only probe is dropped where a forward+backward one covers it.</summary>
+    /// <summary>
+    /// The probes, without duplicates: every shape at every batch the run computes at (see <see cref="SizeFor"/>), and at
+    /// <see cref="MaxBatch"/> at the run's own size where its batch is larger. Training probes BatchNorm with batch and
+    /// with running statistics (freeze_batchnorm), evaluation with running statistics. A forward-only probe is dropped
+    /// where a forward+backward one covers it.
+    /// </summary>
     public IReadOnlyList<Probe> Probes()
     {
         var layouts = ChannelsLast ? (AlsoNchw ? new[] { Layout.ChannelsLast, Layout.Nchw } : [Layout.ChannelsLast]) : [Layout.Nchw];
@@ -62,14 +92,18 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
         foreach (var threads in ThreadCounts)
         foreach (var layout in layouts)
         foreach (var dtype in dtypes)
-            foreach (var block in Blocks.Distinct())
+        foreach (var block in Blocks.Distinct())
+        {
+            void Add(int size, IReadOnlyList<int> batches, bool backward, params ProbeOp[] batchNorms)
             {
-                if (Training)
-                    foreach (var s in ResNetShapes.For(block, TrainSize, NumClasses))
-                        probes.Add(new Probe(s, Math.Min(TrainBatch, MaxBatch), layout, dtype, Backward: true, Threads: threads));
-                foreach (var s in ResNetShapes.For(block, EvalSize, NumClasses))
-                    probes.Add(new Probe(s, Math.Min(EvalBatch, MaxBatch), layout, dtype, Backward: false, Threads: threads));
+                foreach (var batch in batches.Append(Math.Min(batches[0], MaxBatch)).Distinct())
+                foreach (var s in ResNetShapes.For(block, SizeFor(batch, size), NumClasses))
+                foreach (var shape in s.Op == ProbeOp.BatchNorm ? batchNorms.Select(op => s with { Op = op }) : [s])
+                    probes.Add(new Probe(shape, batch, layout, dtype, backward, Threads: threads));
             }
+            if (Training) Add(TrainSize, TrainBatches, backward: true, ProbeOp.BatchNorm, ProbeOp.BatchNormEval);
+            Add(EvalSize, EvalBatches, backward: false, ProbeOp.BatchNormEval);
+        }
         return probes.Where(p => p.Backward || !probes.Contains(p with { Backward = true })).Distinct().ToList();
     }
 }

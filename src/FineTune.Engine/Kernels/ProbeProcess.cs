@@ -75,28 +75,37 @@ public static class ProbeProcess
                                           IReadOnlyDictionary<string, string>? environment)
     {
         var results = new ProbeResult?[probes.Count];
-        if (probes.Count == 0) return [];
         var file = Path.Combine(Path.GetTempPath(), $"finetune-probes-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-        File.WriteAllText(file, JsonSerializer.Serialize(probes, Json));
+        var pending = Enumerable.Range(0, probes.Count).ToList();
         try
         {
-            int from = 0;
-            while (from < probes.Count)
+            while (pending.Count > 0)
             {
-                var (running, exit, stderr) = RunOnce(file, from, isa, threads, perChild, results, environment);
+                File.WriteAllText(file, JsonSerializer.Serialize(pending.Select(i => probes[i]).ToList(), Json));
+                var part = new ProbeResult?[pending.Count];
+                var (running, exit, stderr) = RunOnce(file, 0, isa, threads, perChild, part, environment);
+                for (int j = 0; j < part.Length; j++) if (part[j] is { } r) results[pending[j]] = r;
                 if (running is null)
                 {
-                    if (results.Skip(from).Any(r => r is null))
+                    if (part.Any(r => r is null))
                         throw new KernelCheckException($"the kernel check's child process ended (exit {exit}) before finishing its probes: {stderr.Trim()}");
                     break;
                 }
-                results[running.Value] = new ProbeResult(probes[running.Value], ProbeVerdict.Crashed, double.NaN, Death(exit));
-                from = running.Value + 1;
+                var died = probes[pending[running.Value]];
+                results[pending[running.Value]] = new ProbeResult(died, ProbeVerdict.Crashed, double.NaN, Death(exit));
+                // The same kernel at another size or batch would most likely die too, and each death costs a new child
+                // (seconds); it is failed unrun, which only sends it to the route search, where each route is run at it.
+                foreach (var i in pending.Skip(running.Value + 1).Where(i => SameKernel(probes[i], died)))
+                    results[i] = new ProbeResult(probes[i], ProbeVerdict.Crashed, double.NaN, $"not run: the same kernel killed the process on {died}");
+                pending = pending.Skip(running.Value + 1).Where(i => results[i] is null).ToList();
             }
         }
         finally { File.Delete(file); }
         return results.Select(r => r!).ToList();
     }
+
+    static bool SameKernel(Probe a, Probe b) =>
+        a.Shape with { H = 0 } == b.Shape with { H = 0 } && (a.Layout, a.Dtype, a.Route, a.Backward) == (b.Layout, b.Dtype, b.Route, b.Backward);
 
     static string Death(int exit) => exit switch
     {

@@ -8,8 +8,8 @@ public enum Layout { Nchw, ChannelsLast }
 /// <summary>Element type a kernel computes in: fp32, or bf16 (as autocast runs convolutions and the linear layer).</summary>
 public enum KernelDtype { Fp32, Bf16 }
 
-/// <summary>What a probe exercises.</summary>
-public enum ProbeOp { Conv, BatchNorm, MaxPool, AvgPool, Linear }
+/// <summary>What a probe exercises. BatchNorm uses batch statistics (training); BatchNormEval the running ones (evaluation, freeze_batchnorm).</summary>
+public enum ProbeOp { Conv, BatchNorm, MaxPool, AvgPool, Linear, BatchNormEval }
 
 /// <summary>
 /// One operation of a ResNet at one size: for a convolution <c>Cin</c>→<c>Cout</c> channels with a KxK kernel,
@@ -31,6 +31,7 @@ public sealed record OpShape(ProbeOp Op, int Cin, int Cout, int K, int Stride, i
     {
         ProbeOp.Conv => $"conv {ConvKey} @{H}",
         ProbeOp.BatchNorm => $"batchnorm {Cin} @{H}",
+        ProbeOp.BatchNormEval => $"batchnorm eval {Cin} @{H}",
         ProbeOp.MaxPool => $"maxpool {K}x{K} s{Stride} {Cin} @{H}",
         ProbeOp.AvgPool => $"avgpool {Cin} @{H}",
         _ => $"linear {Cin}->{Cout}",

@@ -86,8 +86,8 @@ public static class Precision
     /// The precision for <paramref name="requested"/> on a CPU that offers <paramref name="cpu"/>.
     /// <paramref name="bf16KernelsVerified"/> is the kernel check's verdict on libtorch's bf16 convolution, BatchNorm,
     /// pooling and linear kernels: true passed, false failed, null not run. auto takes bf16 only where the CPU runs it
-    /// natively and faster than fp32 and the kernels did not fail the check. An explicit choice is obeyed; bf16 where it
-    /// is not faster runs with a warning.
+    /// natively and faster than fp32 and the kernels did not fail the check. An explicit choice is obeyed, except bf16 on
+    /// kernels that failed the check (fp32, and the line says why); bf16 where it is not faster runs with a warning.
     /// </summary>
     public static PrecisionChoice Resolve(PrecisionSetting requested, CpuBf16 cpu, bool? bf16KernelsVerified)
     {
@@ -103,6 +103,8 @@ public static class Precision
                 return new(ComputePrecision.Fp32, "asked for");
             case PrecisionSetting.Fp64:
                 return new(ComputePrecision.Fp64, "asked for: float64 everywhere, for verification; several times slower than fp32");
+            case PrecisionSetting.Bf16 when bf16KernelsVerified == false: // never run silently on kernels known to be wrong
+                return new(ComputePrecision.Fp32, $"bf16 asked for, but {check} on this CPU, so fp32 instead");
             case PrecisionSetting.Bf16 when cpu.NativeFlag is null:
                 return new(ComputePrecision.Bf16, "asked for; this CPU has no native bf16",
                     "bf16 was asked for, but this CPU has no native bf16 (no " + string.Join(" or ", NativeBf16Flags)
@@ -111,7 +113,7 @@ public static class Precision
                 return new(ComputePrecision.Bf16, $"asked for; CPU has {cpu.Description}",
                     $"bf16 was asked for; this CPU has {cpu.Description}, so this run will likely be slower than fp32. Use --precision fp32 or auto here.");
             case PrecisionSetting.Bf16:
-                return new(ComputePrecision.Bf16, $"asked for; CPU has {cpu.Description}" + (bf16KernelsVerified == false ? "; " + check : ""));
+                return new(ComputePrecision.Bf16, $"asked for; CPU has {cpu.Description}");
             default:
                 if (!cpu.FasterThanFp32) return new(ComputePrecision.Fp32, $"auto: CPU has {cpu.Description}");
                 if (bf16KernelsVerified == false) return new(ComputePrecision.Fp32, $"auto: CPU has {cpu.Description}, but {check}");
@@ -132,6 +134,9 @@ public static class Precision
             return new(ComputePrecision.Fp32, "auto: bf16 autocast is implemented for the CPU only");
         // The kernel check (Kernels/, issue 11) probes bf16 kernels where the CPU has native bf16; not run: no verdict.
         var plan = KernelPlan.Current;
-        return Resolve(requested, ThisCpu(), plan.Checked ? plan.Bf16Verified : null);
+        var choice = Resolve(requested, ThisCpu(), plan.Bf16Verdict(requested == PrecisionSetting.Bf16));
+        return requested == PrecisionSetting.Bf16 && choice.Precision == ComputePrecision.Fp32 && plan.Bf16Failure is { } failed
+            ? choice with { Reason = $"{choice.Reason}; e.g. {failed.Probe}: {failed.Detail}" }
+            : choice;
     }
 }

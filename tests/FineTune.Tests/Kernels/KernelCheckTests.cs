@@ -112,12 +112,34 @@ public class KernelCheckTests
         Assert.Equal(probes.Count, probes.Distinct().Count());
         Assert.Contains(probes, p => p.Shape.ToString() == "conv 1x1 1024->2048 s2 @18" && p.Backward && p.Dtype == KernelDtype.Bf16);
         Assert.Contains(probes, p => p.Shape.ToString() == "conv 1x1 1024->2048 s2 @20" && !p.Backward);
-        Assert.All(probes, p => Assert.True(p.Batch <= KernelRequest.MaxBatch));
         Assert.DoesNotContain((request with { Bf16 = false }).Probes(), p => p.Dtype == KernelDtype.Bf16);
         Assert.All(probes, p => Assert.Equal(2, p.Threads));
 
         var suite = KernelRequest.ForTests(bf16: false).Probes();
         Assert.Equal([0, 1], suite.Select(p => p.Threads).Distinct().Order());
         Assert.Equal(suite.Count(p => p.Threads == 0), suite.Count(p => p.Threads == 1));
+    }
+
+    [Fact]
+    public void Probes_cover_the_runs_batches_and_eval_mode_batchnorm_each_within_the_stated_bound()
+    {
+        // Training at batch 32 and 288 px, evaluation at batch 64 and 320 px, as configs/resnet18_fast_cpu.yaml might.
+        var request = new KernelRequest([BlockKind.Basic], 288, 32, 320, 64, 101, true, true, false, 2);
+        var probes = request.Probes();
+        Assert.Equal([8, 31, 32], probes.Where(p => p.Backward).Select(p => p.Batch).Distinct().Order());
+        Assert.Equal([1, 8, 63, 64], probes.Where(p => !p.Backward).Select(p => p.Batch).Distinct().Order());
+        // The run's own sizes at MaxBatch, larger batches at a size scaled down so no probe holds more than MaxBatch images' pixels.
+        Assert.Contains(probes, p => p.Shape.ToString() == "conv 7x7 3->64 s2 @288" && p.Batch == 8 && p.Backward);
+        Assert.Contains(probes, p => p.Shape.ToString() == "conv 7x7 3->64 s2 @128" && p.Batch == 32 && p.Backward);
+        Assert.Contains(probes, p => p.Shape.ToString() == "conv 7x7 3->64 s2 @96" && p.Batch == 64 && !p.Backward);
+        Assert.Contains(probes, p => p.Shape.ToString() == "conv 7x7 3->64 s2 @320" && p.Batch == 1 && !p.Backward);
+        foreach (var (batch, size) in new[] { (32, 288), (31, 288), (64, 320), (63, 320), (256, 224) })
+            Assert.True(batch * Math.Pow(KernelRequest.SizeFor(batch, size), 2) <= KernelRequest.MaxBatch * size * size, $"batch {batch} at {size} px");
+        // BatchNorm with batch statistics (training) and running ones (evaluation and freeze_batchnorm).
+        Assert.Contains(probes, p => p.Shape.Op == ProbeOp.BatchNorm && p.Backward);
+        Assert.Contains(probes, p => p.Shape.Op == ProbeOp.BatchNormEval && p.Backward);
+        Assert.Contains(probes, p => p.Shape.Op == ProbeOp.BatchNormEval && !p.Backward && p.Batch == 1);
+        Assert.DoesNotContain(probes, p => p.Shape.Op == ProbeOp.BatchNorm && !p.Backward);
+        Assert.Equal(probes.Count, probes.Distinct().Count());
     }
 }

@@ -1,4 +1,5 @@
 using FineTune.Config;
+using FineTune.Kernels;
 using FineTune.Models;
 using Xunit;
 
@@ -72,6 +73,32 @@ public class PrecisionTests
             Assert.Contains("slower than fp32", slow.SlowerWarning);
             Assert.Contains("--precision fp32", slow.SlowerWarning);
         }
+    }
+
+    [Fact]
+    public void Bf16_asked_for_on_kernels_that_failed_the_check_runs_in_fp32_and_the_line_says_why()
+    {
+        foreach (var cpu in new[] { AmdAvx512Bf16, IntelAmx, IntelAvx512Bf16, NoBf16 })
+        {
+            var choice = Precision.Resolve(PrecisionSetting.Bf16, cpu, bf16KernelsVerified: false);
+            Assert.Equal(ComputePrecision.Fp32, choice.Precision);
+            Assert.StartsWith("Precision: fp32 (bf16 asked for, but the kernel check failed for bf16", choice.ToString());
+        }
+        Assert.Equal(ComputePrecision.Bf16, Precision.Resolve(PrecisionSetting.Bf16, AmdAvx512Bf16, true).Precision);
+    }
+
+    [Fact]
+    public void Only_a_failed_bf16_probe_counts_as_a_failed_check_for_an_explicit_bf16()
+    {
+        var probe = new Probe(new OpShape(ProbeOp.Conv, 64, 64, 3, 1, 1, 8), 4, Layout.Nchw, KernelDtype.Bf16, true);
+        var failed = new KernelPlan { Findings = [new(probe, ProbeVerdict.Wrong, 0.3, "output off by 0.3")] };
+        Assert.Equal(false, failed.Bf16Verdict(bf16Asked: true));
+        Assert.Same(failed.Findings[0], failed.Bf16Failure);
+        var notProbed = new KernelPlan(); // bf16 asked for on the command line only: no bf16 probes ran
+        Assert.Null(notProbed.Bf16Verdict(bf16Asked: true));
+        Assert.Equal(false, notProbed.Bf16Verdict(bf16Asked: false)); // auto stays on fp32, as before
+        Assert.Equal(true, (notProbed with { Bf16Verified = true }).Bf16Verdict(bf16Asked: true));
+        Assert.Null(KernelPlan.Unchecked("off").Bf16Verdict(bf16Asked: true));
     }
 
     [Fact]
