@@ -57,8 +57,9 @@ public sealed partial record KernelFault
             ctx.save_data("batched", vars[2]);
             return ((Tensor)vars[0]).alias();
         }
+        // One gradient per argument: none for the fault and the flag.
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) =>
-            [((KernelFault)ctx.get_data("fault")).Corrupt(gradOutput, (bool)ctx.get_data("batched"))];
+            [((KernelFault)ctx.get_data("fault")).Corrupt(gradOutput, (bool)ctx.get_data("batched")), null!, null!];
     }
 
     [DllImport("libc", SetLastError = true)]
