@@ -94,7 +94,8 @@ public static class ProbeProcess
                 var died = probes[pending[running.Value]];
                 results[pending[running.Value]] = new ProbeResult(died, ProbeVerdict.Crashed, double.NaN, Death(exit));
                 // The same kernel at another size or batch would most likely die too, and each death costs a new child
-                // (seconds); it is failed unrun, which only sends it to the route search, where each route is run at it.
+                // (seconds). Routes are chosen per kernel shape, layout and precision, so this one gets a route anyway;
+                // its other probes are failed unrun, which only makes the route search run each route at them too.
                 foreach (var i in pending.Skip(running.Value + 1).Where(i => SameKernel(probes[i], died)))
                     results[i] = new ProbeResult(probes[i], ProbeVerdict.Crashed, double.NaN, $"not run: the same kernel killed the process on {died}");
                 pending = pending.Skip(running.Value + 1).Where(i => results[i] is null).ToList();
@@ -105,7 +106,7 @@ public static class ProbeProcess
     }
 
     static bool SameKernel(Probe a, Probe b) =>
-        a.Shape with { H = 0 } == b.Shape with { H = 0 } && (a.Layout, a.Dtype, a.Route, a.Backward) == (b.Layout, b.Dtype, b.Route, b.Backward);
+        a.Shape with { H = 0 } == b.Shape with { H = 0 } && (a.Layout, a.Dtype, a.Route) == (b.Layout, b.Dtype, b.Route);
 
     static string Death(int exit) => exit switch
     {
