@@ -20,7 +20,7 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
     /// <summary>
     /// The image size at which batch <paramref name="batch"/> is probed for a run at <paramref name="size"/>: the
     /// size itself up to <see cref="MaxBatch"/>, above it the size scaled by sqrt(MaxBatch / batch), in steps of 32
-    /// (a ResNet's overall stride), at least 32. Why this is enough: oneDNN picks a kernel and its blocking from the
+    /// (a ResNet's overall stride), at least 32. The reasoning, and its limit: oneDNN picks a kernel and its blocking from the
     /// whole shape, and the batch enters through how the work is split over threads and blocked over samples (and
     /// the tail of a batch that does not fill a block). Each kernel shape is therefore probed at the run's own
     /// size (spatial blocking) and at the run's own batches (batch blocking and splitting); a fault that needs both
