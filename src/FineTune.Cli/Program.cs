@@ -1,16 +1,9 @@
-using FineTune.Benchmarks;
+using FineTune;
 using FineTune.Cli;
 using FineTune.Cli.Commands;
 using FineTune.Cli.Parsing;
-using FineTune.Config;
-using FineTune.Training;
-using FineTune.Training.Checkpoints;
-using FineTune.Data;
 using FineTune.Cli.Commands.Distributed;
 using FineTune.Distributed;
-using FineTune.Models;
-using FineTune.Native;
-using FineTune.Weights;
 
 // `finetune <command> [options]`. Every failure a user can cause ends in one line naming the thing and the fix.
 // What each command accepts, and what `finetune help` and `finetune COMMAND --help` print, is in Parsing/CommandCatalog.cs.
@@ -63,17 +56,12 @@ try
 {
     return command(args[1..]);
 }
-// An unusable --gpu is the user's argument, as in the seed: a usage error (exit 2) wherever the engine finds it.
-catch (Exception e) when (e is UsageException or FineTune.DeviceNotAvailableException) { return Fail(e.Message, 2); }
-catch (Exception e) when (e is NativeLibraryException or UnknownBackboneException or WeightsMismatchException or WeightsException
-                              or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-                              or ConfigException or CheckpointException or DatasetNotFoundException or OutputNotWritableException
-                              or NotSupportedException
-                              or DatasetException or UnsafeArchiveException or ManifestMismatchException or IOException
-                              or DistributedException or BenchmarkReferenceException or FineTune.Kernels.KernelCheckException)
-{
-    return Fail(e.Message, 1);
-}
+// Every failure a user can fix is a FineTuneException that carries its exit code (README, "Exit codes"): 2 for the
+// command line (an unusable --gpu included, as in the seed), 1 for everything else.
+catch (FineTuneException e) { return Fail(e.Message, e.ExitCode); }
+// What the system reports about a file (missing, unreadable, disk full) or a format: these types cannot derive from
+// FineTuneException, and the engine's own throws of them name the file and the fix.
+catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException) { return Fail(e.Message, ExitCodes.Failure); }
 
 // The catalog entry `args` name: a command, or a group's sub-command (`data prepare`) when one is named.
 static CommandSpec? HelpTopic(string[] args)

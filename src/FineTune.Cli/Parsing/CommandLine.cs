@@ -3,7 +3,7 @@ using FineTune.Cli.Parsing;
 namespace FineTune.Cli;
 
 /// <summary>A user error on the command line; printed as one line, exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : FineTuneException(message, ExitCodes.Usage);
 
 /// <summary>
 /// The seed's style of options (--config F --experiment_name N --gpu 0 --distributed): `--name value` or

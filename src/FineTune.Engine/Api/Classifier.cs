@@ -65,10 +65,10 @@ public sealed class Classifier : IDisposable
         var info = checkpoint.Info;
         var device = ModelSetup.SelectDevice(options.Gpu);
         // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
-        var (preprocessing, transform) = ExportSource.EvalSettings(info);
+        var (preprocessing, settings) = EvaluationSettings.Of(info, path);
+        var transform = settings.ToTransform();
         int imageSize = transform.Size, batchSize = options.BatchSize;
-        var trained = ExportSource.TrainedConfig(info);
-        var precision = options.Precision ?? trained?.Training.Precision ?? PrecisionSetting.Auto;
+        var precision = options.Precision ?? settings.Precision;
         KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
             ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), log);
         var model = checkpoint.CreateModel();

@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace FineTune.Benchmarks;
 
 /// <summary>The PyTorch side could not be run or gave something we cannot read; the message says why.</summary>
-public sealed class BenchmarkReferenceException(string message) : Exception(message);
+public sealed class BenchmarkReferenceException(string message) : FineTuneException(message);
 
 /// <summary>
 /// PyTorch's side of the benchmark: tools/pytorch/bench_models.py, or bench_e2e.py end to end (both embedded

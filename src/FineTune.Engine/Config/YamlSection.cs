@@ -4,7 +4,7 @@ using YamlDotNet.RepresentationModel;
 namespace FineTune.Config;
 
 /// <summary>A config problem the user can fix; the message names the file, the line and the key path.</summary>
-public sealed class ConfigException(string message) : Exception(message);
+public sealed class ConfigException(string message) : FineTuneException(message);
 
 /// <summary>
 /// One YAML mapping being read into a record: every read names its key, so errors can say

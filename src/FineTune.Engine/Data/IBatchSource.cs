@@ -30,7 +30,7 @@ public sealed record TrainingData(IBatchSource Train, IBatchSource Val, IReadOnl
 }
 
 /// <summary>Raised when the dataset is missing; the message says how to get it.</summary>
-public sealed class DatasetNotFoundException(string message) : Exception(message);
+public sealed class DatasetNotFoundException(string message) : FineTuneException(message);
 
 /// <summary>Opens the data a config names, with the preprocessing of the chosen weights.</summary>
 public interface ITrainingDataFactory

@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace FineTune.Data;
 
 /// <summary>Why one file cannot be used as an image (corrupt, truncated, empty, too large, not an image).</summary>
-public sealed class ImageDecodeException(string reason) : Exception(reason);
+public sealed class ImageDecodeException(string reason) : FineTuneException(reason);
 
 /// <summary>An 8-bit RGB image, rows top to bottom, 3 bytes a pixel.</summary>
 public sealed record RgbImage(int Width, int Height, byte[] Pixels);

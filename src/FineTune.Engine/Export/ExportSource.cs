@@ -20,29 +20,18 @@ public sealed record ExportSource(
     string WeightsProvenance,
     string FineTuneVersion)
 {
-    /// <summary>The preprocessing and evaluation resize that `finetune predict` and `finetune test` use for this checkpoint.</summary>
-    public static (Preprocessing Preprocessing, EvalTransform Eval) EvalSettings(CheckpointInfo info)
-    {
-        var preprocessing = info.Preprocessing ?? Preprocessing.ImageNet;
-        var trained = TrainedConfig(info);
-        int size = trained?.Data.EvalSizeFor(preprocessing.InputSize) ?? preprocessing.InputSize;
-        var eval = trained is null ? new EvalTransform(size) : FolderTrainingData.EvalTransformFor(trained, size);
-        return (preprocessing, eval);
-    }
-
     /// <summary>What a checkpoint says about itself (reads no tensors).</summary>
     public static ExportSource FromCheckpoint(CheckpointFile checkpoint) => FromInfo(checkpoint.Info, Path.GetFileName(checkpoint.Path));
 
     /// <summary>As <see cref="FromCheckpoint"/>, from the checkpoint's description (the trainer has it before the file exists).</summary>
     public static ExportSource FromInfo(CheckpointInfo info, string checkpointName)
     {
-        var (preprocessing, eval) = EvalSettings(info);
-        var trained = TrainedConfig(info);
-        var weights = trained is null ? "unknown starting weights"
-            : trained.Model.Pretrained ? $"started from model.weights: {trained.Model.Weights}" : "trained from scratch (random init)";
+        var (preprocessing, settings) = EvaluationSettings.Of(info, checkpointName);
+        var weights = info.StartingWeights
+                      ?? (info.Format < 2 ? StartingWeights(EvaluationSettings.WrittenConfig(info, checkpointName)) : "starting weights not recorded");
         var provenance = $"{weights}; fine-tuned by FineTune, checkpoint {checkpointName} ({info.Reason}, epoch {info.Epoch}, "
                          + $"best validation accuracy {info.BestValAccuracy:0.####})";
-        return new ExportSource(info.Architecture, info.Backbone, info.ClassNames, preprocessing, eval, provenance, Version);
+        return new ExportSource(info.Architecture, info.Backbone, info.ClassNames, preprocessing, settings.ToTransform(), provenance, Version);
     }
 
     /// <summary>This program's version, as the assembly's informational version (version+commit).</summary>
@@ -57,11 +46,7 @@ public sealed record ExportSource(
         ? $"keep the aspect ratio, take the centre square of {Eval.CropFraction:0.###} of the shorter side, resize it to {Eval.Size}x{Eval.Size} (antialiased bilinear, as PIL)"
         : $"resize the whole image to {Eval.Size}x{Eval.Size}, ignoring the aspect ratio (antialiased bilinear, as PIL)";
 
-    /// <summary>The config the checkpoint was trained with (its evaluation size and resize), when it holds a readable one.</summary>
-    public static FineTuneConfig? TrainedConfig(CheckpointInfo info)
-    {
-        if (string.IsNullOrWhiteSpace(info.ConfigYaml)) return null;
-        try { return ConfigLoader.Parse(info.ConfigYaml, "checkpoint"); }
-        catch (ConfigException) { return null; }
-    }
+    /// <summary>Where a run of <paramref name="config"/> starts, in words (a checkpoint's <see cref="CheckpointInfo.StartingWeights"/>).</summary>
+    public static string StartingWeights(FineTuneConfig config) =>
+        config.Model.Pretrained ? $"started from model.weights: {config.Model.Weights}" : "trained from scratch (random init)";
 }

@@ -183,4 +183,4 @@ public static class ProbeProcess
 }
 
 /// <summary>The kernel check could not run or found no usable configuration; the message says what to do.</summary>
-public sealed class KernelCheckException(string message) : Exception(message);
+public sealed class KernelCheckException(string message) : FineTuneException(message);

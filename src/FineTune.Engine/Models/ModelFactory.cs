@@ -4,7 +4,7 @@ using FineTune.Weights;
 namespace FineTune.Models;
 
 /// <summary>Raised for a backbone name the factory does not know.</summary>
-public sealed class UnknownBackboneException(string message) : Exception(message);
+public sealed class UnknownBackboneException(string message) : FineTuneException(message);
 
 /// <summary>The one door to a model (after timm's create_model): backbone name + weights + classes in, module out.</summary>
 public static class ModelFactory

@@ -4,7 +4,7 @@ using TorchSharp;
 namespace FineTune.Native;
 
 /// <summary>A native library that cannot be loaded; the message is one sentence with the fix.</summary>
-public sealed class NativeLibraryException(string message) : Exception(message);
+public sealed class NativeLibraryException(string message) : FineTuneException(message);
 
 /// <summary>
 /// Makes TorchSharp's native library loadable before anything touches <c>torch</c>.

@@ -1,7 +1,7 @@
 namespace FineTune.Training;
 
 /// <summary>Raised before training starts when an output folder cannot be created or written.</summary>
-public sealed class OutputNotWritableException(string message) : Exception(message);
+public sealed class OutputNotWritableException(string message) : FineTuneException(message);
 
 /// <summary>Checks output folders up front, so a run never trains for an hour and then fails to save.</summary>
 public static class OutputFolders

@@ -57,6 +57,8 @@ public sealed partial class Trainer
         ConfigYaml = ConfigPrinter.ToYaml(config),
         ClassNames = [.. data.ClassNames],
         Preprocessing = preprocessing,
+        Evaluation = EvaluationSettings.For(config, preprocessing),
+        StartingWeights = ExportSource.StartingWeights(config),
         SplitManifestHash = data.SplitManifestHash,
     });
 

@@ -27,12 +27,28 @@ public static class BundledResNet18
     /// <summary>The converted weights, or null when the package's ONNX file is not at hand.</summary>
     public static PretrainedWeights? TryLoad() => TryLoad(ExpectedLocation, PreprocessingLocation, WeightsCatalog.CacheDir);
 
+    /// <summary>
+    /// One of the package's files; a damaged one (truncated copy, disk error) is named with the fix that applies to a
+    /// file that comes with the program, where the reader's own "restore it" would leave a user looking for it.
+    /// </summary>
+    internal static OnnxGraph ReadPackageFile(string path)
+    {
+        try { return OnnxReader.Read(path); }
+        catch (InvalidOnnxModelException e)
+        {
+            var reason = e.InnerException?.Message ?? e.Message;
+            throw new InvalidOnnxModelException(
+                $"The bundled ResNet-18 file {path} is damaged ({reason}): reinstall or rebuild finetune, which copies it from NuGet package " +
+                $"{PackageId} {PackageVersion}, or use torchvision weights (model.weights: torchvision, or download).", e);
+        }
+    }
+
     /// <summary>As <see cref="TryLoad()"/>, from given files and with a given cache folder.</summary>
     public static BundledResNet18Weights? TryLoad(string modelPath, string preprocessingPath, string cacheDir)
     {
         if (!File.Exists(modelPath) || !File.Exists(preprocessingPath)) return null;
         // The preprocessing graph is small (0.6 MB): read now, so the weights value carries its mean image.
-        var preprocessing = OnnxPreprocessingReader.Read(OnnxReader.Read(preprocessingPath));
+        var preprocessing = OnnxPreprocessingReader.Read(ReadPackageFile(preprocessingPath));
         return new BundledResNet18Weights(Path.GetFullPath(modelPath), cacheDir, preprocessing);
     }
 }
@@ -79,7 +95,7 @@ public sealed record BundledResNet18Weights : PretrainedWeights
             }
         }
 
-        var converted = OnnxResNetConverter.Convert(OnnxReader.Read(ModelPath));
+        var converted = OnnxResNetConverter.Convert(BundledResNet18.ReadPackageFile(ModelPath));
         if (!converted.Architecture.Layers.SequenceEqual(Architecture.Layers) || converted.Architecture.Block != Architecture.Block)
             throw new InvalidOnnxModelException(
                 $"{ModelPath} holds a {converted.Architecture} ResNet, not the {Architecture} of {BundledResNet18.PackageId} {BundledResNet18.PackageVersion}: restore that package version.");

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace FineTune.Weights;
 
 /// <summary>Raised when weights do not fit a model; the message names the tensor or architecture and the fix.</summary>
-public sealed class WeightsMismatchException(string message) : Exception(message);
+public sealed class WeightsMismatchException(string message) : FineTuneException(message);
 
 /// <summary>Copies a torchvision-style state dict into a model, checking every name and shape first.</summary>
 public static partial class StateDictLoader

@@ -1,7 +1,7 @@
 namespace FineTune.Weights;
 
 /// <summary>A problem with pretrained weights a user can fix; the message names the file and the fix (the CLI prints it as one line).</summary>
-public abstract class WeightsException(string message) : Exception(message);
+public abstract class WeightsException(string message) : FineTuneException(message);
 
 /// <summary>Weights that should be at hand are not; the message says where they were looked for and how to get them.</summary>
 public sealed class WeightsNotFoundException(string message) : WeightsException(message);

@@ -65,6 +65,8 @@ sealed class FolderExperiment
             ConfigYaml = ConfigPrinter.ToYaml(config),
             ClassNames = [.. classNames],
             Preprocessing = Preprocessing.ImageNet,
+            Evaluation = EvaluationSettings.For(config, Preprocessing.ImageNet),
+            StartingWeights = "trained from scratch (random init)",
             SplitManifestHash = splitHash,
         };
         CheckpointFile.Save(path, info, model, null);

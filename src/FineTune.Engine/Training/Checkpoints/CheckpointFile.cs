@@ -10,7 +10,7 @@ using FineTune.IO;
 namespace FineTune.Training.Checkpoints;
 
 /// <summary>A checkpoint that cannot be used as asked: unreadable, or for another backbone or class count.</summary>
-public sealed class CheckpointException(string message) : Exception(message);
+public sealed class CheckpointException(string message) : FineTuneException(message);
 
 /// <summary>
 /// Reads and writes checkpoints (a zip of checkpoint.json, model.bin, optimizer.bin), atomically.

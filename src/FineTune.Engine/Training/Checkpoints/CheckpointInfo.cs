@@ -13,7 +13,8 @@ public sealed record PartialEpoch(int BatchesDone, double LossSum, long Correct,
 /// </summary>
 public sealed record CheckpointInfo
 {
-    public const int CurrentFormat = 1;
+    /// <summary>1: evaluation settings only inside <see cref="ConfigYaml"/>; 2: also as <see cref="Evaluation"/> and <see cref="StartingWeights"/>.</summary>
+    public const int CurrentFormat = 2;
     public int Format { get; init; } = CurrentFormat;
     /// <summary>Why it was written: best, epoch, early_stop, interrupted.</summary>
     public string Reason { get; init; } = "epoch";
@@ -37,6 +38,10 @@ public sealed record CheckpointInfo
     public string ConfigYaml { get; init; } = "";
     public string[] ClassNames { get; init; } = [];
     public Preprocessing? Preprocessing { get; init; }
+    /// <summary>How to evaluate the model (format 2 on); read through <see cref="EvaluationSettings.Of"/>, which also reads format 1.</summary>
+    public EvaluationSettings? Evaluation { get; init; }
+    /// <summary>Where training started, in words, for exported files' provenance (format 2 on).</summary>
+    public string? StartingWeights { get; init; }
     public string SplitManifestHash { get; init; } = "";
     public List<EpochRecord> History { get; init; } = [];
     public DateTimeOffset SavedAt { get; init; }

@@ -26,4 +26,4 @@ public sealed record OnnxGraph(
     IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs);
 
 /// <summary>Raised when an ONNX file cannot be read or does not hold the network we expect; the message names the file.</summary>
-public sealed class InvalidOnnxModelException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class InvalidOnnxModelException(string message, Exception? inner = null) : FineTuneException(message, inner: inner);
