@@ -6,7 +6,7 @@ namespace FineTune.Tests.Config;
 public sealed class RepoReferencesTests
 {
     /// <summary>
-    /// The platform notes once lived in a PLATFORM.md outside the repository, which README, comments, tests and CI cited;
+    /// The platform notes once lived in a file outside the repository, which README, comments, tests and CI cited;
     /// they are docs/platform.md now. Spelled in two parts so this file does not cite the old name itself.
     /// </summary>
     [Fact]
