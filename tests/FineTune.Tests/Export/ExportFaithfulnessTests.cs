@@ -73,7 +73,7 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
         foreach (var (what, probabilities, bound, disagreements) in bounds)
         {
             var (agree, worst, worstPhoto) = Compare(reference, probabilities);
-            output.WriteLine($"{what}: top-1 agrees on {agree}/{photos.Count}; largest probability difference {worst:F4} ({Path.GetFileName(Path.GetDirectoryName(worstPhoto))}/{Path.GetFileName(worstPhoto)}); bound {bound}, at most {disagreements} disagreements");
+            output.WriteLine($"{what}: top-1 agrees on {agree}/{photos.Count}; largest probability difference {worst:G3} ({Path.GetFileName(Path.GetDirectoryName(worstPhoto))}/{Path.GetFileName(worstPhoto)}); bound {bound}, at most {disagreements} disagreements");
             if (worst > bound || photos.Count - agree > disagreements) failures.Add(what);
         }
         // The same PIL pixels through both runtimes: what is left between (b) and (c) is the network, which must agree.
