@@ -31,7 +31,6 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
         var sample = Task.Run(() => Processes.Run("dotnet", ["build", RepoFiles.Path("samples", "OnnxClassify", "OnnxClassify.csproj"),
             "-c", "Release", "-o", Path.Combine(dir, "sample"), "-v", "q", "-nologo"], dir));
         var (checkpoint, photos) = TrainLinearProbe(dir);
-        output.WriteLine($"trained [{clock.Elapsed:m\\:ss}]");
         var onnx = Path.Combine(dir, "model.onnx");
         var pth = Path.Combine(dir, "model.pth");
         FinetuneProgram.Run(dir, "export", "--format", "onnx", "--model_path", checkpoint, "--output", onnx).Succeeded();
@@ -39,9 +38,9 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
         string[] topAll = ["--json", "--topk", Classes.Length.ToString()];
         output.WriteLine($"{photos.Count} test photographs, {PhotoSizes(photos)}; eval size {EvalSize} px, stretch");
 
+        // (a) The reference: `finetune predict` on the checkpoint, in fp32 as every export computes.
         var reference = PredictJson(FinetuneProgram.Run(dir, ["predict", "--model_path", checkpoint, "--precision", "fp32", .. topAll, .. photos]).Succeeded().Out);
         var onnxOwnPixels = PredictJson(FinetuneProgram.Run(dir, ["predict", "--model_path", onnx, .. topAll, .. photos]).Succeeded().Out);
-        output.WriteLine($"predicted [{clock.Elapsed:m\\:ss}]");
 
         // (b) A Python user: PIL decodes and resizes as the file's metadata says, /255; the ONNX graph does the rest.
         var pil = PilPixels(dir, onnx, photos);
@@ -50,17 +49,18 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
         // Why PIL's pixels are not FineTune's: JPEGs that FineTune decodes at a reduced scale (libjpeg's scaled IDCT).
         var fullDecode = Classify(classifier, photos, ComparePixels(classifier, photos, pil));
         var (fullAgree, fullWorst, _) = Compare(reference, fullDecode);
-        output.WriteLine($"ONNX on FineTune's pixels from a full-size decode: top-1 agrees on {fullAgree}/{photos.Count}; largest probability difference {fullWorst:F4} [{clock.Elapsed:m\\:ss}]");
+        output.WriteLine($"ONNX on FineTune's pixels from a full-size decode: top-1 agrees on {fullAgree}/{photos.Count}; largest probability difference {fullWorst:G3}");
 
         // (c) tools/pytorch/load_export.py, PIL inside; (d) samples/OnnxClassify, SkiaSharp's mipmapped resize.
         var pyTorch = PredictJson(Python($"{RepoFiles.Path("tools", "pytorch", "load_export.py")} {pth} {string.Join(' ', photos)} --topk {Classes.Length} --json"));
-        output.WriteLine($"load_export.py [{clock.Elapsed:m\\:ss}]");
         var build = sample.Result;
         Assert.True(build.Code == 0, build.Out + build.Err);
         var run = Processes.Run("dotnet", [Path.Combine(dir, "sample", "OnnxClassify.dll"), onnx, .. photos], dir).Succeeded();
         var sampleApp = run.Out.TrimEnd('\n').Split('\n').Select(l => l.Split('\t')).GroupBy(f => f[0])
             .ToDictionary(g => g.Key, g => Ordered(g.Select(f => (f[1], double.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture)))));
 
+        // Measured 7e-7, 0.096, 0.096 and 0.106 with every top-1 equal (README, Export): the bounds leave about 1.5x for
+        // other JPEG and PIL builds. The decode, not the network, sets them (the last check below).
         var bounds = new (string What, Dictionary<string, float[]> Probabilities, double MaxDifference, int MaxTop1Disagreements)[]
         {
             ("finetune predict model.onnx (FineTune's own pixels)", onnxOwnPixels, 1e-4, 0),
@@ -68,7 +68,7 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
             ("tools/pytorch/load_export.py (PIL)", pyTorch, 0.15, 2),
             ("samples/OnnxClassify (SkiaSharp mipmaps)", sampleApp, 0.2, 3),
         };
-        output.WriteLine($"sample [{clock.Elapsed:m\\:ss}]");
+        output.WriteLine($"everything above took {clock.Elapsed:m\\:ss}");
         var failures = new List<string>();
         foreach (var (what, probabilities, bound, disagreements) in bounds)
         {
