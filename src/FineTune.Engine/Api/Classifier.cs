@@ -76,8 +76,8 @@ public sealed class Classifier : IDisposable
         {
             model.to(device);
             model.eval();
-            // The checkpoint's own training.precision unless Precision says otherwise.
-            ModelSetup.ApplyPrecision(model, precision, device, log);
+            // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
+            ModelSetup.ApplyPrecision(model, precision, device, log, ModelExport.Bf16PredictNote);
             return new Classifier(model, device, info, preprocessing, transform, batchSize);
         }
         catch { model.Dispose(); throw; }

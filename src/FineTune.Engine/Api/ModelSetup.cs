@@ -15,12 +15,15 @@ static class ModelSetup
         catch (Exception e) when (e is ArgumentException or NativeLibraryException) { throw new DeviceNotAvailableException(e.Message, e); }
     }
 
-    /// <summary>Resolves <paramref name="setting"/> for <paramref name="device"/>, sets it on the model and writes the run's one precision line (and any warning).</summary>
-    public static PrecisionChoice ApplyPrecision(ResNet model, PrecisionSetting setting, Device device, TextWriter log)
+    /// <summary>
+    /// Resolves <paramref name="setting"/> for <paramref name="device"/>, sets it on the model and writes the run's one
+    /// precision line (and any warning); <paramref name="bf16Note"/> ends that line when the run computes in bf16.
+    /// </summary>
+    public static PrecisionChoice ApplyPrecision(ResNet model, PrecisionSetting setting, Device device, TextWriter log, string? bf16Note = null)
     {
         var choice = Precision.ForThisMachine(setting, onCpu: device.type == TorchSharp.DeviceType.CPU);
         model.Precision = choice.Precision;
-        log.WriteLine(choice);
+        log.WriteLine(choice.Precision == ComputePrecision.Bf16 && bf16Note is not null ? $"{choice}; {bf16Note}" : choice.ToString());
         if (choice.SlowerWarning is not null) log.WriteLine("Warning: " + choice.SlowerWarning);
         return choice;
     }

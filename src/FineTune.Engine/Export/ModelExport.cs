@@ -1,3 +1,4 @@
+using FineTune.Models;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
 
@@ -50,6 +51,21 @@ public static class ModelExport
             foreach (var path in written) TryDelete(path);
             throw new OutputNotWritableException($"Cannot write '{output}' ({e.Message}): choose an --output in a folder you can write to.");
         }
+    }
+
+    /// <summary>How `finetune predict` ends its precision line when it computes a checkpoint in bf16.</summary>
+    public const string Bf16PredictNote = "exports of this checkpoint (finetune export) compute in fp32: --precision fp32 gives their numbers";
+
+    /// <summary>
+    /// For export's output: a sentence when `finetune predict` on the checkpoint would compute in bf16 here (its
+    /// training.precision, resolved for this CPU) while the export, like every export, computes in fp32; else null.
+    /// </summary>
+    public static string? PrecisionNote(string checkpointPath)
+    {
+        var trained = ExportSource.TrainedConfig(CheckpointFile.Load(checkpointPath).Info)?.Training.Precision ?? PrecisionSetting.Auto;
+        if (Precision.ForThisMachine(trained).Precision != ComputePrecision.Bf16) return null;
+        return $"Precision: this export computes in fp32, while `finetune predict` on the checkpoint computes in bf16 here (training.precision: {trained.ToName()}), "
+               + "so their probabilities differ slightly (up to about 0.01); `finetune predict --precision fp32` on the checkpoint gives the export's numbers.";
     }
 
     /// <summary>The checkpoint's model; tensors that do not fit its recorded architecture mean the file is damaged.</summary>

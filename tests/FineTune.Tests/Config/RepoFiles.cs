@@ -13,4 +13,22 @@ static class RepoFiles
     }
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
+
+    /// <summary>
+    /// The checkout's files, relative to <see cref="Root"/>: git's tracked files, or, outside a git checkout (a source
+    /// archive), every file but build outputs and dot-folders.
+    /// </summary>
+    public static IReadOnlyList<string> Tracked()
+    {
+        try
+        {
+            var git = Processes.Run("git", ["-C", Root, "ls-files", "-z"]);
+            if (git.Code == 0) return git.Out.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (System.ComponentModel.Win32Exception) { } // no git on PATH
+        static bool Skipped(string part) => part.StartsWith('.') || part is "bin" or "obj";
+        return [.. Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
+            .Select(f => System.IO.Path.GetRelativePath(Root, f))
+            .Where(f => !f.Split(System.IO.Path.DirectorySeparatorChar).SkipLast(1).Any(Skipped))];
+    }
 }

@@ -31,7 +31,8 @@ static class ExportFixtures
     }
 
     /// <summary>torchvision's resnet18 layout ([2, 2, 2, 2]) with seeded random weights and BatchNorm statistics.</summary>
-    public static string TorchvisionCheckpoint(string dir, int evalSize = 224, EvalResize resize = EvalResize.CenterCrop, ResNetArchitecture? architecture = null)
+    public static string TorchvisionCheckpoint(string dir, int evalSize = 224, EvalResize resize = EvalResize.CenterCrop, ResNetArchitecture? architecture = null,
+        PrecisionSetting precision = PrecisionSetting.Auto)
     {
         torch.random.manual_seed(22);
         using var model = new ResNet(architecture ?? ModelFactory.ArchitectureOf("resnet18"), Classes);
@@ -45,15 +46,17 @@ static class ExportFixtures
                 else if (name.Contains(".bn", StringComparison.Ordinal) || name.StartsWith("bn1", StringComparison.Ordinal) || name.EndsWith("downsample.1.weight", StringComparison.Ordinal)) t.uniform_(0.5, 1.5);
             }
         }
-        return Save(dir, architecture is null ? "torchvision.ckpt" : "bottleneck.ckpt", model, Preprocessing.ImageNet, "torchvision", evalSize, resize);
+        return Save(dir, architecture is null ? "torchvision.ckpt" : "bottleneck.ckpt", model, Preprocessing.ImageNet, "torchvision", evalSize, resize, precision);
     }
 
-    static string Save(string dir, string name, ResNet model, Preprocessing preprocessing, string weights, int evalSize, EvalResize resize)
+    static string Save(string dir, string name, ResNet model, Preprocessing preprocessing, string weights, int evalSize, EvalResize resize,
+        PrecisionSetting precision = PrecisionSetting.Auto)
     {
         var config = FineTuneConfig.Defaults with
         {
             Data = new DataConfig { EvalImageSize = evalSize, Augmentation = new AugmentationConfig { EvalResize = resize } },
             Model = new ModelConfig { Backbone = "resnet18", Pretrained = true, Weights = weights, NumClasses = Classes },
+            Training = FineTuneConfig.Defaults.Training with { Precision = precision },
         };
         var info = new CheckpointInfo
         {

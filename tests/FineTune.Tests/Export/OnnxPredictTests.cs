@@ -29,7 +29,9 @@ public sealed class OnnxPredictTests(ITestOutputHelper output)
     {
         var dir = Tiny.TempFolder();
         var (checkpoint, onnx, images) = Exported(dir);
-        var fromCheckpoint = FinetuneProgram.Run(dir, ["predict", "--model_path", checkpoint, "--json", "--topk", "3", .. images]).Succeeded();
+        // The fixture's training.precision is auto, bf16 on a CPU where bf16 is fast, and exports are fp32 (ExportPrecisionNoteTests):
+        // the checkpoint is predicted in fp32 so that like is compared with like on every CPU.
+        var fromCheckpoint = FinetuneProgram.Run(dir, ["predict", "--model_path", checkpoint, "--precision", "fp32", "--json", "--topk", "3", .. images]).Succeeded();
         var fromOnnx = FinetuneProgram.Run(dir, ["predict", "--model_path", onnx, "--json", "--topk", "3", .. images]).Succeeded();
 
         var expected = Parse(fromCheckpoint.Out);
@@ -45,7 +47,7 @@ public sealed class OnnxPredictTests(ITestOutputHelper output)
         Assert.True(worst < 1e-4, $"probabilities differ by {worst:G3}");
         // The table reads the same, up to the last of its two decimals (a probability may sit on a rounding boundary).
         static string WithoutPercent(string table) => System.Text.RegularExpressions.Regex.Replace(table, @"\d+\.\d\d%", "%");
-        var tableCheckpoint = FinetuneProgram.Run(dir, ["predict", "--model_path", checkpoint, .. images]).Succeeded();
+        var tableCheckpoint = FinetuneProgram.Run(dir, ["predict", "--model_path", checkpoint, "--precision", "fp32", .. images]).Succeeded();
         var tableOnnx = FinetuneProgram.Run(dir, ["predict", "--model_path", onnx, .. images]).Succeeded();
         Assert.Equal(WithoutPercent(tableCheckpoint.Out), WithoutPercent(tableOnnx.Out));
     }

@@ -8,7 +8,7 @@ namespace FineTune.Tests.Models;
 
 /// <summary>
 /// ResNet-50 training steps in this process, in both layouts. On a CPU whose oneDNN dies planning the strided 1x1
-/// backward convolution (PLATFORM.md, Machines), this test host would die with SIGFPE unless the kernel check
+/// backward convolution (docs/platform.md, oneDNN faults), this test host would die with SIGFPE unless the kernel check
 /// (TestSetup) routed those shapes, and a wrong channels-last kernel would part the two layouts' gradients:
 /// it is the detector for both faults.
 /// </summary>

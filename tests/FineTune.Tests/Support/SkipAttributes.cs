@@ -103,6 +103,16 @@ public sealed class CaltechPyTorchFactAttribute : FactAttribute
     }
 }
 
+/// <summary>Skips with the reason unless the Caltech-101 archive and Debian's python3 with PIL, numpy, onnx and PyTorch are at hand.</summary>
+public sealed class CaltechExportFactAttribute : FactAttribute
+{
+    public CaltechExportFactAttribute()
+    {
+        Skip = new CaltechArchiveFactAttribute().Skip
+               ?? new PythonFactAttribute("PIL, numpy, onnx, torch, torchvision", "python3-pil python3-numpy python3-onnx python3-torch python3-torchvision").Skip;
+    }
+}
+
 /// <summary>A test that needs a font with glyphs (Debian: fonts-dejavu-core); skipped with the reason when none is found.</summary>
 public sealed class FontFactAttribute : FactAttribute
 {

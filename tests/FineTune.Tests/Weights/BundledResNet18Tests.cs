@@ -42,7 +42,7 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
         Assert.Equal([1f, 1f, 1f], p.Std);
         Assert.NotNull(p.MeanImage);
         Assert.Equal((224, 224), (p.MeanImage.Height, p.MeanImage.Width));
-        // PLATFORM.md read these off the file with python3-onnx: B 103.06, G 115.90, R 123.15.
+        // docs/platform.md (Pretrained weights offline) read these off the file with python3-onnx: B 103.06, G 115.90, R 123.15.
         Assert.Equal([103.06, 115.90, 123.15], p.Mean.Select(m => Math.Round(m, 2)));
     }
 
