@@ -35,6 +35,10 @@ public class KillDuringCheckpointTests(Xunit.Abstractions.ITestOutputHelper outp
     /// <summary>AtomicWrite's temporary files for the target checkpoint: present only while it is being written.</summary>
     static string[] TargetWrites(string folder) => Directory.Exists(folder) ? Directory.GetFiles(folder, $".{Target}.*.tmp") : [];
 
+    /// <summary>A target write a megabyte in (past checkpoint.json, inside the tensors), once there is one.</summary>
+    static string? MidWrite(string folder) =>
+        TargetWrites(folder).FirstOrDefault(f => { try { return new FileInfo(f).Length > (1 << 20); } catch (IOException) { return false; } });
+
     static double Difference(string a, string b)
     {
         using var ma = CheckpointFile.Load(a).CreateModel();
@@ -58,13 +62,13 @@ public class KillDuringCheckpointTests(Xunit.Abstractions.ITestOutputHelper outp
             dir = Directory.CreateDirectory(Path.Combine(root, $"killed-{attempt}")).FullName;
             folder = RunFolder(dir);
             var run = folder;
-            var kill = KillAt.Run(dir, Env(home), () => TargetWrites(run).FirstOrDefault(), Limit, "train", "--config", Config(dir));
+            var kill = KillAt.Run(dir, Env(home), () => MidWrite(run), Limit, "train", "--config", Config(dir));
             Assert.True(kill.Seen is not null, $"the write of {Target} was never seen: exit {kill.Result.Code}\n{kill.Result.Out}\n{kill.Result.Err}");
             Assert.Equal(137, kill.Result.Code); // 128 + SIGKILL
-            var torn = TargetWrites(folder);
+            var torn = TargetWrites(folder).Where(f => new FileInfo(f).Length < new FileInfo(complete).Length).ToArray();
             output.WriteLine(torn.Length > 0
                 ? $"attempt {attempt}: killed inside the write of {Target}, {new FileInfo(torn[0]).Length:N0} of {new FileInfo(complete).Length:N0} bytes in {Path.GetFileName(torn[0])}"
-                : $"attempt {attempt}: killed just after the write of {Target} (already renamed into place)");
+                : $"attempt {attempt}: killed after the write of {Target} was whole ({(File.Exists(Path.Combine(folder, Target)) ? "renamed into place" : "not yet renamed")})");
             if (torn.Length > 0) break;
         }
 
