@@ -53,7 +53,7 @@ public static class DataCommand
                 Console.WriteLine($"Downloaded {archive} ({new FileInfo(archive).Length:N0} bytes, size checked against the server); pass --sha256 to pin its content.");
         }
         else if (archive is null) throw new UsageException("Missing --archive: pass the path of caltech-101.zip or 101_ObjectCategories.tar.gz (or --download).");
-        var (folder, already, files) = DatasetPreparer.Prepare(archive, outDir, limits);
+        var (folder, already, files) = DatasetPreparer.Prepare(archive, outDir, limits, Console.WriteLine);
         Console.WriteLine(already
             ? $"{folder} already exists; nothing extracted (delete it to prepare again)."
             : $"Extracted {files:N0} files into {folder}. Next: finetune data verify --data_dir {folder}");

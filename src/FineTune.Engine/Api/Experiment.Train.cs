@@ -3,6 +3,7 @@ using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Data;
 using FineTune.Distributed;
+using FineTune.IO;
 using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
@@ -47,7 +48,9 @@ public static partial class Experiment
         var kernelRequest = KernelRequest.ForConfig(config, training: true) with { Threads = threads };
         if (mainRank && RunMarker.Unfinished(config.Experiment.RunCheckpointDir) is { } unfinished)
         {
-            console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir));
+            // The run that owned them is dead, so its temporary files are torn writes, never to be finished.
+            var torn = AtomicWrite.RemoveUnfinished(config.Experiment.RunCheckpointDir);
+            console.WriteLine(RunMarker.Explain(unfinished, config.Experiment.RunCheckpointDir, torn));
             KernelCheck.Escalate(kernelRequest);
         }
         // One plan for the whole job: rank 0 checks (or reads its cache, stepped down after a death) and hands its plan to

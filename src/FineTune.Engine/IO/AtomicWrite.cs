@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace FineTune.IO;
 
@@ -7,7 +8,7 @@ namespace FineTune.IO;
 /// the bytes go to a temporary file in the same folder (same file system, so the rename is atomic),
 /// are flushed to disk, and the temporary file is then renamed over the target.
 /// </summary>
-public static class AtomicWrite
+public static partial class AtomicWrite
 {
     static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
@@ -41,6 +42,29 @@ public static class AtomicWrite
             throw;
         }
     }
+
+    /// <summary>
+    /// Removes the temporary files in <paramref name="folder"/> of writes that never finished (the writer was killed
+    /// mid-write) and returns their names, each with the file it was to become. Call it only when no live process writes
+    /// there: a temporary file in use looks the same.
+    /// </summary>
+    public static IReadOnlyList<(string Temporary, string Target)> RemoveUnfinished(string folder)
+    {
+        if (!Directory.Exists(folder)) return [];
+        var removed = new List<(string, string)>();
+        foreach (var path in Directory.EnumerateFiles(folder, ".*.tmp"))
+        {
+            var name = Path.GetFileName(path);
+            if (TemporaryName().Match(name) is not { Success: true } m) continue;
+            TryDelete(path);
+            if (!File.Exists(path)) removed.Add((name, m.Groups[1].Value));
+        }
+        return removed;
+    }
+
+    /// <summary>The temporary name <see cref="With"/> gives: `.{target}.{32 hex digits}.tmp`.</summary>
+    [GeneratedRegex(@"^\.(.+)\.[0-9a-f]{32}\.tmp$")]
+    private static partial Regex TemporaryName();
 
     static void TryDelete(string path)
     {

@@ -46,8 +46,8 @@ public sealed class RunMarker : IDisposable
 
     static bool IsAlive(int pid) => pid > 0 && OperatingSystem.IsLinux() && Directory.Exists($"/proc/{pid}");
 
-    /// <summary>What the next start says about it.</summary>
-    public static string Explain(Note note, string folder)
+    /// <summary>What the next start says about it; <paramref name="unfinished"/>: the torn writes it left, already removed.</summary>
+    public static string Explain(Note note, string folder, IReadOnlyList<(string Temporary, string Target)>? unfinished = null)
     {
         var checkpoints = Directory.Exists(folder)
             ? Directory.GetFiles(folder, "*.ckpt").Select(f => new FileInfo(f)).OrderByDescending(f => f.LastWriteTimeUtc).ToList()
@@ -55,8 +55,11 @@ public sealed class RunMarker : IDisposable
         var kept = checkpoints.Count == 0
             ? "It left no checkpoint."
             : $"Its checkpoints are intact (each was written atomically): {string.Join(", ", checkpoints.Select(c => $"{c.Name} ({c.LastWriteTime:HH:mm:ss})"))}; continue with --resume {checkpoints[0].FullName}.";
+        var torn = unfinished is { Count: > 0 }
+            ? $" It was cut off while writing {string.Join(", ", unfinished.Select(u => u.Target))}: the unfinished copy ({string.Join(", ", unfinished.Select(u => u.Temporary))}) was never used and is now removed."
+            : "";
         return $"The previous run in {folder} (pid {note.Pid}, started {note.Started:yyyy-MM-dd HH:mm:ss}) ended without finishing and without a message: "
-             + $"most likely a native crash in libtorch (SIGFPE or SIGSEGV) or the process was killed. It ran with: {note.Kernels} {kept} "
+             + $"most likely a native crash in libtorch (SIGFPE or SIGSEGV) or the process was killed. It ran with: {note.Kernels} {kept}{torn} "
              + "This run checks the kernels again one step more conservatively (channels-last off and a lower oneDNN instruction set); "
              + "the step-down stays until `finetune doctor --recheck` clears it (do that once the cause is known not to be the kernels, e.g. a kill or running out of memory).";
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Compression;
 
 namespace FineTune.Data.Archives;
@@ -5,7 +6,8 @@ namespace FineTune.Data.Archives;
 /// <summary>
 /// `finetune data prepare`: turns the official `caltech-101.zip` (which holds `caltech-101/101_ObjectCategories.tar.gz`)
 /// or the inner `.tar.gz`/`.tar` into `out/101_ObjectCategories/`. Extraction happens in a temporary folder beside the
-/// output and is moved into place only when complete, so an interrupted or refused run leaves no half dataset.
+/// output and is moved into place only when complete, so an interrupted or refused run leaves no half dataset; the
+/// temporary folder of a run that was killed is removed by the next one.
 /// </summary>
 public static class DatasetPreparer
 {
@@ -24,11 +26,12 @@ public static class DatasetPreparer
     /// Returns the prepared image folder. If it already exists nothing is touched. An archive whose headers declare
     /// more than <paramref name="limits"/> allow (default <see cref="ArchiveLimits.Default"/>) is refused before writing.
     /// </summary>
-    public static (string Folder, bool AlreadyThere, int Files) Prepare(string archive, string outDir, ArchiveLimits? limits = null)
+    public static (string Folder, bool AlreadyThere, int Files) Prepare(string archive, string outDir, ArchiveLimits? limits = null, Action<string>? log = null)
     {
         limits ??= ArchiveLimits.Default;
         if (!File.Exists(archive))
             throw new FileNotFoundException($"Archive '{archive}' not found; pass --archive with the path of caltech-101.zip or 101_ObjectCategories.tar.gz (or use --download).");
+        RemoveAbandoned(outDir, log);
         var final = Path.Combine(outDir, ImageFolder);
         if (Directory.Exists(final)) return (final, true, 0);
         bool createdOut = !Directory.Exists(outDir);
@@ -53,6 +56,28 @@ public static class DatasetPreparer
         {
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Deletes the temporary folders of earlier runs whose process is gone (killed mid-extraction: no `finally` ran),
+    /// which would otherwise keep up to a whole dataset's bytes hidden in <paramref name="outDir"/>. A live run's stays.
+    /// </summary>
+    static void RemoveAbandoned(string outDir, Action<string>? log)
+    {
+        if (!Directory.Exists(outDir)) return;
+        foreach (var folder in Directory.EnumerateDirectories(outDir, ".prepare-*").ToList())
+        {
+            var pid = Path.GetFileName(folder).Split('-')[1];
+            if (!int.TryParse(pid, out var id) || IsAlive(id)) continue; // not ours, or still extracting
+            Directory.Delete(folder, recursive: true);
+            log?.Invoke($"Removed {folder}: the half extraction of an earlier `data prepare` (pid {pid}) that was killed before it finished.");
+        }
+    }
+
+    static bool IsAlive(int pid)
+    {
+        try { using var process = Process.GetProcessById(pid); return !process.HasExited; }
+        catch (ArgumentException) { return false; }
     }
 
     static int Extract(string archive, string target, ArchiveLimits limits)
