@@ -62,7 +62,7 @@ public static class ModelExport
     /// </summary>
     public static string? PrecisionNote(string checkpointPath)
     {
-        var trained = ExportSource.TrainedConfig(CheckpointFile.Load(checkpointPath).Info)?.Training.Precision ?? PrecisionSetting.Auto;
+        var trained = EvaluationSettings.Of(CheckpointFile.Load(checkpointPath).Info, checkpointPath).Settings.Precision;
         if (Precision.ForThisMachine(trained).Precision != ComputePrecision.Bf16) return null;
         return $"Precision: this export computes in fp32, while `finetune predict` on the checkpoint computes in bf16 here (training.precision: {trained.ToName()}), "
                + "so their probabilities differ slightly (up to about 0.01); `finetune predict --precision fp32` on the checkpoint gives the export's numbers.";
