@@ -14,14 +14,24 @@ namespace FineTune.Tests.Kernels;
 /// </summary>
 public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    const string WrongLayer4Shortcut = "kind=wrong,cin=256,cout=512,k=1,layout=channels_last";
+    /// <summary>
+    /// Faults to inject, each with the route key the check gives it: the first one this CPU's own kernels do not already
+    /// get wrong is used (on an AMD EPYC of family 26 the layer4 shortcut is faulty by itself: docs/platform.md), so the
+    /// "sound" run below is sound where the fault is injected.
+    /// </summary>
+    static readonly (string Fault, string Route)[] Candidates =
+    [
+        ("kind=wrong,cin=256,cout=512,k=1,layout=channels_last", "1x1 256->512 s2 channels-last fp32"),
+        ("kind=wrong,cin=256,cout=256,k=3,layout=channels_last", "3x3 256->256 s1 channels-last fp32"),
+        ("kind=wrong,cin=512,cout=512,k=3,layout=channels_last", "3x3 512->512 s1 channels-last fp32"),
+    ];
 
     static (int Code, string Out, string Err) Train(string dir, Dictionary<string, string> environment, int epochs = 2)
     {
         File.WriteAllText(Path.Combine(dir, "run.yaml"),
             "data:\n  source: synthetic\n  synthetic_images_per_class: 8\n  image_size: 64\n  batch_size: 4\n  seed: 5\n" +
             "model:\n  backbone: resnet18\n  pretrained: false\n  num_classes: 3\n" +
-            $"training:\n  num_epochs: {epochs}\n  threads: 1\n  optimizer: sgd\n  base_lr: 0.01\n  channels_last: true\n  early_stopping: 0\n  freeze_batchnorm: true\n" +
+            $"training:\n  num_epochs: {epochs}\n  threads: 1\n  precision: fp32\n  optimizer: sgd\n  base_lr: 0.01\n  channels_last: true\n  early_stopping: 0\n  freeze_batchnorm: true\n" +
             $"experiment:\n  name: run\n  checkpoint_dir: {dir}/ckpt\n  log_dir: {dir}/logs\n  export_pytorch: false\n  save_every: 1\n");
         var run = FinetuneProgram.Run(dir, new Dictionary<string, string>(environment) { ["FINETUNE_HOME"] = Path.Combine(dir, "home") },
             "train", "--config", "run.yaml");
@@ -48,22 +58,34 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
         var faulty = Tiny.TempFolder();
         var unchecked_ = Tiny.TempFolder();
         var a = Train(sound, []);
-        var b = Train(faulty, new() { [KernelFault.Variable] = WrongLayer4Shortcut });
-        var c = Train(unchecked_, new() { [KernelFault.Variable] = WrongLayer4Shortcut, ["FINETUNE_KERNEL_CHECK"] = "off" });
-        Assert.True(a.Code == 0 && b.Code == 0 && c.Code == 0, $"{a.Err}\n{b.Err}\n{c.Err}");
+        Assert.True(a.Code == 0, a.Err);
+        Assert.Contains("Kernels: channels-last on", a.Out);
+        var (fault, route) = Candidates.First(c => !a.Out.Contains(c.Route + " via", StringComparison.Ordinal));
+        output.WriteLine($"injected: {fault}");
+        var b = Train(faulty, new() { [KernelFault.Variable] = fault });
+        var c = Train(unchecked_, new() { [KernelFault.Variable] = fault, ["FINETUNE_KERNEL_CHECK"] = "off" });
+        Assert.True(b.Code == 0, $"exit {b.Code}: {b.Out}\n{b.Err}");
+        // Unchecked, the fault is real: training parts from the sound run, or (a wrong 3x3 convolution) diverges to NaN.
+        var diverged = c.Code != 0;
+        Assert.True(c.Code == 0 || c.Out.Contains("the loss became NaN", StringComparison.Ordinal), $"exit {c.Code}: {c.Out}\n{c.Err}");
 
-        Assert.Contains("Kernels: channels-last on; oneDNN ISA", a.Out);
-        Assert.Contains("1x1 256->512 s2 channels-last fp32 via subsample", b.Out);
+        Assert.Contains(route + " via", b.Out);
         Assert.Contains("failed with libtorch's own kernels on this CPU", b.Out);
         Assert.Contains("unchecked (FINETUNE_KERNEL_CHECK=off)", c.Out);
 
         // Routed: the same function, so the same weights up to rounding (two sound runs are bit-identical; the routed
-        // kernel rounds differently, measured 3.3e-3 after 2 epochs). Unchecked: the fault is real and training parts (0.27).
+        // kernel rounds differently: worst measured 3.9e-3 after 2 epochs, docs/platform.md, Test bars; the bar is 8 times that). Unchecked:
+        // training parts (0.27 with the layer4 shortcut wrong) or diverges.
         var routed = MaxWeightDifference(sound, faulty);
-        var broken = MaxWeightDifference(sound, unchecked_);
-        output.WriteLine($"routed vs sound {routed.Difference:e2} ({routed.Name}); unchecked vs sound {broken.Difference:e2} ({broken.Name})");
-        Assert.True(routed.Difference < 1e-2, $"routed run differs by {routed.Difference} in {routed.Name}");
-        Assert.True(broken.Difference > 10 * routed.Difference, $"the injected fault changed an unchecked run by {broken.Difference} only ({broken.Name})");
+        output.WriteLine($"routed vs sound {routed.Difference:e2} ({routed.Name})");
+        Assert.True(routed.Difference < 3e-2, $"routed run differs by {routed.Difference} in {routed.Name}");
+        if (diverged) output.WriteLine("unchecked: the loss became NaN");
+        else
+        {
+            var broken = MaxWeightDifference(sound, unchecked_);
+            output.WriteLine($"unchecked vs sound {broken.Difference:e2} ({broken.Name})");
+            Assert.True(broken.Difference > 10 * routed.Difference, $"the injected fault changed an unchecked run by {broken.Difference} only ({broken.Name})");
+        }
         var ra = ResultsFile.Read(Path.Combine(sound, "ckpt", "run", ResultsFile.FileName));
         var rb = ResultsFile.Read(Path.Combine(faulty, "ckpt", "run", ResultsFile.FileName));
         foreach (var (ea, eb) in ra.History.Zip(rb.History))
@@ -114,6 +136,7 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
         // A fault no route or layout avoids, gone at AVX2: the plan caps oneDNN there, after libtorch has loaded.
         var run = Train(dir, new() { [KernelFault.Variable] = "kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2", ["ONEDNN_VERBOSE"] = "1" }, epochs: 1);
         Assert.True(run.Code == 0, run.Err);
+        output.WriteLine(string.Join("\n", run.Out.Split('\n').Where(l => !l.StartsWith("onednn_verbose,v1,primitive") && !l.StartsWith("onednn_verbose,v1,exec"))));
         Assert.Contains("oneDNN ISA AVX2", run.Out);
         Assert.Contains("onednn_verbose,v1,info,cpu,isa:Intel AVX2", run.Out);
         Assert.Contains(",convolution,", run.Out);

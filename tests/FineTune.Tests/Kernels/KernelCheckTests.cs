@@ -16,11 +16,27 @@ public class KernelCheckTests
 
     static Dictionary<string, string> Fault(string spec) => new() { [KernelFault.Variable] = spec };
 
+    // This CPU's own faults: what the check finds with nothing injected. A real CPU may have some (an AMD EPYC of family
+    // 26 gets 1x1 256->512 s2 channels-last wrong and dies on some 1x1 s2 backward kernels: docs/platform.md), so each
+    // test sets them aside and asserts on what the injected fault adds. Computed once per request (a few seconds).
+    static readonly Lazy<KernelPlan> SoundSmall = new(() => KernelCheck.Search(Small));
+    static readonly Lazy<KernelPlan> SoundTwoThreads = new(() => KernelCheck.Search(Small with { Threads = 2 }));
+
+    /// <summary>The findings of <paramref name="plan"/> that <paramref name="sound"/> (the same check, nothing injected) does not have.</summary>
+    static List<ProbeResult> Added(KernelPlan plan, KernelPlan sound)
+    {
+        var own = sound.Findings.Select(f => f.Probe).ToHashSet();
+        return plan.Findings.Where(f => !own.Contains(f.Probe)).ToList();
+    }
+
+    /// <summary>The routes of <paramref name="plan"/> beyond those of <paramref name="sound"/>.</summary>
+    static List<string> AddedRoutes(KernelPlan plan, KernelPlan sound) => plan.Routes.Keys.Where(k => !sound.Routes.ContainsKey(k)).ToList();
+
     [Fact]
     public void A_wrong_channels_last_convolution_is_found_and_routed_around()
     {
         var plan = KernelCheck.Search(Small, environment: Fault("kind=wrong,cin=256,cout=512,k=1,layout=channels_last"));
-        Assert.All(plan.Findings, finding =>
+        Assert.All(Added(plan, SoundSmall.Value), finding =>
         {
             Assert.True(finding.Verdict == ProbeVerdict.Wrong, $"{finding.Probe}: {finding.Verdict}, {finding.Detail}");
             Assert.Equal((256, 512, 1), (finding.Probe.Shape.Cin, finding.Probe.Shape.Cout, finding.Probe.Shape.K));
@@ -28,9 +44,8 @@ public class KernelCheckTests
         });
         Assert.Contains(plan.Findings, f => f.Probe.Backward && f.Probe.Batch == 2); // training
         Assert.Contains(plan.Findings, f => !f.Probe.Backward && f.Probe.Batch == 1); // a last batch of one, predict
-        var route = Assert.Single(plan.Routes);
-        Assert.Equal("1x1 256->512 s2 ChannelsLast Fp32", route.Key);
-        Assert.NotEqual(ConvRoute.Direct, route.Value);
+        Assert.All(AddedRoutes(plan, SoundSmall.Value), key => Assert.Equal("1x1 256->512 s2 ChannelsLast Fp32", key));
+        Assert.NotEqual(ConvRoute.Direct, plan.Routes["1x1 256->512 s2 ChannelsLast Fp32"]);
         Assert.True(plan.ChannelsLast);
         Assert.Null(plan.Isa);
         Assert.Contains("via subsample", plan.Summary());
@@ -45,11 +60,15 @@ public class KernelCheckTests
         var given = ProbeProcess.Run(Small.Probes(), null, TimeSpan.FromMinutes(3), Fault(fault));
         var plan = KernelCheck.Search(Small, firstRound: given);
         Assert.NotEmpty(plan.Findings);
-        Assert.All(plan.Findings, finding => Assert.Equal(ProbeVerdict.Wrong, finding.Verdict));
-        Assert.Equal("1x1 256->512 s2 ChannelsLast Fp32", Assert.Single(plan.Routes).Key);
+        Assert.All(Added(plan, SoundSmall.Value), finding => Assert.Equal(ProbeVerdict.Wrong, finding.Verdict));
+        Assert.Contains("1x1 256->512 s2 ChannelsLast Fp32", plan.Routes.Keys);
+        Assert.All(AddedRoutes(plan, SoundSmall.Value), key => Assert.Equal("1x1 256->512 s2 ChannelsLast Fp32", key));
 
-        // Results for other probes are not taken for the request's: the check runs its own (no fault there).
-        Assert.Empty(KernelCheck.Search(Small, firstRound: given.Skip(1).ToList()).Findings);
+        // Results for other probes are not taken for the request's: the check runs its own (no fault there), and finds
+        // what it finds with nothing injected.
+        var own = KernelCheck.Search(Small, firstRound: given.Skip(1).ToList());
+        Assert.Empty(Added(own, SoundSmall.Value));
+        Assert.Equal(SoundSmall.Value.Routes.OrderBy(r => r.Key), own.Routes.OrderBy(r => r.Key));
     }
 
     [Fact]
@@ -57,11 +76,12 @@ public class KernelCheckTests
     {
         var plan = KernelCheck.Search(Small, environment: Fault("kind=crash,cin=128,cout=256,k=1,stride=2,pass=backward"));
         // Pinned on the training probe; the same kernel's other probes (evaluation at batch 1) are not run after a death.
-        var finding = Assert.Single(plan.Findings, f => !f.Detail.StartsWith("not run", StringComparison.Ordinal));
+        var added = Added(plan, SoundSmall.Value);
+        var finding = Assert.Single(added, f => !f.Detail.StartsWith("not run", StringComparison.Ordinal));
         Assert.True(finding.Verdict == ProbeVerdict.Crashed && finding.Detail.Contains("SIGFPE"), $"{finding.Probe}: {finding.Verdict}, {finding.Detail}");
         Assert.Equal("conv 1x1 128->256 s2 @4", finding.Probe.Shape.ToString());
         Assert.True(finding.Probe.Backward);
-        Assert.All(plan.Findings, f => Assert.Equal(finding.Probe.Shape with { H = 0 }, f.Probe.Shape with { H = 0 }));
+        Assert.All(added, f => Assert.Equal(finding.Probe.Shape with { H = 0 }, f.Probe.Shape with { H = 0 }));
         Assert.Equal(ConvRoute.Subsample, plan.Routes["1x1 128->256 s2 ChannelsLast Fp32"]);
         Assert.True(plan.ProbeCount > 15, $"{plan.ProbeCount} probes");
     }
@@ -73,12 +93,12 @@ public class KernelCheckTests
         // suite computes on both (tests that train set threads: 1 for the whole process), and so probes both.
         const string fault = "kind=wrong,cin=64,cout=64,k=3,layout=channels_last,threads=1";
         var twoThreads = Small with { Threads = 2 };
-        Assert.Empty(KernelCheck.Search(twoThreads, environment: Fault(fault)).Findings);
+        Assert.Empty(Added(KernelCheck.Search(twoThreads, environment: Fault(fault)), SoundTwoThreads.Value));
 
         var plan = KernelCheck.Search(twoThreads with { AlsoOneThread = true }, environment: Fault(fault));
-        Assert.NotEmpty(plan.Findings);
-        Assert.All(plan.Findings, f => Assert.Equal(1, f.Probe.Threads));
-        Assert.Contains("1 thread", plan.Summary());
+        var added = Added(plan, SoundTwoThreads.Value);
+        Assert.NotEmpty(added);
+        Assert.All(added, f => Assert.Equal(1, f.Probe.Threads));
         Assert.Equal(ConvRoute.Nchw, plan.Routes["3x3 64->64 s1 ChannelsLast Fp32"]);
     }
 
