@@ -21,7 +21,7 @@ public sealed class TrainerEquivalenceTests(Xunit.Abstractions.ITestOutputHelper
     /// 2x2 positions per image: at 32 px (1x1) its batch statistics over 8 values are so ill-conditioned that float
     /// rounding alone grew from 1e-6 to 1e-3 in three steps.
     /// </summary>
-    string Config(string name, int batch, string batchNorm, double lr, string precision = "fp64")
+    string Config(string name, int batch, string batchNorm, double lr, string precision, double gradClip)
     {
         var path = Path.Combine(_dir, name + ".yaml");
         File.WriteAllText(path, $"""
@@ -42,7 +42,7 @@ public sealed class TrainerEquivalenceTests(Xunit.Abstractions.ITestOutputHelper
               base_lr: {lr.ToString(System.Globalization.CultureInfo.InvariantCulture)}
               scheduler: none
               threads: 1
-              grad_clip: 0.5
+              grad_clip: {gradClip.ToString(System.Globalization.CultureInfo.InvariantCulture)}
               precision: {precision}
               {batchNorm}
             experiment:
@@ -88,16 +88,20 @@ public sealed class TrainerEquivalenceTests(Xunit.Abstractions.ITestOutputHelper
     /// all-reduce summing without dividing, or with per-rank BatchNorm statistics, 1e-2 and more.
     /// </summary>
     [MpiTheory]
-    // BatchNorm on its running statistics: per-rank and global batches normalise alike. Clipping each rank's gradient
-    // before the all-reduce put this run 1.1e-3 away from one process.
-    [InlineData("freeze_batchnorm: true")]
+    // BatchNorm on its running statistics: per-rank and global batches normalise alike. No clipping: a clipped step has
+    // the same length whatever the gradient's scale, so with clipping an all-reduce that sums without dividing by the
+    // ranks went unseen (1.8e-9 after 6 steps).
+    [InlineData("freeze_batchnorm: true", 0)]
     // BatchNorm on batch statistics, synchronised over the ranks.
-    [InlineData("sync_batchnorm: true")]
-    public void Two_ranks_of_batch_b_through_the_trainer_equal_one_process_of_batch_2b_in_float64(string batchNorm)
+    [InlineData("sync_batchnorm: true", 0)]
+    // Clipping the global gradient, after the all-reduce: clipping each rank's gradient before it put this run 1.1e-3
+    // away from one process.
+    [InlineData("freeze_batchnorm: true", 0.5)]
+    public void Two_ranks_of_batch_b_through_the_trainer_equal_one_process_of_batch_2b_in_float64(string batchNorm, double gradClip)
     {
-        var (single, two) = TrainBoth(batchNorm, lr: 0.05, "fp64");
+        var (single, two) = TrainBoth(batchNorm, lr: 0.05, "fp64", gradClip);
         var (difference, where) = MaxDifference(single, Weights("two", 2));
-        output.WriteLine($"fp64, {batchNorm}: 2 ranks vs 1 process {difference:e2} (in {where})");
+        output.WriteLine($"fp64, {batchNorm}, grad_clip {gradClip}: 2 ranks vs 1 process {difference:e2} (in {where})");
         Assert.True(difference < 1e-9, $"after 6 float64 steps 2 ranks differ from 1 process by {difference} (in {where}):\n{two.Output}");
         // The bar means something: the second epoch alone moved the weights far beyond it.
         var moved = MaxDifference(single, Weights("one", 1));
@@ -111,7 +115,7 @@ public sealed class TrainerEquivalenceTests(Xunit.Abstractions.ITestOutputHelper
     [MpiFact]
     public void Per_rank_batch_statistics_are_far_outside_the_float64_bar()
     {
-        var (single, _) = TrainBoth("sync_batchnorm: false", lr: 0.05, "fp64");
+        var (single, _) = TrainBoth("sync_batchnorm: false", lr: 0.05, "fp64", gradClip: 0);
         var (difference, where) = MaxDifference(single, Weights("two", 2));
         output.WriteLine($"fp64, per-rank BatchNorm: 2 ranks vs 1 process {difference:e2} (in {where})");
         Assert.True(difference > 1e-4, $"per-rank BatchNorm statistics differ from one process by only {difference} (in {where})");
@@ -125,18 +129,19 @@ public sealed class TrainerEquivalenceTests(Xunit.Abstractions.ITestOutputHelper
     [MpiFact]
     public void Two_ranks_equal_one_process_in_fp32_within_measured_rounding()
     {
-        var (single, two) = TrainBoth("freeze_batchnorm: true", lr: 0.05, "fp32");
+        var (single, two) = TrainBoth("freeze_batchnorm: true", lr: 0.05, "fp32", gradClip: 0.5);
         var (difference, where) = MaxDifference(single, Weights("two", 2));
         output.WriteLine($"fp32, freeze_batchnorm: 2 ranks vs 1 process {difference:e2} (in {where})");
         Assert.True(difference < Fp32Bar, $"after 6 fp32 steps 2 ranks differ from 1 process by {difference} (in {where}), more than {Fp32Bar}:\n{two.Output}");
     }
 
-    const double Fp32Bar = 1e-4;
+    // Worst measured: 8.2e-5 (AMD EPYC family 26 with oneDNN capped at AVX2; 6e-8 on its own ISA): docs/platform.md, Test bars.
+    const double Fp32Bar = 1e-3;
 
-    (Dictionary<string, Tensor> Single, MpiJob.Result Two) TrainBoth(string batchNorm, double lr, string precision)
+    (Dictionary<string, Tensor> Single, MpiJob.Result Two) TrainBoth(string batchNorm, double lr, string precision, double gradClip)
     {
-        Succeeded(MpiJob.RunSingle("train", "--config", Config("one", 8, batchNorm, lr, precision)));
-        var two = MpiJob.RunRanks(2, "train", "--config", Config("two", 4, batchNorm, lr, precision), "--distributed");
+        Succeeded(MpiJob.RunSingle("train", "--config", Config("one", 8, batchNorm, lr, precision, gradClip)));
+        var two = MpiJob.RunRanks(2, "train", "--config", Config("two", 4, batchNorm, lr, precision, gradClip), "--distributed");
         Succeeded(two);
         Assert.Contains("2 ranks, batch 4 each", two.Output);
         Assert.Contains($"Precision: {precision}", two.Output);
