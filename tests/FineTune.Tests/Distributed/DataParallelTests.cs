@@ -11,7 +11,7 @@ namespace FineTune.Tests.Distributed;
 /// equivalence with one process at the global batch, identical ranks, and a job that ends together.
 /// </summary>
 [Collection("mpirun")] // one job at a time: the machine has few cores
-public sealed class DataParallelTests : IDisposable
+public sealed class DataParallelTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("finetune-ddp-").FullName;
 
@@ -58,6 +58,7 @@ public sealed class DataParallelTests : IDisposable
         var rank0 = Load(Path.Combine(_dir, "two.0.bin"));
         var rank1 = Load(Path.Combine(_dir, "two.1.bin"));
         // Same samples, same start (broadcast from rank 0), gradients averaged: the same SGD trajectory.
+        output.WriteLine($"fp64, sync_bn {syncBn}, unfreeze step {unfreezeStep}: 2 ranks vs 1 process {MaxDifference(single, rank0):e2}");
         Assert.True(MaxDifference(single, rank0) < 1e-9, $"2 ranks differ from 1 process by {MaxDifference(single, rank0)}");
         // And the ranks agree exactly, parameters and BatchNorm buffers.
         Assert.Equal(0.0, MaxDifference(rank0, rank1));

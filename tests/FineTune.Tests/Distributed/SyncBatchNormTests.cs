@@ -107,7 +107,7 @@ public class SyncBatchNormTests
 
 /// <summary>Two real ranks (tests/FineTune.MpiHost, `syncbn`): each holds half the batch; together they must be BatchNorm over all of it.</summary>
 [Collection("mpirun")]
-public sealed class SyncBatchNormOverRanksTests : IDisposable
+public sealed class SyncBatchNormOverRanksTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("finetune-syncbn-").FullName;
 
@@ -149,6 +149,9 @@ public sealed class SyncBatchNormOverRanksTests : IDisposable
         for (int k = 0; k < ranks.Length; k++)
         {
             var rows = y.detach().narrow(0, k * per, per);
+            var gradRows0 = x64.grad!.narrow(0, k * per, per);
+            output.WriteLine($"rank {k}: output {Relative(ranks[k].Y, rows):e2}, input gradient {Relative(ranks[k].XGrad, gradRows0):e2}, "
+                             + $"buffers {model.named_buffers().Max(b => Relative(ranks[k].Buffers[b.name], b.buffer)):e2}");
             Assert.True(Relative(ranks[k].Y, rows) < 1e-4, $"rank {k}: output off by {Relative(ranks[k].Y, rows)}");
             var gradRows = x64.grad!.narrow(0, k * per, per);
             Assert.True(Relative(ranks[k].XGrad, gradRows) < 1e-3, $"rank {k}: input gradient off by {Relative(ranks[k].XGrad, gradRows)}");
