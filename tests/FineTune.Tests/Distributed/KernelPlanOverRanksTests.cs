@@ -11,13 +11,6 @@ namespace FineTune.Tests.Distributed;
 [Collection("mpirun")]
 public sealed class KernelPlanOverRanksTests : IDisposable
 {
-    /// <summary>Faults to inject and the route each gives; the first this CPU's own kernels do not already need is used (docs/platform.md: an AMD EPYC of family 26 gets the layer4 shortcut wrong by itself).</summary>
-    static readonly (string Fault, string Route)[] Candidates =
-    [
-        ("kind=wrong,cin=256,cout=512,k=1,layout=channels_last", "1x1 256->512 s2 channels-last fp32 via"),
-        ("kind=wrong,cin=256,cout=256,k=3,layout=channels_last", "3x3 256->256 s1 channels-last fp32 via"),
-        ("kind=wrong,cin=512,cout=512,k=3,layout=channels_last", "3x3 512->512 s1 channels-last fp32 via"),
-    ];
     readonly string _dir = Directory.CreateTempSubdirectory("finetune-ddp-plan-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -64,8 +57,8 @@ public sealed class KernelPlanOverRanksTests : IDisposable
     public void Every_rank_computes_with_rank_0s_plan_when_one_rank_has_a_fault(int faultyRank)
     {
         // The same job with no fault anywhere: the plan this CPU's own kernels get.
-        var sound = Plan(-1, Candidates[0].Fault);
-        var (fault, route) = Candidates.First(c => !sound.Contains(c.Route, StringComparison.Ordinal));
+        var sound = Plan(-1, fault: "none"); // rank -1: the fault is set on no rank
+        var (fault, route) = InjectedFaults.WhereSound(sound);
         var plan = Plan(faultyRank, fault);
         // Rank 0's verdict is the one taken: the injected fault's route exactly when rank 0's CPU is the faulty one,
         // and otherwise the plan of a job with no fault at all.
@@ -73,7 +66,7 @@ public sealed class KernelPlanOverRanksTests : IDisposable
         if (faultyRank != 0) Assert.Equal(Decision(sound), Decision(plan));
     }
 
-    /// <summary>The plan every rank computed with, a fault injected on <paramref name="faultyRank"/> (-1: none).</summary>
+    /// <summary>The plan every rank computed with, <paramref name="fault"/> injected on <paramref name="faultyRank"/> (-1: none).</summary>
     string Plan(int faultyRank, string fault)
     {
         var r = MpiJob.RunHost(2, "train-fault-on-rank", faultyRank.ToString(), fault, "--config", Config(), "--distributed");
