@@ -27,7 +27,7 @@ public static partial class Experiment
             ValImages = pass.ValImages,
             TestImages = pass.Samples.Count,
             Precision = $"{precision.Name} ({precision.Reason})",
-            KernelPlan = plan.Summary(),
+            KernelPlan = plan.Summary().Replace("Kernels: ", "", StringComparison.Ordinal), // the card labels the line itself
             Device = device.ToString(),
             Cpu = CpuInfo.Current.ModelName,
             WallSeconds = wall.TotalSeconds,
@@ -35,14 +35,15 @@ public static partial class Experiment
     }
 
     /// <summary>
-    /// Writes report.html beside the other report files and returns its path. The curves come from the checkpoint's own
-    /// history, or from results.json beside it for a checkpoint that carries none.
+    /// Writes report.html beside the other report files and returns its path. The curves come from results.json beside
+    /// the checkpoint, the whole run's epochs (the best checkpoint's own history stops at its epoch), or else from the
+    /// checkpoint's history.
     /// </summary>
     static string WriteHtmlReport(string reportDir, TestReport report, RunCard card, CheckpointFile checkpoint, Func<string, string?> imageFile)
     {
         IReadOnlyList<EpochRecord> history = checkpoint.Info.History;
         var results = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!, ResultsFile.FileName);
-        if (history.Count == 0 && File.Exists(results)) history = ResultsFile.Read(results).History;
+        if (File.Exists(results) && ResultsFile.Read(results).History is { Count: > 0 } run) history = run;
         var path = Path.Combine(reportDir, HtmlReport.FileName);
         HtmlReport.Save(path, report, card, history, imageFile);
         return path;

@@ -14,7 +14,8 @@ public static partial class HtmlReport
         w.WriteLine("<section id=\"classes\"><h2>Per class</h2>");
         w.WriteLine($"<p class=\"hint\">Worst F1 first; click a column to sort. Macro F1 {Html.Fixed(m.Macro.F1, 3)}, weighted F1 {Html.Fixed(m.Weighted.F1, 3)}.</p>");
         foreach (var warning in m.Warnings) w.WriteLine($"<p class=\"warn\">{Html.Escape(warning)}</p>");
-        w.WriteLine("<table id=\"class-table\" class=\"sortable\"><thead><tr>" +
+        // In a box of its own height at many classes, header kept in view, so the sections below stay a scroll away.
+        w.WriteLine("<div class=\"table-wrap\"><table id=\"class-table\" class=\"sortable\"><thead><tr>" +
                     "<th data-type=\"text\">Class</th><th data-type=\"num\">Precision</th><th data-type=\"num\">Recall</th>" +
                     "<th data-type=\"num\" aria-sort=\"ascending\">F1</th><th data-type=\"num\">Support</th><th data-type=\"text\">Most often taken for</th>" +
                     "</tr></thead><tbody>");
@@ -29,7 +30,7 @@ public static partial class HtmlReport
             w.Write($"<td class=\"num\" data-v=\"{c.Support}\">{Html.Count(c.Support)}</td>");
             w.WriteLine($"{MostConfusedCell(report.Confusion, index)}</tr>");
         }
-        w.WriteLine("</tbody></table></section>");
+        w.WriteLine("</tbody></table></div></section>");
     }
 
     static string ScoreCell(double value, bool bar = false) =>

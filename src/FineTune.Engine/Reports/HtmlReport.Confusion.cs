@@ -40,7 +40,7 @@ public static partial class HtmlReport
         var showCounts = n <= CountsUpToClasses;
         var names = matrix.ClassNames.Select(Html.Escape).ToList();
         w.WriteLine($"<h3>Confusion matrix</h3><p class=\"hint\">Rows: true class; columns: predicted class. Blue: right; red: mistakes; darker: a larger share of the row. {(showCounts ? "Numbers are image counts." : "Hover a cell for its classes and count.")}</p>");
-        w.WriteLine($"<div class=\"cm-wrap\"><table class=\"cm{(showCounts ? " big" : "")}\"><thead><tr><th class=\"corner\"></th>");
+        w.WriteLine($"<div class=\"cm-wrap\"><table class=\"cm{(showCounts ? " big" : "")}\"><thead><tr><th class=\"corner\">predicted &rarr;<br>true &darr;</th>");
         foreach (var name in names) w.Write($"<th class=\"col\" title=\"{name}\"><span>{name}</span></th>");
         w.WriteLine("</tr></thead><tbody>");
         for (var t = 0; t < n; t++)

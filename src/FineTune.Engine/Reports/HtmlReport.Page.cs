@@ -21,7 +21,7 @@ public static partial class HtmlReport
         .path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;color:var(--muted);word-break:break-all}
         .warn{color:#8a5a00}
         table{border-collapse:collapse}
-        .sortable,.pairs{width:100%}
+        .table-wrap{max-height:640px;overflow:auto;border:1px solid var(--line)}.sortable{width:100%}.pairs{min-width:60%}
         .sortable th,.sortable td,.pairs th,.pairs td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left}
         .sortable th{cursor:pointer;user-select:none;background:#f3f3f3;position:sticky;top:0}
         .sortable th:hover{background:#e8eef6}
@@ -34,17 +34,18 @@ public static partial class HtmlReport
         .cm{font-size:9px;table-layout:fixed}
         .cm td{width:10px;height:10px;min-width:10px;padding:0;border:1px solid #f0f0f0;text-align:center}
         .cm th.row{text-align:right;padding:0 6px 0 0;max-width:180px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-weight:400;height:10px;line-height:10px}
+        .cm th.corner{vertical-align:bottom;text-align:right;font-weight:400;color:var(--muted);padding:0 6px 4px 0;white-space:nowrap}
         .cm th.col{vertical-align:bottom;padding:0 0 4px;font-weight:400;width:10px;max-width:10px}
         .cm th.col span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;display:inline-block;max-height:150px;overflow:hidden;text-overflow:ellipsis;line-height:10px}
-        .cm.big{font-size:12px}.cm.big td{width:30px;height:30px;min-width:30px}
-        .cm.big th.row{height:30px;line-height:30px;font-size:12px}.cm.big th.col{width:30px;max-width:30px}.cm.big th.col span{line-height:30px;font-size:12px}
+        .cm.big{font-size:13px}.cm.big td{width:36px;height:36px;min-width:36px}
+        .cm.big th.row{height:36px;line-height:36px;font-size:13px}.cm.big th.col{width:36px;max-width:36px}.cm.big th.col span{line-height:36px;font-size:13px}
         .d1{background:#deebf7}.d2{background:#c6dbef}.d3{background:#9ecae1}.d4{background:#6baed6}.d5{background:#4292c6;color:#fff}.d6{background:#2171b5;color:#fff}.d7{background:#08519c;color:#fff}.d8{background:#08306b;color:#fff}
         .e1{background:#fee0d2}.e2{background:#fcbba1}.e3{background:#fc9272}.e4{background:#fb6a4a}.e5{background:#ef3b2c;color:#fff}.e6{background:#cb181d;color:#fff}.e7{background:#a50f15;color:#fff}.e8{background:#67000d;color:#fff}
-        .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:10px}
+        .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:10px}
         figure.miss{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff;display:flex;gap:8px}
         figure.miss img,figure.miss .noimg{width:72px;height:72px;object-fit:contain;flex:none;background:#f3f3f3}
         .noimg{display:flex;align-items:center;justify-content:center;font-size:10px;color:var(--muted);background:#eee}
-        figcaption{font-size:12px;min-width:0}figcaption b{word-break:break-word}
+        figcaption{font-size:12px;min-width:0}figcaption b{overflow-wrap:anywhere}
         .truth b{color:var(--blue)}.guess b{color:var(--red)}
         ol.top{margin:3px 0;padding-left:16px;color:var(--muted)}ol.top li.is-true{color:var(--blue)}
         figcaption .path{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:11px}

@@ -57,5 +57,35 @@ public class HtmlReportTests
         Assert.Contains("class=\"chart\"", html); // the fixture's results.json has an epoch: its curves are embedded
     }
 
+    [Fact]
+    public void A_hundred_thousand_test_images_make_a_page_that_states_its_gallery_cap()
+    {
+        // 100,000 predictions over 10 classes, every tenth one wrong, all pointing at one 640x480 JPEG: the page is
+        // streamed to disk and thumbnails are made one at a time, so this costs time in the thumbnails, not memory.
+        var dir = TestFiles.TempDir("bigreport");
+        var photo = TestFiles.Write(dir, "photo.jpg", TestFiles.Encode(640, 480, SKColors.OrangeRed, SKColors.SteelBlue));
+        var names = Enumerable.Range(0, 10).Select(c => $"class_{c}").ToList();
+        var samples = Enumerable.Range(0, 100_000).Select(i =>
+        {
+            var label = i % 10;
+            var probabilities = new float[10];
+            probabilities[i % 100 == 0 || i % 10 != 0 ? label : (label + 1) % 10] = 0.9f; // predicted: the one at 0.9
+            for (var c = 0; c < 10; c++) if (probabilities[c] == 0) probabilities[c] = 0.1f / 9;
+            return new FineTune.Evaluation.SamplePrediction($"class_{label}/{i:000000}.jpg", label, probabilities);
+        }).ToList();
+        var report = new FineTune.Evaluation.TestReport(names, samples, TimeSpan.FromSeconds(100));
+        var wrong = report.Summary.MisclassifiedCount;
+        Assert.Equal(9_000, wrong);
+
+        var path = Path.Combine(dir, HtmlReport.FileName);
+        HtmlReport.Save(path, report, new RunCard { Experiment = "big", Checkpoint = "none", Model = "none" }, [], _ => photo);
+        var html = File.ReadAllText(path);
+        Assert.Equal(HtmlReport.DefaultGalleryCap, Count(html, "class=\"miss\""));
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"The first {HtmlReport.DefaultGalleryCap:N0} of {wrong:N0} misclassified images"), html);
+        Assert.Contains("No training history", html);
+        // About 3 KB a thumbnail: the page stays one a browser opens.
+        Assert.InRange(new FileInfo(path).Length, 1, 40L << 20);
+    }
+
     static int Count(string text, string what) => Regex.Matches(text, Regex.Escape(what)).Count;
 }

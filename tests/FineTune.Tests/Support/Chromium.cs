@@ -12,12 +12,14 @@ static class Chromium
     public const string DefaultPath = "/usr/bin/chromium";
     static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
 
-    /// <summary>FINETUNE_CHROMIUM, or Debian's chromium; null when neither is there.</summary>
-    public static string? Path =>
-        Environment.GetEnvironmentVariable("FINETUNE_CHROMIUM") is { Length: > 0 } own ? own : File.Exists(DefaultPath) ? DefaultPath : null;
+    /// <summary>The browser to run: FINETUNE_CHROMIUM when set, else Debian's chromium.</summary>
+    static string Wanted => Environment.GetEnvironmentVariable("FINETUNE_CHROMIUM") is { Length: > 0 } own ? own : DefaultPath;
+
+    /// <summary>The browser's path, or null when it is not there.</summary>
+    public static string? Path => File.Exists(Wanted) ? Wanted : null;
 
     public static string? WhyUnavailable => Path is null
-        ? $"{DefaultPath} not found: install Debian's chromium (`apt-get install chromium`, as .ci/run does) or set FINETUNE_CHROMIUM"
+        ? $"{Wanted} not found: install Debian's chromium (`apt-get install chromium`, as .ci/run does) or point FINETUNE_CHROMIUM at a chromium"
         : null;
 
     /// <summary>The page's DOM after its scripts ran (<c>--dump-dom</c>), with chromium's log.</summary>
