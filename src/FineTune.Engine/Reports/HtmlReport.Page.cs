@@ -26,7 +26,7 @@ public static partial class HtmlReport
         .sortable th{cursor:pointer;user-select:none;background:#f3f3f3;position:sticky;top:0}
         .sortable th:hover{background:#e8eef6}
         th[aria-sort=ascending]::after{content:" \25B2";font-size:10px}th[aria-sort=descending]::after{content:" \25BC";font-size:10px}
-        td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+        td.num,th.num,.sortable th[data-type=num]{text-align:right;font-variant-numeric:tabular-nums}
         td.bar{background:linear-gradient(90deg,#c6dbef calc(var(--v)*100%),transparent 0)}
         .sortable td.name{max-width:340px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
         .pairs img,.pairs .noimg{width:64px;height:64px;object-fit:cover}.arrow{color:var(--muted)}
