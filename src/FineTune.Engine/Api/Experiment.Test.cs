@@ -26,6 +26,7 @@ public static partial class Experiment
     /// <exception cref="CheckpointException">The checkpoint does not match the config, or its split has changed.</exception>
     public static TestResult Test(FineTuneConfig config, string checkpointPath, TestOptions? options = null)
     {
+        var wall = Stopwatch.StartNew();
         options ??= new TestOptions();
         var log = options.Log ?? Console.Out;
         var precision = options.Precision ?? config.Training.Precision;
@@ -36,7 +37,7 @@ public static partial class Experiment
         // Before the model runs: a report that cannot be written is worth knowing about before the evaluation, not after.
         OutputFolders.EnsureWritable(reportDir, "--output_dir");
 
-        KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: false), log);
+        var plan = KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: false), log);
         TorchNative.EnsureLoaded();
         var device = ModelSetup.SelectDevice(options.Gpu);
         var preprocessing = checkpoint.Info.Preprocessing ?? Preprocessing.ImageNet;
@@ -46,17 +47,19 @@ public static partial class Experiment
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
-        ModelSetup.ApplyPrecision(model, precision, device, log);
+        var precisionChoice = ModelSetup.ApplyPrecision(model, precision, device, log);
         log.WriteLine($"Testing {checkpointPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
 
         var clock = Stopwatch.StartNew();
-        var samples = config.Data.Source == DataSource.Synthetic
+        var pass = config.Data.Source == DataSource.Synthetic
             ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, log)
             : TestFolder(config, checkpoint, model, preprocessing, imageSize, device, log);
         clock.Stop();
 
-        var report = new TestReport(checkpoint.Info.ClassNames, samples, clock.Elapsed, experiment, checkpointPath);
-        var written = report.WriteTo(reportDir);
+        var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
+        var written = report.WriteTo(reportDir).ToList();
+        var card = RunCardFor(checkpoint, pass, plan, precisionChoice, device, wall.Elapsed) with { Experiment = experiment };
+        written.Add(WriteHtmlReport(reportDir, report, card, checkpoint, pass.ImageFile));
         log.Write(report.SummaryText());
         log.WriteLine($"Report: {reportDir} ({string.Join(", ", written.Select(Path.GetFileName))})");
         RecordTestAccuracy(checkpoint, report.Summary.Accuracy, log);
@@ -64,7 +67,7 @@ public static partial class Experiment
     }
 
     /// <summary>The test split of the experiment's split.json (saved beside the checkpoint by training), checked against checkpoint and files.</summary>
-    static List<SamplePrediction> TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
+    static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
     {
         TrainingDataFactory.EnsureDatasetPresent(config);
         var experimentDir = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
@@ -94,11 +97,13 @@ public static partial class Experiment
             Console.Error.WriteLine($"warning: left out {problem.RelativePath}: {problem.Reason}");
         if (samples.Count == 0)
             throw new DatasetException($"None of the {dataset.Count} test images of '{splitPath}' could be read; run `finetune data verify --data_dir {config.Data.DataDir}`.");
-        return samples;
+        var dataDir = config.Data.DataDir;
+        return new TestPass(samples, manifest.Of(Split.Train).Count(), manifest.Of(Split.Val).Count(), dataDir,
+            path => Path.Combine(dataDir, path));
     }
 
     /// <summary>A synthetic run's held-out test images: the same generator and parameters, a seed used neither for training nor validation.</summary>
-    static List<SamplePrediction> TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
+    static TestPass TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
     {
         var d = config.Data;
         var classes = config.Model.NumClasses;
@@ -117,7 +122,8 @@ public static partial class Experiment
                 samples.Add(new SamplePrediction($"synthetic/test/{checkpoint.Info.ClassNames[label]}/{samples.Count:00000}", label, probabilities[i]));
             }
         });
-        return samples;
+        // Synthetic images are drawn in memory: there is no file to show, and the report says so.
+        return new TestPass(samples, classes * d.SyntheticImagesPerClass, test.ImageCount, "synthetic images", _ => null);
     }
 
     /// <summary>

@@ -13,8 +13,12 @@ public static class MisclassifiedFiles
     {
         var csv = new StringBuilder();
         csv.Append(Csv.Line(["path", "true", "predicted", "confidence"]));
-        foreach (var s in samples.Where(s => !s.IsCorrect).OrderByDescending(s => s.Confidence).ThenBy(s => s.Path, StringComparer.Ordinal))
+        foreach (var s in Ordered(samples))
             csv.Append(Csv.Line([s.Path, classNames[s.TrueLabel], classNames[s.PredictedLabel], s.Confidence.ToString("0.0000", CultureInfo.InvariantCulture)]));
         return csv.ToString();
     }
+
+    /// <summary>The wrongly classified samples in the CSV's order, which the HTML report's gallery follows too.</summary>
+    public static IEnumerable<SamplePrediction> Ordered(IEnumerable<SamplePrediction> samples) =>
+        samples.Where(s => !s.IsCorrect).OrderByDescending(s => s.Confidence).ThenBy(s => s.Path, StringComparer.Ordinal);
 }

@@ -15,11 +15,13 @@ namespace FineTune.Tests.Cli;
 /// `finetune data synth` (3 classes x 12 images, 32 px), and in the experiment folder split.json, a checkpoint
 /// (one-block-per-stage ResNet with seeded random weights, written with the engine's checkpoint API: seconds
 /// faster than training, and the report files do not care how good the model is) and results.json.
+/// <c>classes</c> and <c>perClass</c> size the folder; <c>arrangeData</c> may change it (rename a class) before the split is made.
 /// </summary>
 sealed class FolderExperiment
 {
     public const int Classes = 3, PerClass = 12, Size = 32;
     public string Root { get; }
+    public int ClassCount { get; }
     public string DataDir => Path.Combine(Root, "data");
     public string ExperimentDir => Path.Combine(Root, "ckpt", "folder_run");
     public string CheckpointPath => Path.Combine(ExperimentDir, "checkpoint_best.ckpt");
@@ -27,10 +29,12 @@ sealed class FolderExperiment
     public SplitManifest Manifest => SplitManifest.Load(ExperimentDir);
 
     /// <param name="trained">False: only the data and the config, for a test that trains with `finetune train` itself.</param>
-    public FolderExperiment(bool trained = true)
+    public FolderExperiment(bool trained = true, int classes = Classes, int perClass = PerClass, Action<string>? arrangeData = null)
     {
         Root = Tiny.TempFolder();
-        FinetuneProgram.Run(Root, "data", "synth", "--out", DataDir, "--classes", $"{Classes}", "--per-class", $"{PerClass}", "--size", $"{Size}").Succeeded();
+        ClassCount = classes;
+        FinetuneProgram.Run(Root, "data", "synth", "--out", DataDir, "--classes", $"{classes}", "--per-class", $"{perClass}", "--size", $"{Size}").Succeeded();
+        arrangeData?.Invoke(DataDir);
         File.WriteAllText(ConfigPath, Yaml());
         if (!trained) return;
         var config = ConfigLoader.Load(ConfigPath);
@@ -40,9 +44,9 @@ sealed class FolderExperiment
             [new EpochRecord(1, 1.0, 0.5, 1.1, 0.4)], 12.5));
     }
 
-    public string Yaml(int numClasses = Classes, string backbone = "resnet18") =>
+    public string Yaml(int? numClasses = null, string backbone = "resnet18") =>
         $"data:\n  data_dir: {DataDir}\n  batch_size: 8\n  num_workers: 1\n  image_size: {Size}\n  seed: 7\n" +
-        $"model:\n  backbone: {backbone}\n  pretrained: false\n  num_classes: {numClasses}\n" +
+        $"model:\n  backbone: {backbone}\n  pretrained: false\n  num_classes: {numClasses ?? ClassCount}\n" +
         $"training:\n  num_epochs: 1\n  threads: 1\n" +
         $"experiment:\n  name: folder_run\n  checkpoint_dir: {Path.Combine(Root, "ckpt")}\n  log_dir: {Path.Combine(Root, "logs")}\n  export_pytorch: false\n";
 

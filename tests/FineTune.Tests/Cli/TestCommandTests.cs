@@ -22,7 +22,7 @@ public class TestCommandTests
         var result = Test(e, e.ConfigPath).Succeeded();
 
         var reportDir = Path.Combine(e.Root, "reports", "folder_run");
-        foreach (var file in new[] { TestReport.ReportTextFile, TestReport.ReportJsonFile, TestReport.ConfusionCsvFile, TestReport.ConfusionPngFile, TestReport.MisclassifiedCsvFile, TestReport.SummaryJsonFile })
+        foreach (var file in new[] { TestReport.ReportTextFile, TestReport.ReportJsonFile, TestReport.ConfusionCsvFile, TestReport.ConfusionPngFile, TestReport.MisclassifiedCsvFile, TestReport.SummaryJsonFile, FineTune.Reports.HtmlReport.FileName })
             Assert.True(new FileInfo(Path.Combine(reportDir, file)).Length > 0, $"{file} missing or empty");
 
         // The test split is exactly the manifest's, image for image.

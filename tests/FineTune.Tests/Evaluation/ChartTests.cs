@@ -42,6 +42,22 @@ public class ChartTests
     }
 
     [Fact]
+    public void Learning_rate_chart_draws_both_groups_and_is_absent_without_rates()
+    {
+        // A constant 1e-4 (the axis in units of 1e-4 keeps it off the frame) and a decaying pair, 10x apart.
+        List<EpochRecord> constant = [.. Enumerable.Range(1, 3).Select(e => new EpochRecord(e, 1, 0.5, 1, 0.5, [1e-4, 1e-4]))];
+        List<EpochRecord> decaying = [.. Enumerable.Range(1, 5).Select(e => new EpochRecord(e, 1, 0.5, 1, 0.5, [1e-3 / e, 1e-2 / e]))];
+        foreach (var history in new[] { constant, decaying })
+        {
+            using var bitmap = SKBitmap.Decode(LearningRateChart.Render(history));
+            Assert.Equal(LearningRateChart.Width, bitmap.Width);
+            Assert.True(CountPixels(bitmap, Palette.Color(3)) > 50, "the classifier's line is drawn");
+        }
+        Assert.Null(LearningRateChart.Render(History(3, 0.5)));
+        Assert.Null(LearningRateChart.Render([]));
+    }
+
+    [Fact]
     public void Validation_curves_of_several_runs_draw_each_run_in_its_own_colour()
     {
         var png = ValidationCurvesChart.Render([new NamedHistory("finetune", History(10, 0.9)), new NamedHistory("scratch", History(15, 0.6))]);

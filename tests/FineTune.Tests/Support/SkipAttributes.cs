@@ -169,3 +169,12 @@ public sealed class Avx2FactAttribute : FactAttribute
         if (!CpuInfo.Current.Flags.Contains("avx2")) Skip = "this CPU has no AVX2, the instruction set this test caps oneDNN at";
     }
 }
+
+/// <summary>A test that opens a page in headless chromium; SKIPPED with the reason where it is not installed.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public ChromiumFactAttribute()
+    {
+        if (Chromium.WhyUnavailable is { } why) Skip = why;
+    }
+}
