@@ -1,4 +1,5 @@
 using SkiaSharp;
+using Xunit.Abstractions;
 using Xunit;
 
 namespace FineTune.Tests.Data;
@@ -8,7 +9,7 @@ namespace FineTune.Tests.Data;
 /// (and the class or file) and the fix, exit code 1, and leaves no experiment or log folder behind; a folder with a few
 /// unreadable files trains, naming each of them once.
 /// </summary>
-public sealed class BadFolderTests
+public sealed class BadFolderTests(ITestOutputHelper log)
 {
     readonly string _root = TestFiles.TempDir("badfolder");
     string Data => Path.Combine(_root, "PHOTOS");
@@ -38,6 +39,7 @@ public sealed class BadFolderTests
     {
         Assert.True(run.Code == 1, $"exit code {run.Code}\nstdout:\n{run.Out}\nstderr:\n{run.Err}");
         var line = Assert.Single(run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        log.WriteLine(line);
         Assert.StartsWith("finetune: ", line);
         foreach (var f in fragments) Assert.Contains(f, line);
         Assert.False(Directory.Exists(Checkpoints), $"a refused run left {Checkpoints}");
@@ -62,12 +64,16 @@ public sealed class BadFolderTests
         Assert.DoesNotContain("'cat'", line);
     }
 
-    [Fact]
-    public void No_images_at_all_says_which_files_are_read()
+    [Theory]
+    [InlineData(false)] // class folders with nothing in them
+    [InlineData(true)] // class folders holding only files that are not images
+    public void No_images_at_all_says_which_files_are_read(bool otherFiles)
     {
-        TestFiles.Write(Data, "cat/notes.txt", "not a photo"u8.ToArray());
+        Directory.CreateDirectory(Path.Combine(Data, "cat"));
         Directory.CreateDirectory(Path.Combine(Data, "dog"));
-        Refused(Train(2), $"'{Data}'", "no image", ".jpg", ".png", "JPEG");
+        if (otherFiles) TestFiles.Write(Data, "cat/notes.txt", "not a photo"u8.ToArray());
+        var line = Refused(Train(2), $"'{Data}'", "has no", "image", ".jpg", ".png", "JPEG");
+        Assert.Contains(otherFiles ? "cat/notes.txt" : "cat, dog", line);
     }
 
     [Theory]
@@ -110,6 +116,7 @@ public sealed class BadFolderTests
         TestFiles.Write(Data, "dog/notes.jpg", ImageDecoderTests.Broken("text"));
         var run = Train(2).Succeeded();
         var all = run.Out + run.Err;
+        log.WriteLine(all);
         foreach (var bad in new[] { "cat/truncated.jpg", "dog/notes.jpg" })
             Assert.True(all.Split(bad).Length == 2, $"{bad} should be named exactly once:\n{all}");
         Assert.True(File.Exists(Path.Combine(Checkpoints, "photos", "checkpoint_best.ckpt")), all);
