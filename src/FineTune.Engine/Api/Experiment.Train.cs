@@ -35,14 +35,23 @@ public static partial class Experiment
     public static TrainingResult Train(FineTuneConfig config, TrainOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new TrainOptions();
-        // Fail on unwritable outputs and a missing dataset before loading any weights or data.
-        OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
-        OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
-        if (config.Data.Source == DataSource.Folder && options.Data is null) TrainingDataFactory.EnsureDatasetPresent(config);
-
-        // Kernels verified on this CPU before libtorch computes anything; a run that died natively makes this one more careful.
         bool mainRank = LaunchInfo.FromEnvironment() is not { Rank: > 0 };
         var console = options.Log ?? Console.Out;
+        // A data folder train cannot use (missing, laid out wrongly, a class too small, num_classes not its class count) is
+        // refused before any output folder is made, so a refused run leaves nothing behind; then unwritable outputs fail
+        // before any weights load.
+        PreparedSplit? split = null;
+        if (config.Data.Source == DataSource.Folder && options.Data is null)
+        {
+            TrainingDataFactory.EnsureDatasetPresent(config);
+            split = FolderTrainingData.Prepare(config);
+        }
+        OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
+        OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
+        if (mainRank && split is not null)
+            foreach (var line in split.LeftOutLines()) console.WriteLine(line);
+
+        // Kernels verified on this CPU before libtorch computes anything; a run that died natively makes this one more careful.
         // Probed on the threads the run will compute on: oneDNN plans by thread count (a rank of N shares the cores).
         int threads = options.Distributed && config.Training.Threads == 0 ? LaunchInfo.ThreadsPerRank() : config.Training.Threads;
         var kernelRequest = KernelRequest.ForConfig(config, training: true) with { Threads = threads };
@@ -100,7 +109,7 @@ public static partial class Experiment
         dist.BroadcastState(model); // every rank starts from rank 0's weights
         using var syncBatchNorm = dist.IsDistributed && config.Training.SyncBatchNorm ? SyncBatchNorm.Convert(model, dist.Comm) : null;
 
-        var data = options.Data?.Invoke(config, preprocessing) ?? new TrainingDataFactory(dist.Rank, dist.WorldSize).Open(config, preprocessing);
+        var data = options.Data?.Invoke(config, preprocessing) ?? new TrainingDataFactory(dist.Rank, dist.WorldSize, split).Open(config, preprocessing);
         log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
 
         var progress = !dist.IsMain ? ProgressReporter.Silent() : options.Log is null ? ProgressReporter.ForConsole() : new ProgressReporter(options.Log, interactive: false);

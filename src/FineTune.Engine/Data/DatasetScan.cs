@@ -38,13 +38,7 @@ public sealed class DatasetScan
         if (!Directory.Exists(root))
             throw new DirectoryNotFoundException($"Data folder '{root}' not found; pass --data_dir with a folder holding one sub-folder per class (or run `finetune data prepare`).");
         var excluded = new List<string>();
-        var classes = new List<string>();
-        foreach (var dir in Directory.EnumerateDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal))
-        {
-            if (!options.KeepBackground && dir == ScanOptions.BackgroundClass) { excluded.Add(dir); continue; }
-            if (dir.StartsWith('.')) { excluded.Add(dir); continue; }
-            classes.Add(dir);
-        }
+        var classes = ClassFolders(root, options, excluded);
         if (classes.Count == 0)
             throw new DatasetException($"Data folder '{root}' has no class folders; put each class's images in its own sub-folder ({root}/<class>/<image>).");
 
@@ -78,6 +72,21 @@ public sealed class DatasetScan
             Problems = problems.OrderBy(p => p.RelativePath, StringComparer.Ordinal).ToList(),
             ExcludedFolders = excluded,
         };
+    }
+
+    /// <summary>
+    /// The class folders of <paramref name="root"/> in ordinal order: its sub-folders but hidden ones and (unless kept)
+    /// Caltech-101's background folder, which go to <paramref name="excluded"/>.
+    /// </summary>
+    public static List<string> ClassFolders(string root, ScanOptions options, List<string>? excluded = null)
+    {
+        var classes = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal))
+        {
+            if ((!options.KeepBackground && dir == ScanOptions.BackgroundClass) || dir.StartsWith('.')) excluded?.Add(dir);
+            else classes.Add(dir);
+        }
+        return classes;
     }
 
     static ImageEntry Check(string fullPath, string relative, int classIndex, long maxPixels)

@@ -11,14 +11,28 @@ namespace FineTune.Data;
 /// </summary>
 public static class FolderTrainingData
 {
-    public static TrainingData Open(FineTuneConfig config, Preprocessing preprocessing, int rank = 0, int worldSize = 1)
+    /// <summary>
+    /// The experiment's split, checked against the config, with nothing written: train calls this before it makes any
+    /// output folder, so a data folder it refuses (<see cref="FolderLayout"/>, class sizes, num_classes) leaves nothing behind.
+    /// </summary>
+    public static PreparedSplit Prepare(FineTuneConfig config)
     {
         var d = config.Data;
-        var manifest = SplitManifest.LoadOrCreate(config.Experiment.RunCheckpointDir, d.DataDir,
+        var (manifest, scan) = SplitManifest.Prepare(config.Experiment.RunCheckpointDir, d.DataDir,
             new SplitRatios(d.TrainSize, d.ValSize, d.TestSize), (ulong)d.Seed);
         if (manifest.Classes.Count != config.Model.NumClasses)
             throw new DatasetException(
                 $"'{d.DataDir}' has {manifest.Classes.Count} classes but model.num_classes in {config.Source} is {config.Model.NumClasses}: set num_classes to {manifest.Classes.Count}.");
+        return new PreparedSplit(manifest, scan);
+    }
+
+    /// <param name="split">From <see cref="Prepare"/>; prepared here when null. A fresh split is saved into the experiment folder.</param>
+    public static TrainingData Open(FineTuneConfig config, Preprocessing preprocessing, int rank = 0, int worldSize = 1, PreparedSplit? split = null)
+    {
+        var d = config.Data;
+        split ??= Prepare(config);
+        var manifest = split.Manifest;
+        if (split.Scan is not null) manifest.Save(config.Experiment.RunCheckpointDir);
 
         int size = d.TrainSizeFor(preprocessing.InputSize);
         var a = d.Augmentation;
@@ -66,5 +80,25 @@ public static class FolderTrainingData
         }
 
         public void Dispose() => loader.Dispose();
+    }
+}
+
+/// <summary>An experiment's split before training: <paramref name="Scan"/> is set when it is new (made now, not yet saved).</summary>
+public sealed record PreparedSplit(SplitManifest Manifest, DatasetScan? Scan)
+{
+    /// <summary>Lines shown before training listed beyond this many are summed up, pointing at `data verify`.</summary>
+    public const int ListedProblems = 20;
+
+    /// <summary>
+    /// One line per file the new split's scan left out (an unreadable or non-image file), to be shown once: a split that
+    /// already existed names none, its files having been named when it was made.
+    /// </summary>
+    public IEnumerable<string> LeftOutLines()
+    {
+        if (Scan is null) yield break;
+        foreach (var p in Scan.Problems.Take(ListedProblems))
+            yield return $"Unreadable image {p.RelativePath} ({p.Reason}): left out of the split; fix or remove the file.";
+        if (Scan.Problems.Count > ListedProblems)
+            yield return $"... and {Scan.Problems.Count - ListedProblems} more unreadable files left out; `finetune data verify --data_dir {Scan.Root}` lists them all.";
     }
 }

@@ -27,16 +27,14 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
     public static SplitManifest Create(DatasetScan scan, SplitRatios ratios, ulong seed)
     {
         ratios.Validate();
+        EnsureSplittable(scan, ratios);
         var byClass = scan.Images.GroupBy(i => i.ClassIndex).ToDictionary(g => g.Key, g => g.ToList());
         var entries = new List<ManifestEntry>();
         for (int c = 0; c < scan.Classes.Count; c++)
         {
             var name = scan.Classes[c];
-            var images = byClass.GetValueOrDefault(c) ?? [];
-            if (images.Count == 0)
-                throw new DatasetException($"Class '{name}' has no usable images; every class folder needs images (add some, or remove the folder). Run `finetune data verify` for the report.");
-            var counts = ratios.Counts(images.Count)
-                ?? throw new DatasetException($"Class '{name}' has {images.Count} usable image(s), too few for train/val/test {ratios}: every class needs at least one image in each split (at least 3 images); add images or remove the class.");
+            var images = byClass[c];
+            var counts = ratios.Counts(images.Count)!.Value;
             // Ordinal order first, so the shuffle does not depend on how the disk listed the files.
             var order = images.OrderBy(i => i.RelativePath, StringComparer.Ordinal).ToList();
             new SplitMix64(SplitMix64.Mix((long)seed, SplitMix64.StableHash(name))).Shuffle(order);
@@ -51,10 +49,48 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
     }
 
     /// <summary>
+    /// One message for a scan that cannot be split: no image at all (saying which files are read), or the classes with
+    /// fewer images than the ratios need (each with its count, and the least that works, from the ratios).
+    /// </summary>
+    static void EnsureSplittable(DatasetScan scan, SplitRatios ratios)
+    {
+        var verify = scan.Problems.Count > 0 ? $"; `finetune data verify --data_dir {scan.Root}` says why each file was left out" : "";
+        if (scan.Images.Count == 0)
+            throw new DatasetException(scan.Problems.Count == 0
+                ? $"Data folder '{scan.Root}' has no image in its class folders ({string.Join(", ", scan.Classes.Take(6))}{(scan.Classes.Count > 6 ? ", ..." : "")}): put each class's images in its folder; FineTune reads {FolderLayout.ImageKinds}."
+                : $"Data folder '{scan.Root}' has no readable image among its {scan.Problems.Count} file(s) ({scan.Problems[0].RelativePath}: {scan.Problems[0].Reason}): FineTune reads {FolderLayout.ImageKinds}{verify}.");
+        int least = ratios.MinimumClassSize();
+        var sizes = scan.CountsPerClass();
+        var small = Enumerable.Range(0, scan.Classes.Count).Where(c => sizes[c] < least).ToList();
+        if (small.Count == 0) return;
+        static string Usable(int n) => n == 0 ? "no usable image" : $"{n} usable image{(n == 1 ? "" : "s")}";
+        var rule = $"too few to split into train/val/test {ratios}: each class needs at least {least} images to get at least one image in each split";
+        if (small.Count == 1)
+        {
+            var name = scan.Classes[small[0]];
+            throw new DatasetException($"Class '{name}' in '{scan.Root}' has {Usable(sizes[small[0]])}, {rule}; add images to '{System.IO.Path.Combine(scan.Root, name)}' or remove that folder{verify}.");
+        }
+        var named = string.Join(", ", small.Take(10).Select(c => $"'{scan.Classes[c]}' ({Usable(sizes[c])})")) + (small.Count > 10 ? $", and {small.Count - 10} more" : "");
+        throw new DatasetException($"Classes {named} in '{scan.Root}' have {rule}; add images to their folders or remove them{verify}.");
+    }
+
+    /// <summary>
     /// What train, test and predict call: the experiment's split if it has one (checked against the data folder and the
     /// configured seed and ratios), else a fresh one from a scan of <paramref name="dataRoot"/>, saved into the experiment folder.
     /// </summary>
     public static SplitManifest LoadOrCreate(string experimentDir, string dataRoot, SplitRatios ratios, ulong seed, ScanOptions? scan = null)
+    {
+        var (manifest, scanned) = Prepare(experimentDir, dataRoot, ratios, seed, scan);
+        if (scanned is not null) manifest.Save(experimentDir);
+        return manifest;
+    }
+
+    /// <summary>
+    /// As <see cref="LoadOrCreate"/>, writing nothing: a fresh split comes back with its scan (the files it left out) for the
+    /// caller to save once the rest of the config is checked. The folder's layout is checked (<see cref="FolderLayout"/>)
+    /// before any file of it is read.
+    /// </summary>
+    public static (SplitManifest Manifest, DatasetScan? Scan) Prepare(string experimentDir, string dataRoot, SplitRatios ratios, ulong seed, ScanOptions? scan = null)
     {
         ratios.Validate();
         if (File.Exists(System.IO.Path.Combine(experimentDir, FileName)))
@@ -63,11 +99,11 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
             if (existing.Seed != seed || existing.Ratios != ratios)
                 throw new DatasetException($"Experiment folder '{experimentDir}' already holds a split made with seed {existing.Seed} and train/val/test {existing.Ratios}, but the config asks for seed {seed} and {ratios}; use a new experiment name, or delete {FileName} to re-split.");
             existing.Verify(dataRoot);
-            return existing;
+            return (existing, null);
         }
-        var created = Create(DatasetScan.Run(dataRoot, scan), ratios, seed);
-        created.Save(experimentDir);
-        return created;
+        FolderLayout.Check(dataRoot, scan);
+        var fresh = DatasetScan.Run(dataRoot, scan);
+        return (Create(fresh, ratios, seed), fresh);
     }
 
     public IEnumerable<ManifestEntry> Of(Split split) => Entries.Where(e => e.Split == split);

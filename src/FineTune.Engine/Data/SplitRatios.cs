@@ -36,5 +36,16 @@ public sealed record SplitRatios(double Train, double Val, double Test)
         return train >= 1 && val >= 1 && test >= 1 ? (train, val, test) : null;
     }
 
+    /// <summary>
+    /// The fewest images a class needs for <see cref="Counts"/> to give every split one: 3 for the seed's ratios, more where
+    /// a ratio is so small that rounding starves its split (6 for 0.9/0.05/0.05). Larger classes always split.
+    /// </summary>
+    public int MinimumClassSize()
+    {
+        int n = 1;
+        while (Counts(n) is null) n++;
+        return n;
+    }
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Train:0.###}/{Val:0.###}/{Test:0.###}");
 }

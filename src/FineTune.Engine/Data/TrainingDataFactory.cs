@@ -8,7 +8,8 @@ namespace FineTune.Data;
 /// (the experiment's split, the seed's transforms, the parallel loader).
 /// </summary>
 /// <param name="rank">This process's rank among <paramref name="worldSize"/> (data-parallel training): each rank gets its shard.</param>
-public sealed class TrainingDataFactory(int rank = 0, int worldSize = 1) : ITrainingDataFactory
+/// <param name="split">The folder's split, prepared (and checked) before train wrote anything; prepared on opening when null.</param>
+public sealed class TrainingDataFactory(int rank = 0, int worldSize = 1, PreparedSplit? split = null) : ITrainingDataFactory
 {
     public TrainingData Open(FineTuneConfig config, Preprocessing preprocessing)
     {
@@ -18,7 +19,7 @@ public sealed class TrainingDataFactory(int rank = 0, int worldSize = 1) : ITrai
             return SyntheticImages.Create(config.Model.NumClasses, d.SyntheticImagesPerClass, size, d.BatchSize, d.Seed, preprocessing, rank, worldSize);
 
         EnsureDatasetPresent(config);
-        return FolderTrainingData.Open(config, preprocessing, rank, worldSize);
+        return FolderTrainingData.Open(config, preprocessing, rank, worldSize, split);
     }
 
     /// <summary>A missing dataset is the commonest first-run error: say where it was looked for and how to get it.</summary>
