@@ -12,7 +12,8 @@ public static class TrainCommand
 {
     public static int Run(CommandLine cl)
     {
-        var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml");
+        if (cl.Get("data_dir") is { } photos) return FolderTrain.Run(cl, photos);
+        var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml, or --data_dir PHOTOS to train on a folder of photos in one command");
         var experimentName = cl.Get("experiment_name");
         var seed = cl.GetInt("seed");
         var gpu = cl.Get("gpu");

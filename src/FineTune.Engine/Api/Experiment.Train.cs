@@ -113,7 +113,10 @@ public static partial class Experiment
         log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
 
         var progress = !dist.IsMain ? ProgressReporter.Silent() : options.Log is null ? ProgressReporter.ForConsole() : new ProgressReporter(options.Log, interactive: false);
-        var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason);
+        var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason)
+        {
+            EpochDeadline = options.EpochDeadline,
+        };
         var result = trainer.Run(resume);
         if (dist.IsMain) WriteRunSummary(config, result, log);
         (data.Train as IDisposable)?.Dispose();

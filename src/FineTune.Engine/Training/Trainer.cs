@@ -40,6 +40,13 @@ public sealed partial class Trainer(
     readonly Device _device = device ?? CPU;
     bool IsMain => collective is null || collective.Rank == 0;
 
+    /// <summary>
+    /// No epoch starts that would end after this time (UTC), judged by the last epoch's duration: a time budget ends
+    /// training after a whole epoch, with its checkpoints, instead of cutting one. Single-process runs only (ranks would
+    /// have to agree on it); null: no deadline.
+    /// </summary>
+    public DateTime? EpochDeadline { get; init; }
+
     public CheckpointPolicy Policy { get; } = new(config.Experiment.RunCheckpointDir, config.Experiment.SaveBestOnly, config.Experiment.SaveEvery, config.Training.NumEpochs);
 
     // Where training stands; all of it goes into every checkpoint (a resume replaces it with the checkpoint's).
@@ -128,6 +135,12 @@ public sealed partial class Trainer(
             {
                 outcome = TrainingOutcome.Interrupted;
                 message = SaveInterrupted(epoch, null, optimizer, schedule);
+                break;
+            }
+            if (collective is null && epoch < _t.NumEpochs && EpochDeadline is { } deadline && DateTime.UtcNow + epochClock.Elapsed > deadline)
+            {
+                outcome = TrainingOutcome.EarlyStopped;
+                message = $"Stopped after epoch {epoch} of {_t.NumEpochs}: another epoch (~{ProgressReporter.Clock(epochClock.Elapsed)}) would end after the time budget's deadline.";
                 break;
             }
         }
