@@ -12,18 +12,19 @@ namespace FineTune.Tests.Evaluation;
 
 /// <summary>
 /// FineTune's Grad-CAM against PyTorch 1.13 computing it the textbook way, with a forward hook and a full backward hook on
-/// layer4 of the same network (the pretrained bundled ResNet-18, exported to .pth) on the very same input tensors (written
-/// to a file, so preprocessing is not part of the comparison) and the same target classes.
-/// The bar, 1e-3 on maps scaled to [0, 1]: measured here at most 1.5e-6 (drawn scenes) and 1.4e-6 (photographs). The two sides
-/// differ only by fp32 rounding: oneDNN's convolutions in libtorch 2.10 and 1.13 sum in different orders (different
-/// blockings and SIMD widths), which moves layer4's activations by about 1e-6 of their size, and dividing by the map's
-/// maximum keeps that relative. The bar leaves over 100x for other CPUs and thread counts, and is still 100 times below
-/// what a broken Grad-CAM gives (flipped gradient sign: differences near 1; nearest instead of bilinear upsampling: about 0.2).
+/// layer4 of the same network (the bundled ImageNet ResNet-18 backbone with a seeded 1000-class head, exported to .pth) on
+/// the very same input tensors (written to a file, so preprocessing is not part of the comparison) and target classes.
+/// The bar, 1e-4 on maps scaled to [0, 1]: measured on an AMD EPYC (family 26, 2 threads) at most 1.3e-6 on drawn scenes
+/// and 1.0e-6 on Caltech photographs. The two sides differ only by fp32 rounding: libtorch 2.10's and PyTorch 1.13's oneDNN
+/// convolutions sum in different orders (other blockings, SIMD widths), which moves layer4's activations by about 1e-6 of
+/// their size, and dividing by each map's maximum keeps the error relative. The bar leaves about 100x for other CPUs and
+/// thread counts, and is still over 1000 times below what a broken Grad-CAM gives, measured: the gradient's sign flipped,
+/// 1; nearest instead of bilinear upsampling, 0.25 to 0.53; bilinear with align_corners=True, 0.20 to 0.35.
 /// </summary>
 public sealed class GradCamPyTorchTests(BundledWeightsFixture bundled, ITestOutputHelper output) : IClassFixture<BundledWeightsFixture>
 {
     const int Size = 224;
-    const double Tolerance = 1e-3;
+    const double Tolerance = 1e-4;
 
     [PythonFact("torch, torchvision, numpy", "python3-torch python3-torchvision python3-numpy")]
     public void Heatmaps_match_pytorch_hooks_on_drawn_scenes() =>
@@ -38,6 +39,13 @@ public sealed class GradCamPyTorchTests(BundledWeightsFixture bundled, ITestOutp
         Assert.True(BitConverter.IsLittleEndian, "the tensors are handed to numpy as little-endian float32");
         var dir = TestRunFolder.New("gradcam");
         var pth = Path.Combine(dir, "bundled.pth");
+        using (no_grad()) // the bundled weights have no classifier: a seeded one, so every run explains the same classes
+        {
+            var head = bundled.Model.Head;
+            using var generator = new TorchSharp.torch.Generator(17);
+            head.weight!.copy_(randn(head.weight.shape, generator: generator) * 0.05f);
+            head.bias!.zero_();
+        }
         PyTorchExport.Save(bundled.Model, pth);
 
         using var scope = NewDisposeScope();
@@ -64,14 +72,14 @@ public sealed class GradCamPyTorchTests(BundledWeightsFixture bundled, ITestOutp
             var expected = theirs.AsSpan(i * Size * Size, Size * Size);
             double diff = 0;
             for (var p = 0; p < expected.Length; p++) diff = Math.Max(diff, Math.Abs(expected[p] - ours[i][p]));
-            // A map that is all zeros on either side would compare as equal without testing anything.
-            Assert.Equal(1f, ours[i].Max(), 1e-6);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{images[i].Name}: class {targets[i]}, hot share {ours[i].Count(v => v > 0.5f) / (double)expected.Length:P0}, max |FineTune - PyTorch| = {diff:G3}"));
             worst = Math.Max(worst, diff);
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{images.Count} images at {Size} px: largest difference {worst:G3} (bar {Tolerance})"));
         Assert.True(worst <= Tolerance, $"Grad-CAM maps differ from PyTorch's by {worst:G3}, above the bar {Tolerance}");
+        // Maps that were all zeros would agree without testing anything: every reference map here peaks at 1.
+        Assert.All(Enumerable.Range(0, images.Count), i => Assert.Equal(1f, theirs.AsSpan(i * Size * Size, Size * Size).ToArray().Max(), 1e-6));
     }
 
     /// <summary>Grad-CAM with hooks on layer4, as the papers' reference implementations do it, on the given tensors and classes.</summary>

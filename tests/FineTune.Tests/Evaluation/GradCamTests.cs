@@ -16,7 +16,7 @@ public class GradCamTests
 
     static Tensor Images(int n, int seed)
     {
-        var generator = new TorchSharp.torch.Generator((ulong)seed);
+        using var generator = new TorchSharp.torch.Generator((ulong)seed);
         return randn([n, 3, Size, Size], generator: generator);
     }
 
