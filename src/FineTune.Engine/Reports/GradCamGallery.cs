@@ -15,7 +15,7 @@ public sealed record GradCamGallery(IReadOnlyList<GradCamImage> Misclassified, i
     IReadOnlyList<GradCamImage> Correct, int CorrectTotal, string? Unavailable = null)
 {
     /// <summary>
-    /// At most this many misclassified images get a heatmap: about 6 KB each, and one forward per image, so a test with
+    /// At most this many misclassified images get a heatmap: about 8 KB each, and one forward per image, so a test with
     /// thousands of mistakes still writes its report in seconds. The first ones are the most confident mistakes.
     /// </summary>
     public const int DefaultMisclassifiedCap = 200;
