@@ -48,6 +48,12 @@ public static partial class HtmlReport
         figcaption{font-size:12px;min-width:0}figcaption b{overflow-wrap:anywhere}
         .truth b{color:var(--blue)}.guess b{color:var(--red)}
         ol.top{margin:3px 0;padding-left:16px;color:var(--muted)}ol.top li.is-true{color:var(--blue)}
+        .gallery.cams{grid-template-columns:repeat(auto-fill,minmax(150px,1fr))}
+        figure.cam{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px;background:#fff}
+        figure.cam img,figure.cam .noimg{width:100%;aspect-ratio:1;object-fit:contain;display:block;background:#f3f3f3;margin-bottom:4px}
+        figure.cam.right .guess b{color:var(--blue)}
+        .legend{display:flex;align-items:center;gap:8px;font-size:12px;color:var(--muted);margin:6px 0}
+        .legend .ramp{width:160px;height:10px;border-radius:2px;background:linear-gradient(90deg,#000080,#0000ff 11%,#00ffff 36%,#ffff00 64%,#ff0000 89%,#800000)}
         figcaption .path{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:11px}
         img.chart{max-width:100%;height:auto;display:block;margin:8px 0;border:1px solid var(--line)}img.chart.lr{max-width:700px}
         """;
