@@ -65,8 +65,10 @@ public static partial class HtmlReport
         void Row(string term, string html) => w.WriteLine($"<dt>{term}</dt><dd>{html}</dd>");
         Row("Data", $"{Images(card.TrainImages)} train, {Images(card.ValImages)} validation, {Images(card.TestImages)} test images" +
                     (card.Data is null ? "" : $" <span class=\"path\">{Html.Escape(card.Data)}</span>"));
+        Row("Split", card.SplitHash is null ? Known(null) : $"<span class=\"path\">{Html.Escape(card.SplitHash)}</span> <span class=\"hint\">(hash of the train/validation/test split the checkpoint was trained on)</span>");
         Row("Model", Html.Escape(card.Model));
         Row("Weights", Known(card.Weights));
+        Row("Recipe", Known(card.Recipe));
         Row("Checkpoint", $"<span class=\"path\">{Html.Escape(card.Checkpoint)}</span>");
         Row("Precision", Known(card.Precision));
         Row("Kernels", Known(card.KernelPlan));
