@@ -1,6 +1,7 @@
 using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Training;
+using FineTune.Training.Checkpoints;
 
 namespace FineTune.Cli.Commands;
 
@@ -64,7 +65,7 @@ public static class TrainCommand
         Console.WriteLine();
         Console.WriteLine($"# checkpoints: {Path.GetFullPath(config.Experiment.RunCheckpointDir)}");
         Console.WriteLine($"# logs:        {Path.GetFullPath(config.Experiment.RunLogDir)}");
-        Console.WriteLine($"# weights:     {(config.Model.Pretrained ? $"pretrained ({config.Model.Weights})" : "none (from scratch)")}");
+        Console.WriteLine($"# weights:     {(!config.Model.Pretrained ? "none (from scratch)" : StartingCheckpoint.Names(config.Model.Weights) ? $"checkpoint {config.Model.Weights} (a new run from its weights)" : $"pretrained ({config.Model.Weights})")}");
         Console.WriteLine($"# data:        {(config.Data.Source == DataSource.Synthetic ? "synthetic images" : Path.GetFullPath(config.Data.DataDir) + (Directory.Exists(config.Data.DataDir) ? "" : " (missing: run `finetune data prepare`)"))}");
         if (resumePath is not null) Console.WriteLine($"# resume from: {resumePath}{(File.Exists(resumePath) ? "" : " (missing)")}");
         return 0;

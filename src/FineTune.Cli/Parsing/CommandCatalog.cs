@@ -78,10 +78,10 @@ public static class CommandCatalog
     { Positionals = "IMAGE|FOLDER..." };
 
     public static readonly CommandSpec Compare = new("compare",
-        "results table and validation curves of finished runs",
+        "results table, validation curves and compare.html (the runs side by side) of finished runs",
         [
             Value("outputs", "D", "the outputs folder holding checkpoints/*/results.json (default outputs)"),
-            Value("out", "D", "where the table and the curves go (default OUTPUTS/compare)"),
+            Value("out", "D", "where the table, the curves and compare.html go (default OUTPUTS/compare)"),
             Value("configs", "a.yaml,b.yaml", "compare these experiments (default: every results.json under --outputs)"),
             Flag("run", "train and test each of --configs first, in this process"),
         ],

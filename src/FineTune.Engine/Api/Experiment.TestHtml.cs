@@ -27,6 +27,8 @@ public static partial class Experiment
             Model = $"{info.Backbone}, epoch {info.Epoch} (best {info.BestEpoch}), {info.NumClasses} classes",
             Weights = info.StartingWeights,
             Data = pass.Data,
+            SplitHash = info.SplitManifestHash is { Length: > 0 } hash ? hash[..Math.Min(12, hash.Length)] : null,
+            Recipe = RunRecipe.Of(info),
             TrainImages = pass.TrainImages,
             ValImages = pass.ValImages,
             TestImages = pass.Samples.Count,

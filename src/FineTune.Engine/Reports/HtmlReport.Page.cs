@@ -58,11 +58,11 @@ public static partial class HtmlReport
         img.chart{max-width:100%;height:auto;display:block;margin:8px 0;border:1px solid var(--line)}img.chart.lr{max-width:700px}
         """;
 
-    // Sorting the per-class table, and data-ready on <body> so a headless browser can tell the script ran to its end.
+    // Sorting every table of class "sortable" (the per-class table, the comparison's runs), and data-ready on <body> so a
+    // headless browser can tell the script ran to its end.
     const string Script = """
         (function () {
-          var table = document.getElementById('class-table');
-          if (table) {
+          Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (table) {
             var heads = table.tHead.rows[0].cells, body = table.tBodies[0];
             var key = function (row, i) { var cell = row.cells[i]; return cell.hasAttribute('data-v') ? cell.getAttribute('data-v') : cell.textContent; };
             Array.prototype.forEach.call(heads, function (th, i) {
@@ -79,23 +79,25 @@ public static partial class HtmlReport
                 rows.forEach(function (r) { body.appendChild(r.row); });
               });
             });
-          }
+          });
           document.body.setAttribute('data-ready', '1');
         })();
         """;
 
-    static void WriteHead(TextWriter w, string experiment)
+    /// <summary>The page's start, up to its content: the inline style and <paramref name="title"/> (the comparison page shares it).</summary>
+    internal static void WriteHead(TextWriter w, string title)
     {
         w.WriteLine("<!DOCTYPE html>");
         w.WriteLine("<html lang=\"en\"><head><meta charset=\"utf-8\">");
         w.WriteLine("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-        w.WriteLine($"<title>{Html.Escape(experiment)}: test report</title>");
+        w.WriteLine($"<title>{Html.Escape(title)}</title>");
         w.WriteLine($"<style>\n{Style}\n</style></head><body><main>");
     }
 
-    static void WriteTail(TextWriter w)
+    /// <summary>The page's end: <paramref name="footer"/> (HTML), then the inline script.</summary>
+    internal static void WriteTail(TextWriter w, string footer)
     {
-        w.WriteLine("<footer class=\"hint\">Written by FineTune's <code>finetune test</code>; the same numbers are in classification_report.json, confusion_matrix.csv and misclassified.csv beside this file.</footer>");
+        w.WriteLine($"<footer class=\"hint\">{footer}</footer>");
         w.WriteLine($"</main><script>\n{Script}\n</script></body></html>");
     }
 }

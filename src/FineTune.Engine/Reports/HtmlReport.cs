@@ -31,7 +31,7 @@ public static partial class HtmlReport
             using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
             var misclassified = MisclassifiedFiles.Ordered(report.Samples).ToList();
             var pairs = ConfusedPair.Top(report, misclassified, imageFile);
-            WriteHead(w, card.Experiment);
+            WriteHead(w, $"{card.Experiment}: test report");
             WriteHeadline(w, report.Summary, card);
             WriteRunCard(w, card, report.Summary);
             WriteClassTable(w, report);
@@ -39,7 +39,7 @@ public static partial class HtmlReport
             WriteGallery(w, report.ClassNames, misclassified, imageFile, galleryCap, pairs);
             WriteGradCam(w, report.ClassNames, heatmaps);
             WriteCurves(w, card.Experiment, history);
-            WriteTail(w);
+            WriteTail(w, "Written by FineTune's <code>finetune test</code>; the same numbers are in classification_report.json, confusion_matrix.csv and misclassified.csv beside this file.");
         });
     }
 
@@ -66,8 +66,10 @@ public static partial class HtmlReport
         void Row(string term, string html) => w.WriteLine($"<dt>{term}</dt><dd>{html}</dd>");
         Row("Data", $"{Images(card.TrainImages)} train, {Images(card.ValImages)} validation, {Images(card.TestImages)} test images" +
                     (card.Data is null ? "" : $" <span class=\"path\">{Html.Escape(card.Data)}</span>"));
+        Row("Split", card.SplitHash is null ? Known(null) : $"<span class=\"path\">{Html.Escape(card.SplitHash)}</span> <span class=\"hint\">(hash of the train/validation/test split the checkpoint was trained on)</span>");
         Row("Model", Html.Escape(card.Model));
         Row("Weights", Known(card.Weights));
+        Row("Recipe", Known(card.Recipe));
         Row("Checkpoint", $"<span class=\"path\">{Html.Escape(card.Checkpoint)}</span>");
         Row("Precision", Known(card.Precision));
         Row("Kernels", Known(card.KernelPlan));
