@@ -50,6 +50,24 @@ public sealed class FolderRunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_second_run_continues_from_the_first_runs_checkpoint_with_weights()
+    {
+        var photos = TestFiles.Dataset(12, 12, 12);
+        var outputs = TestFiles.TempDir("folder-continue");
+        FolderRunOptions Options(StringWriter log) => new() { TimeBudget = TimeSpan.FromHours(2), ImageSize = 64, Epochs = 1, Weights = "bundled", OutputRoot = outputs, Log = log };
+        var first = Experiment.TrainOnFolder(photos, Options(new StringWriter()));
+        var log = new StringWriter();
+        var second = Experiment.TrainOnFolder(photos, Options(log) with { Weights = first.Training.BestCheckpoint! });
+        output.WriteLine(log.ToString());
+        // A new experiment (the folder's name, then -2), starting from the first run's model with its head.
+        Assert.Equal(Path.GetFileName(photos) + "-2", Path.GetFileName(Path.GetDirectoryName(second.ConfigPath)));
+        Assert.Contains($"from checkpoint {first.Training.BestCheckpoint}", log.ToString());
+        Assert.Contains("the same classes: its head is kept.", log.ToString());
+        Assert.Equal(first.Training.BestCheckpoint, ConfigLoader.Load(second.ConfigPath).Model.Weights);
+        Assert.NotNull(second.OnnxPath);
+    }
+
+    [Fact]
     public void A_budget_too_small_is_refused_with_the_least_that_works_and_nothing_written()
     {
         var photos = TestFiles.Dataset(12, 12, 12);
