@@ -42,11 +42,11 @@ public static partial class HtmlReport
         .d1{background:#deebf7}.d2{background:#c6dbef}.d3{background:#9ecae1}.d4{background:#6baed6}.d5{background:#4292c6;color:#fff}.d6{background:#2171b5;color:#fff}.d7{background:#08519c;color:#fff}.d8{background:#08306b;color:#fff}
         .e1{background:#fee0d2}.e2{background:#fcbba1}.e3{background:#fc9272}.e4{background:#fb6a4a}.e5{background:#ef3b2c;color:#fff}.e6{background:#cb181d;color:#fff}.e7{background:#a50f15;color:#fff}.e8{background:#67000d;color:#fff}
         .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:10px}
-        figure.miss{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff;display:flex;gap:8px}
-        figure.miss img,figure.miss .noimg{width:72px;height:72px;object-fit:contain;flex:none;background:#f3f3f3}
+        figure.miss,figure.pred{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff;display:flex;gap:8px}
+        figure.miss img,figure.miss .noimg,figure.pred img,figure.pred .noimg{width:72px;height:72px;object-fit:contain;flex:none;background:#f3f3f3}
         .noimg{display:flex;align-items:center;justify-content:center;font-size:10px;color:var(--muted);background:#eee}
         figcaption{font-size:12px;min-width:0}figcaption b{overflow-wrap:anywhere}
-        .truth b{color:var(--blue)}.guess b{color:var(--red)}
+        .truth b,.top1 b{color:var(--blue)}.guess b{color:var(--red)}
         ol.top{margin:3px 0;padding-left:16px;color:var(--muted)}ol.top li.is-true{color:var(--blue)}
         figcaption .path{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:11px}
         img.chart{max-width:100%;height:auto;display:block;margin:8px 0;border:1px solid var(--line)}img.chart.lr{max-width:700px}
@@ -78,18 +78,20 @@ public static partial class HtmlReport
         })();
         """;
 
-    static void WriteHead(TextWriter w, string experiment)
+    /// <summary>The page's start up to the opening of its main column: title, the shared style sheet.</summary>
+    internal static void WriteHead(TextWriter w, string title)
     {
         w.WriteLine("<!DOCTYPE html>");
         w.WriteLine("<html lang=\"en\"><head><meta charset=\"utf-8\">");
         w.WriteLine("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-        w.WriteLine($"<title>{Html.Escape(experiment)}: test report</title>");
+        w.WriteLine($"<title>{Html.Escape(title)}</title>");
         w.WriteLine($"<style>\n{Style}\n</style></head><body><main>");
     }
 
-    static void WriteTail(TextWriter w)
+    /// <summary>The footer (<paramref name="footerHtml"/>, already escaped), the shared script and the page's end.</summary>
+    internal static void WriteTail(TextWriter w, string footerHtml)
     {
-        w.WriteLine("<footer class=\"hint\">Written by FineTune's <code>finetune test</code>; the same numbers are in classification_report.json, confusion_matrix.csv and misclassified.csv beside this file.</footer>");
+        w.WriteLine($"<footer class=\"hint\">{footerHtml}</footer>");
         w.WriteLine($"</main><script>\n{Script}\n</script></body></html>");
     }
 }

@@ -31,14 +31,14 @@ public static partial class HtmlReport
             using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
             var misclassified = MisclassifiedFiles.Ordered(report.Samples).ToList();
             var pairs = ConfusedPair.Top(report, misclassified, imageFile);
-            WriteHead(w, card.Experiment);
+            WriteHead(w, $"{card.Experiment}: test report");
             WriteHeadline(w, report.Summary, card);
             WriteRunCard(w, card, report.Summary);
             WriteClassTable(w, report);
             WriteConfusion(w, report, pairs);
             WriteGallery(w, report.ClassNames, misclassified, imageFile, galleryCap, pairs);
             WriteCurves(w, card.Experiment, history);
-            WriteTail(w);
+            WriteTail(w, "Written by FineTune's <code>finetune test</code>; the same numbers are in classification_report.json, confusion_matrix.csv and misclassified.csv beside this file.");
         });
     }
 
@@ -54,7 +54,7 @@ public static partial class HtmlReport
         w.WriteLine("<nav><a href=\"#classes\">Per class</a><a href=\"#confusion\">Confusion</a><a href=\"#misclassified\">Misclassified</a><a href=\"#curves\">Training</a><a href=\"#run\">Run card</a></nav></header>");
     }
 
-    static void Tile(TextWriter w, string label, string value, string note, string id) =>
+    internal static void Tile(TextWriter w, string label, string value, string note, string id) =>
         w.WriteLine($"<div class=\"tile\" id=\"tile-{id}\"><div class=\"label\">{label}</div><div class=\"value\">{value}</div><div class=\"note\">{note}</div></div>");
 
     static void WriteRunCard(TextWriter w, RunCard card, TestSummary s)
