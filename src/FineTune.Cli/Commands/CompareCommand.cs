@@ -1,11 +1,13 @@
 using FineTune.Comparison;
 using FineTune.Config;
+using FineTune.Reports;
 
 namespace FineTune.Cli.Commands;
 
 /// <summary>
 /// `finetune compare [--outputs outputs] [--out outputs/compare] [--configs a.yaml,b.yaml [--run]]`: the seed's
-/// results table (Markdown + JSON) and one PNG of validation-accuracy curves, from finished experiments' results.json.
+/// results table (Markdown + JSON), one PNG of validation-accuracy curves and compare.html (the runs side by side, linking
+/// each run's report.html under &lt;outputs&gt;/test_reports), from finished experiments' results.json.
 /// With --run, each config is trained and its best checkpoint tested first, in this process (<see cref="Experiment.TrainTestAndCompare"/>).
 /// </summary>
 public static class CompareCommand
@@ -28,7 +30,7 @@ public static class CompareCommand
         var runs = configs.Count > 0 ? configs.Select(Experiment.ReadResults).ToList() : ResultsCollector.Collect(outputs);
         if (runs.Count == 0)
             throw new FileNotFoundException($"No finished experiments (results.json) under '{outputs}': train some first (`finetune train --config ...`), or pass --configs a.yaml,b.yaml --run.");
-        Print(Experiment.Compare(runs, outDir), outDir, runs.Count);
+        Print(Experiment.Compare(runs, outDir, ReportsDir(outputs)), outDir, runs.Count);
         return 0;
     }
 
@@ -37,7 +39,7 @@ public static class CompareCommand
     {
         using var signals = new SignalStop();
         var options = new TrainOptions { ListenForStop = signals.Listen, StopReason = () => signals.Signal };
-        var result = Experiment.TrainTestAndCompare(configs, Path.Combine(outputs, "test_reports"), outDir, options, signals.Token);
+        var result = Experiment.TrainTestAndCompare(configs, ReportsDir(outputs), outDir, options, signals.Token);
         if (result.Stopped is var (config, training))
         {
             int code = TrainCommand.ExitCode(training);
@@ -48,9 +50,12 @@ public static class CompareCommand
         return 0;
     }
 
+    /// <summary>Where `finetune test` puts reports by default when its outputs folder is <paramref name="outputs"/>.</summary>
+    static string ReportsDir(string outputs) => Path.Combine(outputs, "test_reports");
+
     static void Print(ResultsTable table, string outDir, int runs)
     {
         Console.Write(table.ToMarkdown());
-        Console.WriteLine($"Wrote {Path.Combine(outDir, ComparisonReport.MarkdownFile)}, {ComparisonReport.JsonFile} and {ComparisonReport.CurvesFile} ({runs} experiment(s)).");
+        Console.WriteLine($"Wrote {Path.Combine(outDir, ComparisonReport.MarkdownFile)}, {ComparisonReport.JsonFile}, {ComparisonReport.CurvesFile} and {ComparisonPage.FileName} ({runs} experiment(s)).");
     }
 }

@@ -1,6 +1,7 @@
 using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Training;
+using FineTune.Training.Checkpoints;
 
 namespace FineTune.Cli.Commands;
 
@@ -12,7 +13,8 @@ public static class TrainCommand
 {
     public static int Run(CommandLine cl)
     {
-        var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml");
+        if (cl.Get("data_dir") is { } photos) return FolderTrain.Run(cl, photos);
+        var configPath = cl.Require("config", "the YAML config to train with, e.g. configs/resnet18_finetune.yaml, or --data_dir PHOTOS to train on a folder of photos in one command");
         var experimentName = cl.Get("experiment_name");
         var seed = cl.GetInt("seed");
         var gpu = cl.Get("gpu");
@@ -63,7 +65,7 @@ public static class TrainCommand
         Console.WriteLine();
         Console.WriteLine($"# checkpoints: {Path.GetFullPath(config.Experiment.RunCheckpointDir)}");
         Console.WriteLine($"# logs:        {Path.GetFullPath(config.Experiment.RunLogDir)}");
-        Console.WriteLine($"# weights:     {(config.Model.Pretrained ? $"pretrained ({config.Model.Weights})" : "none (from scratch)")}");
+        Console.WriteLine($"# weights:     {(!config.Model.Pretrained ? "none (from scratch)" : StartingCheckpoint.Names(config.Model.Weights) ? $"checkpoint {config.Model.Weights} (a new run from its weights)" : $"pretrained ({config.Model.Weights})")}");
         Console.WriteLine($"# data:        {(config.Data.Source == DataSource.Synthetic ? "synthetic images" : Path.GetFullPath(config.Data.DataDir) + (Directory.Exists(config.Data.DataDir) ? "" : " (missing: run `finetune data prepare`)"))}");
         if (resumePath is not null) Console.WriteLine($"# resume from: {resumePath}{(File.Exists(resumePath) ? "" : " (missing)")}");
         return 0;

@@ -31,9 +31,15 @@ public static class CommandCatalog
         "list backbones and the pretrained weights available offline", [], ["finetune models"]);
 
     public static readonly CommandSpec Train = new("train",
-        "train a model from a YAML config (the seed's train.py)",
+        "train a model from a YAML config (the seed's train.py), or from a folder of photos in one command",
         [
-            Required("config", "F", "the YAML config to train with"),
+            Value("config", "F", "the YAML config to train with (or --data_dir instead)"),
+            Value("data_dir", "D", "a folder of photos, one subfolder per class: plan, train, test, report and export to ONNX within --time_budget"),
+            Value("time_budget", "T", "with --data_dir: time from start to model.onnx, e.g. 10m (default), 90s, 1h30m"),
+            Value("backbone", "B", "with --data_dir: resnet18 (default), resnet34, resnet50 or resnet101"),
+            Value("epochs", "N", "with --data_dir: fine-tuning epochs instead of the planner's choice"),
+            Value("image_size", "PX", "with --data_dir: evaluation and probe size instead of the planner's (training crops are 0.8 of it)"),
+            Value("weights", "W", "with --data_dir: pretrained weights (auto, bundled, torchvision, or a file)"),
             ExperimentName,
             Seed,
             Gpu,
@@ -43,7 +49,7 @@ public static class CommandCatalog
             Flag("dry-run", "print the resolved config and the folders it would use, and train nothing"),
             Precision,
         ],
-        ["finetune train --config configs/resnet18_finetune.yaml", "finetune train --config configs/resnet18_finetune.yaml --dry-run", "finetune train --config configs/resnet18_fast_cpu.yaml --seed 43"]);
+        ["finetune train --data_dir ~/Pictures/birds", "finetune train --data_dir ~/Pictures/birds --time_budget 30m --backbone resnet50", "finetune train --config configs/resnet18_finetune.yaml", "finetune train --config configs/resnet18_finetune.yaml --dry-run", "finetune train --config configs/resnet18_fast_cpu.yaml --seed 43"]);
 
     public static readonly CommandSpec Test = new("test",
         "evaluate a checkpoint on its experiment's test split and write the report (the seed's test.py)",
@@ -75,10 +81,10 @@ public static class CommandCatalog
     { Positionals = "IMAGE|FOLDER..." };
 
     public static readonly CommandSpec Compare = new("compare",
-        "results table and validation curves of finished runs",
+        "results table, validation curves and compare.html (the runs side by side) of finished runs",
         [
             Value("outputs", "D", "the outputs folder holding checkpoints/*/results.json (default outputs)"),
-            Value("out", "D", "where the table and the curves go (default OUTPUTS/compare)"),
+            Value("out", "D", "where the table, the curves and compare.html go (default OUTPUTS/compare)"),
             Value("configs", "a.yaml,b.yaml", "compare these experiments (default: every results.json under --outputs)"),
             Flag("run", "train and test each of --configs first, in this process"),
         ],

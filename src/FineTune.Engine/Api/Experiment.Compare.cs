@@ -1,5 +1,6 @@
 using FineTune.Comparison;
 using FineTune.Config;
+using FineTune.Reports;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
 
@@ -14,7 +15,7 @@ public static partial class Experiment
 {
     /// <summary>
     /// The seed's train.sh then test.sh for each config in turn (train, then test its best checkpoint into
-    /// <paramref name="reportsDir"/>), then the results table and validation curves of all of them in
+    /// <paramref name="reportsDir"/>), then the results table, validation curves and compare.html of all of them in
     /// <paramref name="compareDir"/>: `finetune compare --run` and `finetune quickstart`. A training run that is
     /// interrupted or diverges ends the set there; finished experiments are kept.
     /// </summary>
@@ -32,11 +33,22 @@ public static partial class Experiment
             log.WriteLine($"== {config.Experiment.Name}: testing {best}");
             Test(config, best, new TestOptions { OutputDir = reportsDir, Log = options?.Log });
         }
-        return new ComparisonResult(Compare(configs.Select(ReadResults).ToList(), compareDir), null);
+        return new ComparisonResult(Compare(configs.Select(ReadResults).ToList(), compareDir, reportsDir), null);
     }
 
-    /// <summary>Writes the seed's results table (Markdown and JSON) and one PNG of validation-accuracy curves into <paramref name="outDir"/>, and returns the table.</summary>
-    public static ResultsTable Compare(IReadOnlyList<RunResult> runs, string outDir) => ComparisonReport.Write(outDir, runs);
+    /// <summary>
+    /// Writes the seed's results table (Markdown and JSON), one PNG of validation-accuracy curves and compare.html (the runs
+    /// side by side, linking each run's report.html) into <paramref name="outDir"/>, and returns the table.
+    /// </summary>
+    /// <param name="reportsDir">Where `finetune test` wrote the runs' reports (&lt;reportsDir&gt;/&lt;experiment&gt;/report.html); null: <see cref="TestOptions.DefaultOutputDir"/>.</param>
+    public static ResultsTable Compare(IReadOnlyList<RunResult> runs, string outDir, string? reportsDir = null)
+    {
+        var table = ComparisonReport.Write(outDir, runs);
+        reportsDir ??= TestOptions.DefaultOutputDir;
+        ComparisonPage.Save(Path.Combine(outDir, ComparisonPage.FileName), runs, ComparisonReport.RenderCurves(runs), run =>
+            Path.Combine(reportsDir, run.Experiment, HtmlReport.FileName) is var report && File.Exists(report) ? report : null);
+        return table;
+    }
 
     /// <summary>The results.json a finished (and tested) run of <paramref name="config"/> left beside its checkpoints.</summary>
     /// <exception cref="FileNotFoundException">The experiment has not finished training.</exception>

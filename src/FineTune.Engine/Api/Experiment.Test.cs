@@ -58,8 +58,9 @@ public static partial class Experiment
 
         var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
         var written = report.WriteTo(reportDir).ToList();
+        var heatmaps = GradCamFor(config, pass, checkpoint.Info.ClassNames, model, preprocessing, imageSize, device, log);
         var card = RunCardFor(checkpoint, pass, plan, precisionChoice, device, wall.Elapsed) with { Experiment = experiment };
-        written.Add(WriteHtmlReport(reportDir, report, card, checkpoint, pass.ImageFile));
+        written.Add(WriteHtmlReport(reportDir, report, card, checkpoint, pass.ImageFile, heatmaps));
         log.Write(report.SummaryText());
         log.WriteLine($"Report: {reportDir} ({string.Join(", ", written.Select(Path.GetFileName))})");
         RecordTestAccuracy(checkpoint, report.Summary.Accuracy, log);
@@ -123,7 +124,8 @@ public static partial class Experiment
             }
         });
         // Synthetic images are drawn in memory: there is no file to show, and the report says so.
-        return new TestPass(samples, classes * d.SyntheticImagesPerClass, test.ImageCount, "synthetic images", _ => null);
+        return new TestPass(samples, classes * d.SyntheticImagesPerClass, test.ImageCount, "synthetic images", _ => null,
+            NoImageFiles: "synthetic images are drawn in memory, so there are no image files to draw heatmaps over");
     }
 
     /// <summary>

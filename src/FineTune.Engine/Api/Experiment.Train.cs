@@ -24,7 +24,7 @@ public static partial class Experiment
 {
     /// <summary>
     /// Trains <paramref name="config"/> as `finetune train` does: checks the output folders and the dataset, runs the
-    /// kernel check, builds the model (pretrained weights, from scratch, or <see cref="TrainOptions.ResumeFrom"/>) and
+    /// kernel check, builds the model (pretrained weights, a checkpoint named by model.weights (see <see cref="StartingCheckpoint"/>), from scratch, or <see cref="TrainOptions.ResumeFrom"/>) and
     /// the data, trains, and writes the checkpoints, TensorBoard logs, `&lt;name&gt;_curves.png` and results.json under
     /// experiment.checkpoint_dir/&lt;name&gt;.
     /// </summary>
@@ -46,6 +46,8 @@ public static partial class Experiment
             TrainingDataFactory.EnsureDatasetPresent(config);
             split = FolderTrainingData.Prepare(config);
         }
+        // model.weights naming a checkpoint (not a resume, which restores its own weights): read and checked up front.
+        var startingCheckpoint = options.ResumeFrom is null ? StartingCheckpoint.For(config) : null;
         OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
         OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
         if (mainRank && split is not null)
@@ -95,6 +97,11 @@ public static partial class Experiment
             model = resume.CreateModel();
             preprocessing = resume.Info.Preprocessing ?? Preprocessing.ImageNet;
         }
+        else if (startingCheckpoint is not null)
+        {
+            model = startingCheckpoint.CreateModel();
+            preprocessing = startingCheckpoint.Preprocessing;
+        }
         else
         {
             var weights = config.Model.Pretrained ? WeightsCatalog.Resolve(config.Model.Backbone, config.Model.Weights) : null;
@@ -105,15 +112,26 @@ public static partial class Experiment
                 : $"Model: {config.Model.Backbone} from {weights.Name} ({weights.Provenance}), {config.Model.NumClasses} classes.");
         }
         using var _ = model;
+        var data = options.Data?.Invoke(config, preprocessing) ?? new TrainingDataFactory(dist.Rank, dist.WorldSize, split).Open(config, preprocessing);
+        // A checkpoint's head fits only its own classes, which are known once the data is open.
+        bool headTrained = false;
+        if (startingCheckpoint is not null)
+        {
+            (var line, headTrained) = startingCheckpoint.FitHead(model, data.ClassNames, config.Data.Seed);
+            log.WriteLine(line);
+        }
         model.to(device);
         dist.BroadcastState(model); // every rank starts from rank 0's weights
         using var syncBatchNorm = dist.IsDistributed && config.Training.SyncBatchNorm ? SyncBatchNorm.Convert(model, dist.Comm) : null;
-
-        var data = options.Data?.Invoke(config, preprocessing) ?? new TrainingDataFactory(dist.Rank, dist.WorldSize, split).Open(config, preprocessing);
         log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
 
         var progress = !dist.IsMain ? ProgressReporter.Silent() : options.Log is null ? ProgressReporter.ForConsole() : new ProgressReporter(options.Log, interactive: false);
-        var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason);
+        var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason)
+        {
+            EpochDeadline = options.EpochDeadline,
+            StartingWeights = startingCheckpoint?.Provenance,
+            HeadTrained = headTrained,
+        };
         var result = trainer.Run(resume);
         if (dist.IsMain) WriteRunSummary(config, result, log);
         (data.Train as IDisposable)?.Dispose();

@@ -29,6 +29,12 @@ public sealed record TrainOptions
     public Func<string?>? StopReason { get; init; }
 
     /// <summary>
+    /// No epoch starts that would end after this time (UTC), judged by the last epoch's duration; the run ends as
+    /// early-stopped with its best checkpoint. For time budgets (<see cref="Experiment.TrainOnFolder"/>); ignored under MPI.
+    /// </summary>
+    public DateTime? EpochDeadline { get; init; }
+
+    /// <summary>
     /// Called once the output and kernel checks are done and libtorch (and MPI) are up, just before weights and data
     /// load; what it returns is disposed when training ends. The command line listens for Ctrl-C over exactly that
     /// span, so a signal during the kernel check or a later test still ends the process at once.

@@ -3,7 +3,10 @@ using FineTune.IO;
 
 namespace FineTune.Comparison;
 
-/// <summary>What <c>finetune compare</c> leaves in its output folder: the table as Markdown and JSON, and the validation curves of all runs.</summary>
+/// <summary>
+/// What <c>finetune compare</c> leaves in its output folder: the table as Markdown and JSON, and the validation curves of
+/// all runs (the page, compare.html, is Reports.ComparisonPage, which <see cref="Experiment.Compare"/> writes beside them).
+/// </summary>
 public static class ComparisonReport
 {
     public const string MarkdownFile = "results_table.md";
@@ -16,10 +19,12 @@ public static class ComparisonReport
         var table = new ResultsTable(runs, includeSeedConfigurations);
         AtomicWrite.Text(Path.Combine(folder, MarkdownFile), table.ToMarkdown());
         AtomicWrite.Text(Path.Combine(folder, JsonFile), table.ToJson());
-        var ordered = ResultsCollector.Order(runs);
-        ValidationCurvesChart.Save(Path.Combine(folder, CurvesFile),
-            ordered.Select(r => new NamedHistory(r.Experiment, r.History)).ToList(),
-            "Validation accuracy: fine-tuned vs from scratch");
+        AtomicWrite.Bytes(Path.Combine(folder, CurvesFile), RenderCurves(runs));
         return table;
     }
+
+    /// <summary>The validation curves of every run in one chart, as the PNG <see cref="CurvesFile"/> holds (compare.html embeds it too).</summary>
+    public static byte[] RenderCurves(IReadOnlyList<RunResult> runs) => ValidationCurvesChart.Render(
+        ResultsCollector.Order(runs).Select(r => new NamedHistory(r.Experiment, r.History)).ToList(),
+        "Validation accuracy: fine-tuned vs from scratch");
 }

@@ -141,7 +141,7 @@ public static class ConfigKeys
             (s, k, m) => m with { Pretrained = s.Bool(k, m.Pretrained) }, m => m.Pretrained) with { HParam = true },
         Model("num_classes", Whole, "classes of the new classifier; must equal the number of class folders",
             (s, k, m) => m with { NumClasses = s.Int(k, m.NumClasses, 1) }, m => m.NumClasses),
-        Model("weights", Text, "with `pretrained: true`: `auto` (torchvision's file if cached, else the bundled ResNet-18), `bundled`, `torchvision`, `download`, or a path to a `.pth`/`.safetensors` state dict",
+        Model("weights", Text, "with `pretrained: true`: `auto` (torchvision's file if cached, else the bundled ResNet-18), `bundled`, `torchvision`, `download`, a path to a `.pth`/`.safetensors` state dict, or a path to a FineTune checkpoint (`.ckpt`) to keep training a model you made: a new run from its weights and preprocessing, keeping its head when the classes are the same (see [Continuing from a checkpoint](#continuing-from-a-checkpoint))",
             (s, k, m) => m with { Weights = s.String(k, m.Weights) }, m => m.Weights) with { New = true },
 
         Training("num_epochs", Whole, "epochs to train, at least 1",

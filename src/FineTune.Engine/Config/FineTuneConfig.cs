@@ -71,7 +71,7 @@ public sealed record ModelConfig
     public string Backbone { get; init; } = "resnet18";
     public bool Pretrained { get; init; } = true;
     public int NumClasses { get; init; } = 101;
-    /// <summary>auto | bundled | torchvision | download | a path to a .pth/.safetensors file; used when pretrained is true.</summary>
+    /// <summary>auto | bundled | torchvision | download | a path to a .pth/.safetensors file | a path to a FineTune .ckpt (see Training.Checkpoints.StartingCheckpoint); used when pretrained is true.</summary>
     public string Weights { get; init; } = "auto";
 }
 

@@ -99,6 +99,16 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>The globally pooled features ([N, 512·expansion]), i.e. everything but the classifier.</summary>
     public Tensor Features(Tensor x)
     {
+        using var map = FeatureMap(x);
+        return Pool(map);
+    }
+
+    /// <summary>
+    /// The last stage's output, [N, 512·expansion, H/32, W/32], in the compute dtype (bf16 under autocast): the map the
+    /// pooled features average, and the one Grad-CAM looks at (<see cref="Evaluation.GradCam"/>).
+    /// </summary>
+    public Tensor FeatureMap(Tensor x)
+    {
         using var scope = NewDisposeScope();
         var computeIn = Autocast.DtypeOf(Precision);
         var input = x.dtype == computeIn ? x : x.to(computeIn); // keeps a channels-last batch channels-last
@@ -110,8 +120,21 @@ public sealed class ResNet : Module<Tensor, Tensor>
         foreach (var stage in (Sequential[])[layer1, layer2, layer3, layer4])
             foreach (var block in stage.children())
                 y = Then(y, ((Module<Tensor, Tensor>)block).call(y));
-        y = Then(y, avgpool.call(y));
-        y = Then(y, flatten(y, 1));
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The logits from a <see cref="FeatureMap"/>: what <see cref="forward"/> computes after the last stage.</summary>
+    public Tensor Logits(Tensor featureMap)
+    {
+        using var features = Pool(featureMap);
+        return Autocast.Linear(fc, features, Autocast.DtypeOf(Precision));
+    }
+
+    /// <summary>Global average pooling of a feature map to [N, channels], in the logits' dtype.</summary>
+    Tensor Pool(Tensor featureMap)
+    {
+        using var scope = NewDisposeScope();
+        var y = flatten(avgpool.call(featureMap), 1);
         var outputIn = Autocast.LogitsDtypeOf(Precision);
         return (y.dtype == outputIn ? y : y.to(outputIn)).MoveToOuterDisposeScope();
     }

@@ -48,15 +48,21 @@ public static partial class HtmlReport
         figcaption{font-size:12px;min-width:0}figcaption b{overflow-wrap:anywhere}
         .truth b,.top1 b{color:var(--blue)}.guess b{color:var(--red)}
         ol.top{margin:3px 0;padding-left:16px;color:var(--muted)}ol.top li.is-true{color:var(--blue)}
+        .gallery.cams{grid-template-columns:repeat(auto-fill,minmax(150px,1fr))}
+        figure.cam{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px;background:#fff}
+        figure.cam img,figure.cam .noimg{width:100%;aspect-ratio:1;object-fit:contain;display:block;background:#f3f3f3;margin-bottom:4px}
+        figure.cam.right .guess b{color:var(--blue)}
+        .legend{display:flex;align-items:center;gap:8px;font-size:12px;color:var(--muted);margin:6px 0}
+        .legend .ramp{width:160px;height:10px;border-radius:2px;background:linear-gradient(90deg,#000080,#0000ff 11%,#00ffff 36%,#ffff00 64%,#ff0000 89%,#800000)}
         figcaption .path{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:11px}
         img.chart{max-width:100%;height:auto;display:block;margin:8px 0;border:1px solid var(--line)}img.chart.lr{max-width:700px}
         """;
 
-    // Sorting the per-class table, and data-ready on <body> so a headless browser can tell the script ran to its end.
+    // Sorting every table of class "sortable" (the per-class table, the comparison's runs), and data-ready on <body> so a
+    // headless browser can tell the script ran to its end.
     const string Script = """
         (function () {
-          var table = document.getElementById('class-table');
-          if (table) {
+          Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (table) {
             var heads = table.tHead.rows[0].cells, body = table.tBodies[0];
             var key = function (row, i) { var cell = row.cells[i]; return cell.hasAttribute('data-v') ? cell.getAttribute('data-v') : cell.textContent; };
             Array.prototype.forEach.call(heads, function (th, i) {
@@ -73,12 +79,12 @@ public static partial class HtmlReport
                 rows.forEach(function (r) { body.appendChild(r.row); });
               });
             });
-          }
+          });
           document.body.setAttribute('data-ready', '1');
         })();
         """;
 
-    /// <summary>The page's start up to the opening of its main column: title, the shared style sheet.</summary>
+    /// <summary>The page's start, up to its content: the inline style and <paramref name="title"/> (the comparison page shares it).</summary>
     internal static void WriteHead(TextWriter w, string title)
     {
         w.WriteLine("<!DOCTYPE html>");
@@ -88,10 +94,10 @@ public static partial class HtmlReport
         w.WriteLine($"<style>\n{Style}\n</style></head><body><main>");
     }
 
-    /// <summary>The footer (<paramref name="footerHtml"/>, already escaped), the shared script and the page's end.</summary>
-    internal static void WriteTail(TextWriter w, string footerHtml)
+    /// <summary>The page's end: <paramref name="footer"/> (HTML), then the inline script.</summary>
+    internal static void WriteTail(TextWriter w, string footer)
     {
-        w.WriteLine($"<footer class=\"hint\">{footerHtml}</footer>");
+        w.WriteLine($"<footer class=\"hint\">{footer}</footer>");
         w.WriteLine($"</main><script>\n{Script}\n</script></body></html>");
     }
 }

@@ -6,7 +6,7 @@ namespace FineTune.Reports;
 
 /// <summary>
 /// <c>report.html</c>: the test report as one self-contained page to look at (headline, run card, per-class table,
-/// confusion matrix and most-confused pairs, every misclassified image, training curves). Nothing in it reaches the
+/// confusion matrix and most-confused pairs, every misclassified image, Grad-CAM heatmaps, training curves). Nothing in it reaches the
 /// network: styles and script are inline, images are data: URIs. The page is streamed to disk as it is built and
 /// thumbnails are made one at a time, so its memory does not grow with the test set.
 /// </summary>
@@ -20,10 +20,10 @@ public static partial class HtmlReport
     /// <summary>
     /// Writes the page to <paramref name="path"/> atomically. <paramref name="imageFile"/> maps a sample's path to the
     /// image file on disk (null when there is none, e.g. synthetic data); <paramref name="history"/> is the run's
-    /// epochs, empty when unknown.
+    /// epochs, empty when unknown. <paramref name="heatmaps"/> are the Grad-CAM overlays (null: the section says none were computed).
     /// </summary>
     public static void Save(string path, TestReport report, RunCard card, IReadOnlyList<EpochRecord> history,
-        Func<string, string?> imageFile, int galleryCap = DefaultGalleryCap)
+        Func<string, string?> imageFile, int galleryCap = DefaultGalleryCap, GradCamGallery? heatmaps = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(galleryCap);
         AtomicWrite.With(path, stream =>
@@ -37,6 +37,7 @@ public static partial class HtmlReport
             WriteClassTable(w, report);
             WriteConfusion(w, report, pairs);
             WriteGallery(w, report.ClassNames, misclassified, imageFile, galleryCap, pairs);
+            WriteGradCam(w, report.ClassNames, heatmaps);
             WriteCurves(w, card.Experiment, history);
             WriteTail(w, "Written by FineTune's <code>finetune test</code>; the same numbers are in classification_report.json, confusion_matrix.csv and misclassified.csv beside this file.");
         });
@@ -51,7 +52,7 @@ public static partial class HtmlReport
         Tile(w, "Test images", Html.Count(s.SampleCount), $"{Html.Count(s.ClassCount)} classes, {Html.Count(s.MisclassifiedCount)} misclassified", "images");
         Tile(w, "Test time", Html.Seconds(s.TestSeconds), $"{Html.Fixed(s.ImagesPerSecond, 1)} images/s", "time");
         w.WriteLine("</div>");
-        w.WriteLine("<nav><a href=\"#classes\">Per class</a><a href=\"#confusion\">Confusion</a><a href=\"#misclassified\">Misclassified</a><a href=\"#curves\">Training</a><a href=\"#run\">Run card</a></nav></header>");
+        w.WriteLine("<nav><a href=\"#classes\">Per class</a><a href=\"#confusion\">Confusion</a><a href=\"#misclassified\">Misclassified</a><a href=\"#gradcam\">What it looked at</a><a href=\"#curves\">Training</a><a href=\"#run\">Run card</a></nav></header>");
     }
 
     internal static void Tile(TextWriter w, string label, string value, string note, string id) =>
@@ -65,8 +66,10 @@ public static partial class HtmlReport
         void Row(string term, string html) => w.WriteLine($"<dt>{term}</dt><dd>{html}</dd>");
         Row("Data", $"{Images(card.TrainImages)} train, {Images(card.ValImages)} validation, {Images(card.TestImages)} test images" +
                     (card.Data is null ? "" : $" <span class=\"path\">{Html.Escape(card.Data)}</span>"));
+        Row("Split", card.SplitHash is null ? Known(null) : $"<span class=\"path\">{Html.Escape(card.SplitHash)}</span> <span class=\"hint\">(hash of the train/validation/test split the checkpoint was trained on)</span>");
         Row("Model", Html.Escape(card.Model));
         Row("Weights", Known(card.Weights));
+        Row("Recipe", Known(card.Recipe));
         Row("Checkpoint", $"<span class=\"path\">{Html.Escape(card.Checkpoint)}</span>");
         Row("Precision", Known(card.Precision));
         Row("Kernels", Known(card.KernelPlan));

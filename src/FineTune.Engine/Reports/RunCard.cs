@@ -13,6 +13,10 @@ public sealed record RunCard
     /// <summary>Where the training started from (the checkpoint's starting weights).</summary>
     public string? Weights { get; init; }
     public string? Data { get; init; }
+    /// <summary>The split's hash as the checkpoint records it (split.json's SHA-256; a synthetic set's parameters'), shortened.</summary>
+    public string? SplitHash { get; init; }
+    /// <summary>How the model was trained, one line (<see cref="RunRecipe.Of"/>).</summary>
+    public string? Recipe { get; init; }
     public int? TrainImages { get; init; }
     public int? ValImages { get; init; }
     public int? TestImages { get; init; }

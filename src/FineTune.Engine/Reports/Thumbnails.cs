@@ -28,15 +28,21 @@ public static class Thumbnails
             using var decoded = ImageDecoder.DecodeRgba(codec, scale);
             var shortSide = Math.Max(1, (int)Math.Round(Math.Min(width, height) * scale));
             using var small = ImageRenderer.Shrink(decoded, shortSide);
-            using var image = SKImage.FromBitmap(small);
-            using var jpeg = image.Encode(SKEncodedImageFormat.Jpeg, JpegQuality);
-            return jpeg is null ? null : "data:image/jpeg;base64," + Convert.ToBase64String(jpeg.AsSpan());
+            return JpegDataUri(small);
         }
         // A file that went missing or bad since the test pass read it costs its thumbnail, not the report.
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ImageDecodeException)
         {
             return null;
         }
+    }
+
+    /// <summary>A bitmap as a JPEG data: URI (null if it cannot be encoded).</summary>
+    public static string? JpegDataUri(SKBitmap bitmap)
+    {
+        using var image = SKImage.FromBitmap(bitmap);
+        using var jpeg = image.Encode(SKEncodedImageFormat.Jpeg, JpegQuality);
+        return jpeg is null ? null : "data:image/jpeg;base64," + Convert.ToBase64String(jpeg.AsSpan());
     }
 
     /// <summary>A PNG chart as a data: URI.</summary>

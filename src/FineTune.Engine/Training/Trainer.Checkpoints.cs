@@ -29,6 +29,7 @@ public sealed partial class Trainer
         checkpoint.LoadOptimizerInto(optimizer);
         schedule.State = info.Scheduler;
         _state = TrainingState.From(info);
+        _startingWeights = info.StartingWeights ?? _startingWeights;
         int world = collective?.WorldSize ?? 1;
         if (_state.Partial is not null && info.WorldSize != world)
         {
@@ -58,7 +59,7 @@ public sealed partial class Trainer
         ClassNames = [.. data.ClassNames],
         Preprocessing = preprocessing,
         Evaluation = EvaluationSettings.For(config, preprocessing),
-        StartingWeights = ExportSource.StartingWeights(config),
+        StartingWeights = _startingWeights ?? ExportSource.StartingWeights(config),
         SplitManifestHash = data.SplitManifestHash,
     });
 

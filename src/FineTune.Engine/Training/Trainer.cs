@@ -40,6 +40,26 @@ public sealed partial class Trainer(
     readonly Device _device = device ?? CPU;
     bool IsMain => collective is null || collective.Rank == 0;
 
+    /// <summary>
+    /// No epoch starts that would end after this time (UTC), judged by the last epoch's duration: a time budget ends
+    /// training after a whole epoch, with its checkpoints, instead of cutting one. Single-process runs only (ranks would
+    /// have to agree on it); null: no deadline.
+    /// </summary>
+    public DateTime? EpochDeadline { get; init; }
+
+    /// <summary>
+    /// Where training starts, in words, for the checkpoints (<see cref="CheckpointInfo.StartingWeights"/>); null: as
+    /// model.weights or model.pretrained say. A resume takes its checkpoint's, so a continued run keeps its provenance.
+    /// </summary>
+    public string? StartingWeights { get => _startingWeights; init => _startingWeights = value; }
+    string? _startingWeights;
+
+    /// <summary>
+    /// The head came trained for these very classes (from a checkpoint, <see cref="StartingCheckpoint"/>): the linear probe
+    /// is skipped, since it fits the head from zero (<see cref="LinearProbe"/>) and would throw the trained one away.
+    /// </summary>
+    public bool HeadTrained { get; init; }
+
     public CheckpointPolicy Policy { get; } = new(config.Experiment.RunCheckpointDir, config.Experiment.SaveBestOnly, config.Experiment.SaveEvery, config.Training.NumEpochs);
 
     // Where training stands; all of it goes into every checkpoint (a resume replaces it with the checkpoint's).
@@ -73,7 +93,9 @@ public sealed partial class Trainer(
         if (resumeFrom is null) events?.AddText("config", "```yaml\n" + ConfigPrinter.ToYaml(config) + "```", 0);
         var outcome = TrainingOutcome.Completed;
         string message = "";
-        if (resumeFrom is null && _t.LinearProbeEpochs > 0 && !RunLinearProbe(events))
+        if (resumeFrom is null && _t.LinearProbeEpochs > 0 && HeadTrained)
+            progress.Line($"Linear probe skipped (training.linear_probe_epochs: {_t.LinearProbeEpochs}): the head came trained for these classes, and the probe would fit it again from zero.");
+        else if (resumeFrom is null && _t.LinearProbeEpochs > 0 && !RunLinearProbe(events))
         {
             // Nothing trained yet, so nothing to save: a checkpoint would resume without the probe.
             outcome = TrainingOutcome.Interrupted;
@@ -128,6 +150,12 @@ public sealed partial class Trainer(
             {
                 outcome = TrainingOutcome.Interrupted;
                 message = SaveInterrupted(epoch, null, optimizer, schedule);
+                break;
+            }
+            if (collective is null && epoch < _t.NumEpochs && EpochDeadline is { } deadline && DateTime.UtcNow + epochClock.Elapsed > deadline)
+            {
+                outcome = TrainingOutcome.EarlyStopped;
+                message = $"Stopped after epoch {epoch} of {_t.NumEpochs}: another epoch (~{ProgressReporter.Clock(epochClock.Elapsed)}) would end after the time budget's deadline.";
                 break;
             }
         }

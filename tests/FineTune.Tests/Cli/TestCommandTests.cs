@@ -130,6 +130,8 @@ public class TestCommandTests
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "reports", "synth_run", TestReport.SummaryJsonFile)));
         Assert.Equal(3 * 3, summary.RootElement.GetProperty("sample_count").GetInt32()); // half of 6 per class, 3 classes
         Assert.NotNull(ResultsFile.Read(Path.Combine(dir, "ckpt", "synth_run", ResultsFile.FileName)).TestAccuracy);
+        // No files to draw heatmaps over: the page says so instead of showing an empty section.
+        Assert.Contains("No heatmaps: synthetic images are drawn in memory", File.ReadAllText(Path.Combine(dir, "reports", "synth_run", FineTune.Reports.HtmlReport.FileName)));
 
         // The same checkpoint with a config that describes other synthetic data: refused, not tested on the wrong images.
         File.WriteAllText(Path.Combine(dir, "other.yaml"), SyntheticYaml(dir, "synth_run", seed: 6));

@@ -57,4 +57,16 @@ public class UndisposedNativeObjectTests
         foreach (var batch in loader.Epoch(1)) batch.Dispose();
         Assert.Equal(before, TorchSharp.torch.Tensor.TotalCount);
     }
+
+    [Fact]
+    public void Grad_cam_leaves_no_tensor_behind()
+    {
+        using var model = FineTune.Tests.Training.Tiny.Model();
+        using var images = TorchSharp.torch.rand(3, 3, 32, 32);
+        var gradCam = new FineTune.Evaluation.GradCam(model, TorchSharp.torch.CPU);
+        gradCam.Compute(images, [0, 1, 2]); // warm-up
+        long before = TorchSharp.torch.Tensor.TotalCount;
+        gradCam.Compute(images, [0, 1, 2]);
+        Assert.Equal(before, TorchSharp.torch.Tensor.TotalCount);
+    }
 }

@@ -21,6 +21,9 @@ public class ChromiumReportTests(ITestOutputHelper output)
         // Counted in the DOM the browser built, not in the file's text.
         Assert.Equal(run.MisclassifiedRows.Count, Regex.Matches(dom.Out, @"<figure class=""miss""").Count);
         Assert.Equal(run.Experiment.ClassCount, Regex.Matches(dom.Out, @"<tr class=""cls""").Count);
+        // One Grad-CAM heatmap per misclassified image (the fixture has fewer than the cap).
+        Assert.Equal(Math.Min(run.MisclassifiedRows.Count, FineTune.Reports.GradCamGallery.DefaultMisclassifiedCap),
+            Regex.Matches(dom.Out, @"<figure class=""cam wrong""><img ").Count);
 
         var png = Path.Combine(run.ReportDir, "screenshot.png");
         var shot = Chromium.Screenshot(run.HtmlPath, png, 1280, 2000);

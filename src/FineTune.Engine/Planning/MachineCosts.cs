@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using FineTune.Benchmarks;
+using FineTune.Data;
+using FineTune.Models;
+using FineTune.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineTune.Planning;
+
+/// <summary>
+/// What one image costs on this machine, in wall seconds, measured at <see cref="ReferenceSize"/> px: a forward pass
+/// (the probe's features, validation, test), a training step of the recipe (its frozen stages get no backward), and
+/// decoding plus resizing one of the user's own photos. The planner scales the first two by pixel count.
+/// </summary>
+public sealed record MachineCosts(double ForwardSeconds, double TrainSeconds, double DecodeSeconds)
+{
+    public const int ReferenceSize = 224;
+    const int Batch = 16;
+
+    /// <summary>Seconds per image of a forward pass at <paramref name="size"/> px.</summary>
+    public double Forward(int size) => ForwardSeconds * Scale(size);
+
+    /// <summary>Seconds per image of a training step at <paramref name="size"/> px.</summary>
+    public double Train(int size) => TrainSeconds * Scale(size);
+
+    static double Scale(int size) => (double)size * size / (ReferenceSize * ReferenceSize);
+
+    /// <summary>
+    /// Times a randomly initialised <paramref name="backbone"/> (weights do not change the time) for a few steps on
+    /// <paramref name="device"/>, with the recipe's freezing and memory layout, and decodes <paramref name="samplePhotos"/>
+    /// on one thread. About ten seconds on a 2-core CPU; the kernel check must have run first (it routes the convolutions).
+    /// </summary>
+    /// <param name="freezeStages">Stages that get no gradient, as training.freeze_stages.</param>
+    /// <param name="precision">What the run will compute in (the trainer's choice for training.precision on this machine).</param>
+    public static MachineCosts Measure(string backbone, int classes, int freezeStages, bool channelsLast, ComputePrecision precision, Device device, IReadOnlyList<string> samplePhotos)
+    {
+        manual_seed(0);
+        using var model = ModelFactory.Create(backbone, null, classes);
+        model.to(device);
+        if (channelsLast) ChannelsLast.Convert(model);
+        model.Precision = precision; // what training will compute in (auto may choose bf16 on this CPU)
+        using var plain = randn(Batch, 3, ReferenceSize, ReferenceSize, device: device);
+        using var images = channelsLast ? ChannelsLast.Of(plain) : plain.alias();
+        using var labels = randint(0, classes, [Batch], dtype: ScalarType.Int64, device: device);
+
+        model.eval();
+        var forward = StepTimes.Measure(1, 3, () =>
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            model.call(images);
+        });
+
+        foreach (var part in model.EarlyModules(freezeStages))
+            foreach (var p in part.parameters()) p.requires_grad = false;
+        model.train();
+        using var optimizer = optim.SGD(model.parameters().Where(p => p.requires_grad), 1e-3, 0.9);
+        var train = StepTimes.Measure(1, 2, () =>
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            nn.functional.cross_entropy(model.call(images), labels).backward();
+            optimizer.step();
+        });
+        return new MachineCosts(forward.Median / Batch, train.Median / Batch, DecodeTime(samplePhotos));
+    }
+
+    /// <summary>
+    /// Wall seconds per photo to decode and resize it, on one thread, spread over the machine's cores (the loader's
+    /// workers share the cores with libtorch, so a photo's decoding adds its CPU time divided by the cores to the run).
+    /// </summary>
+    static double DecodeTime(IReadOnlyList<string> photos)
+    {
+        if (photos.Count == 0) return 0;
+        var dataset = new ImageDataset(".", ["sample"], photos.Select(p => new Sample(p, p, 0)).ToList());
+        var options = new LoaderOptions(BatchSize: 8, NumWorkers: 1, Shuffle: false);
+        using var loader = new DataLoader(dataset, new EvalTransform(ReferenceSize, ResizeMode.Stretch), Preprocessing.ImageNet, options);
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in loader.Epoch(0)) batch.Dispose();
+        return clock.Elapsed.TotalSeconds / photos.Count / Math.Max(1, Environment.ProcessorCount);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Globalization;
+
+namespace FineTune.Planning;
+
+/// <summary>
+/// A planned run and what each part of it should take: the linear probe's feature pass and the test at
+/// <see cref="EvalSize"/>, <see cref="Epochs"/> fine-tuning epochs at <see cref="TrainSize"/> (each with its validation),
+/// and the fixed part (kernel check, weights, report with Grad-CAM, ONNX export). <see cref="Gpu"/> plans the seed's full
+/// fine-tune instead, with no probe.
+/// </summary>
+public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
+    TimeSpan Probe, TimeSpan Epoch, TimeSpan Test, TimeSpan Fixed, TimeSpan Spent, TimeSpan Budget, string Why)
+{
+    /// <summary>Everything the run should take, counted from its start.</summary>
+    public TimeSpan Total => Spent + Probe + Epoch * Epochs + Test + Fixed;
+
+    /// <summary>The time left for what comes after training (test, report, export): the deadline for the last epoch is budget minus this.</summary>
+    public TimeSpan AfterTraining => Test + Fixed;
+
+    /// <summary>The one line the run prints about its plan.</summary>
+    public string Summary()
+    {
+        var stages = Gpu
+            ? $"{Epochs} epoch{S(Epochs)} of full fine-tuning at {TrainSize} px (~{Clock(Epoch)} each)"
+            : $"linear probe on features at {EvalSize} px (~{Clock(Probe)}), then {Epochs} epoch{S(Epochs)} of layer3 + layer4 at {TrainSize} px (~{Clock(Epoch)} each)";
+        return $"Plan: {stages}, test at {EvalSize} px (~{Clock(Test)}), report and export (~{Clock(Fixed)}): ~{Clock(Total)} of the {Clock(Budget)} budget. {Why}";
+    }
+
+    static string S(int n) => n == 1 ? "" : "s";
+
+    /// <summary>"9m40s", "45s", "1h05m": short enough for one line.</summary>
+    public static string Clock(TimeSpan t) => t.TotalSeconds < 60
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(t.TotalSeconds):0}s")
+        : t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m" : $"{(int)t.TotalMinutes}m{t.Seconds:00}s";
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+
+namespace FineTune.Planning;
+
+/// <summary>A time budget too small for even the smallest run; the message says the least that works.</summary>
+public sealed class TimeBudgetException(string message) : FineTuneException(message, ExitCodes.Usage);
+
+/// <summary>
+/// Plans a run on a folder of photos to fit a time budget, from costs measured on this machine (pure arithmetic, so
+/// the tests check it exactly). On a CPU it plans the fast recipe's strategy: a linear probe on features computed once,
+/// then a few epochs of layer3 + layer4 with BatchNorm frozen. The image size is what buys accuracy there (Caltech-101
+/// probe: 90.5% at 224 px, 93.5% at 320 px), so the planner takes the largest evaluation size whose probe and test fit
+/// in half the budget, then as many epochs (at most <see cref="MaxCpuEpochs"/>) as the rest allows. On a GPU it plans
+/// the seed's full fine-tune at 224 px with as many epochs as fit.
+/// </summary>
+public static class RunPlanner
+{
+    /// <summary>
+    /// Plans fill this share of the budget: the per-pixel scaling of one measured size and the loader's share of the
+    /// cores are estimates, and the run's epoch deadline only stops whole epochs.
+    /// </summary>
+    public const double Margin = 0.92;
+
+    /// <summary>Evaluation sizes tried, largest first (multiples of 32, as the ResNet's stride wants).</summary>
+    public static readonly int[] Sizes = [320, 288, 256, 224, 192, 160, 128, 96];
+
+    /// <summary>The fast recipe's fine-tuning refines a probed head: two epochs added 0.05 points on Caltech-101, a third is the most worth paying for.</summary>
+    public const int MaxCpuEpochs = 3;
+    public const int MaxGpuEpochs = 30;
+
+    /// <summary>Kernel check for the planned sizes, weights, checkpoints, ONNX export: measured 10-20 s on 2 cores.</summary>
+    public static readonly TimeSpan FixedOverhead = TimeSpan.FromSeconds(20);
+
+    /// <summary>Images the report runs Grad-CAM on at most (misclassified and a sample of correct ones); each costs about three forward passes.</summary>
+    public const int ReportImages = 224;
+
+    /// <summary>
+    /// The largest evaluation size worth its time for photos whose shorter side is <paramref name="medianShortSide"/>:
+    /// ImageNet features like objects larger than a 224 px view shows them, but stretching a photo more than about
+    /// 1.6x adds no detail. Never below the weights' own 224 nor above the 320 the fast recipe measured best.
+    /// </summary>
+    public static int SizeCap(int medianShortSide) => Math.Clamp(RoundDown32(1.6 * medianShortSide), 224, 320);
+
+    /// <summary>Training crops at 0.8 of the evaluation size: cheaper epochs, and random crops already show objects larger (FixRes).</summary>
+    public static int TrainSizeFor(int evalSize) => Math.Max(Math.Min(96, evalSize), RoundDown32(0.8 * evalSize));
+
+    public static RunPlan Plan(PlanRequest r)
+    {
+        if (r.TrainImages < 1 || r.ValImages < 1 || r.TestImages < 1)
+            throw new ArgumentException("A plan needs at least one image in each split.", nameof(r));
+        return r.Gpu ? PlanGpu(r) : PlanCpu(r);
+    }
+
+    static RunPlan PlanCpu(PlanRequest r)
+    {
+        var usable = r.Budget * Margin - r.Spent;
+        var candidates = r.ImageSize is { } forced ? [forced] : Sizes.Where(s => s <= SizeCap(r.MedianShortSide)).ToArray();
+        int leastEpochs = r.Epochs ?? 1;
+        bool Fits(int size, double share) => Core(r, size) + leastEpochs * CpuEpoch(r, size) <= usable && Core(r, size) <= usable * share;
+        int? chosen = candidates.Cast<int?>().FirstOrDefault(s => Fits(s!.Value, 0.5)) ?? candidates.Cast<int?>().FirstOrDefault(s => Fits(s!.Value, 1));
+        bool forcedBoth = r.ImageSize is not null && r.Epochs is not null;
+        if (chosen is null && !forcedBoth) throw TooSmall(r, r.ImageSize ?? Sizes[^1], leastEpochs, CpuEpoch);
+        int evalSize = chosen ?? candidates[0];
+        var core = Core(r, evalSize);
+        var epoch = CpuEpoch(r, evalSize);
+        int epochs = r.Epochs ?? Math.Clamp((int)Math.Floor((usable - core) / epoch), 1, MaxCpuEpochs);
+        var plan = new RunPlan(evalSize, TrainSizeFor(evalSize), epochs, false, Probe(r, evalSize), epoch, Test(r, evalSize), Fixed(r, evalSize), r.Spent, r.Budget, "");
+        return plan with { Why = Why(r, plan, candidates, usable) };
+    }
+
+    /// <summary>
+    /// The same plan after more of the budget was spent (the kernel check for the planned sizes, which a first run on a
+    /// machine makes): the sizes stay, the epochs shrink to what still fits, never below one. Epochs the user asked for stay.
+    /// </summary>
+    public static RunPlan AfterSpending(RunPlan plan, PlanRequest r)
+    {
+        if (r.Epochs is not null) return plan with { Spent = r.Spent };
+        var rest = r.Budget * Margin - r.Spent - (plan.Probe + plan.Test + plan.Fixed);
+        int epochs = Math.Clamp((int)Math.Floor(rest / plan.Epoch), 1, plan.Epochs);
+        return plan with { Spent = r.Spent, Epochs = epochs };
+    }
+
+    static RunPlan PlanGpu(PlanRequest r)
+    {
+        var usable = r.Budget * Margin - r.Spent;
+        int size = r.ImageSize ?? MachineCosts.ReferenceSize;
+        var core = Test(r, size) + Fixed(r, size);
+        var epoch = GpuEpoch(r, size);
+        if (r.Epochs is null && core + epoch > usable) throw TooSmall(r, size, 1, GpuEpoch);
+        int epochs = r.Epochs ?? Math.Min(MaxGpuEpochs, (int)Math.Floor((usable - core) / epoch));
+        var plan = new RunPlan(size, size, epochs, true, TimeSpan.Zero, epoch, Test(r, size), Fixed(r, size), r.Spent, r.Budget, "");
+        return plan with { Why = Why(r, plan, [size], usable) };
+    }
+
+    static TimeSpan Seconds(double s) => TimeSpan.FromSeconds(s);
+    static TimeSpan Probe(PlanRequest r, int size) => Seconds((r.TrainImages + r.ValImages) * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+    static TimeSpan Test(PlanRequest r, int size) => Seconds(r.TestImages * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+    static TimeSpan Fixed(PlanRequest r, int size) =>
+        FixedOverhead + Seconds(Math.Min(r.TestImages, ReportImages) * (3 * r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+    static TimeSpan Core(PlanRequest r, int size) => Probe(r, size) + Test(r, size) + Fixed(r, size);
+    static TimeSpan Validation(PlanRequest r, int size) => Seconds(r.ValImages * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+    static TimeSpan CpuEpoch(PlanRequest r, int evalSize) =>
+        Seconds(r.TrainImages * (r.Costs.Train(TrainSizeFor(evalSize)) + r.Costs.DecodeSeconds)) + Validation(r, evalSize);
+    static TimeSpan GpuEpoch(PlanRequest r, int size) => Seconds(r.TrainImages * (r.Costs.Train(size) + r.Costs.DecodeSeconds)) + Validation(r, size);
+
+    /// <summary>The budget the smallest run needs (its plan over <see cref="Margin"/>, rounded up to the next half minute), in the refusal.</summary>
+    static TimeBudgetException TooSmall(PlanRequest r, int size, int epochs, Func<PlanRequest, int, TimeSpan> epoch)
+    {
+        var need = r.Spent + (r.Gpu ? Test(r, size) + Fixed(r, size) : Core(r, size)) + epochs * epoch(r, size);
+        var least = TimeSpan.FromSeconds(Math.Ceiling(need.TotalSeconds / Margin / 30) * 30);
+        return new TimeBudgetException(string.Create(CultureInfo.InvariantCulture,
+            $"A time budget of {RunPlan.Clock(r.Budget)} is too small for {r.TrainImages + r.ValImages + r.TestImages:N0} photos on this machine: " +
+            $"the smallest run ({(r.Gpu ? "" : "linear probe and ")}{epochs} epoch{(epochs == 1 ? "" : "s")} at {size} px, then test, report and export) needs about {RunPlan.Clock(need)}{(r.Spent.TotalSeconds >= 30 ? $" ({RunPlan.Clock(r.Spent)} of it spent before planning: scanning the photos, checking kernels on a first run)" : "")}; " +
+            $"give --time_budget {Minutes(least)} or more."));
+    }
+
+    static string Minutes(TimeSpan t) => t.Seconds == 0 ? $"{(int)t.TotalMinutes}m" : $"{(int)t.TotalMinutes}m{t.Seconds}s";
+
+    static string Why(PlanRequest r, RunPlan plan, int[] candidates, TimeSpan usable)
+    {
+        var c = r.Costs;
+        var measured = string.Create(CultureInfo.InvariantCulture,
+            $"Measured here at {MachineCosts.ReferenceSize} px: {c.ForwardSeconds * 1000:0.0} ms per image forward, {c.TrainSeconds * 1000:0.0} ms per training image, {c.DecodeSeconds * 1000:0.0} ms decoding.");
+        if (plan.Total > r.Budget)
+            return $"Over the budget, as --epochs and --image_size ask. {measured}";
+        if (r.ImageSize is not null || plan.Gpu) return measured;
+        int larger = Sizes.Where(s => s > plan.EvalSize).DefaultIfEmpty(0).Min();
+        string reason = larger == 0 ? "the largest size tried"
+            : candidates.Contains(larger) ? $"{larger} px would not fit (its probe and test ~{RunPlan.Clock(Probe(r, larger) + Test(r, larger))})"
+            : $"the photos' median shorter side of {r.MedianShortSide} px caps the size at {plan.EvalSize} px";
+        return $"{plan.EvalSize} px: {reason}. {measured}";
+    }
+
+    static int RoundDown32(double pixels) => (int)Math.Floor(pixels / 32) * 32;
+}
