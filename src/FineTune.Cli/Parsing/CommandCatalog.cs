@@ -70,11 +70,14 @@ public static class CommandCatalog
             Required("model_path", "P", "a checkpoint (.ckpt) or an ONNX file written by `finetune export --format onnx`"),
             Value("topk", "K", "classes shown per image (default 5)"),
             Flag("json", "print JSON instead of text"),
+            Value("out", "F.csv", "write every image's top-k classes to this CSV (path,top1,p1,...,error; paths relative to the one folder given) instead of printing them"),
+            Value("report", "F.html", "write a self-contained HTML gallery, least confident first (at most 500 cards), with a confidence histogram and the unreadable files"),
             Gpu,
             Value("batch_size", "N", "images per forward pass (default 16)"),
             Precision,
         ],
-        ["finetune predict --model_path outputs/checkpoints/resnet18_finetune/checkpoint_best.ckpt photo.jpg --topk 3"])
+        ["finetune predict --model_path outputs/checkpoints/resnet18_finetune/checkpoint_best.ckpt photo.jpg --topk 3",
+         "finetune predict --model_path model.onnx photos/ --out predictions.csv --report predictions.html"])
     { Positionals = "IMAGE|FOLDER..." };
 
     public static readonly CommandSpec Compare = new("compare",

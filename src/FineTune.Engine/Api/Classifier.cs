@@ -31,18 +31,21 @@ public sealed class Classifier : IDisposable
     /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
+    /// <summary>The file the model was loaded from (a .ckpt or an .onnx).</summary>
+    public string ModelPath { get; }
+
     /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
     public int InputSize => _transform.Size;
 
-    Classifier(ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize)
+    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize)
     {
-        (_model, _device, _preprocessing, _transform, _batchSize) = (model, device, preprocessing, transform, batchSize);
+        (ModelPath, _model, _device, _preprocessing, _transform, _batchSize) = (path, model, device, preprocessing, transform, batchSize);
         ClassNames = info.ClassNames;
     }
 
-    Classifier(OnnxClassifier onnx, int batchSize)
+    Classifier(string path, OnnxClassifier onnx, int batchSize)
     {
-        (_onnx, _transform, _batchSize) = (onnx, onnx.Eval, batchSize);
+        (ModelPath, _onnx, _transform, _batchSize) = (path, onnx, onnx.Eval, batchSize);
         _preprocessing = new Preprocessing(onnx.Eval.Size, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]); // the graph normalises
         ClassNames = onnx.ClassNames;
     }
@@ -58,7 +61,7 @@ public sealed class Classifier : IDisposable
         if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (options.Gpu is not null) throw new DeviceNotAvailableException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
-            return new Classifier(OnnxClassifier.Open(path), options.BatchSize);
+            return new Classifier(path, OnnxClassifier.Open(path), options.BatchSize);
         }
         var log = options.Log ?? Console.Error;
         var checkpoint = CheckpointFile.Load(path);
@@ -78,7 +81,7 @@ public sealed class Classifier : IDisposable
             model.eval();
             // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
             ModelSetup.ApplyPrecision(model, precision, device, log, ModelExport.Bf16PredictNote);
-            return new Classifier(model, device, info, preprocessing, transform, batchSize);
+            return new Classifier(path, model, device, info, preprocessing, transform, batchSize);
         }
         catch { model.Dispose(); throw; }
     }

@@ -62,7 +62,7 @@ public static partial class HtmlReport
     }
 
     /// <summary>An image element for a thumbnail, or a grey box saying why there is none.</summary>
-    static string Thumbnail(string? dataUri, string path) => dataUri is null
+    internal static string Thumbnail(string? dataUri, string path) => dataUri is null
         ? $"<div class=\"noimg\" title=\"{Html.Escape(path)}\">no image</div>"
         : $"<img src=\"{dataUri}\" alt=\"{Html.Escape(Path.GetFileName(path))}\" title=\"{Html.Escape(path)}\" loading=\"lazy\">";
 }

@@ -42,11 +42,11 @@ public static partial class HtmlReport
         .d1{background:#deebf7}.d2{background:#c6dbef}.d3{background:#9ecae1}.d4{background:#6baed6}.d5{background:#4292c6;color:#fff}.d6{background:#2171b5;color:#fff}.d7{background:#08519c;color:#fff}.d8{background:#08306b;color:#fff}
         .e1{background:#fee0d2}.e2{background:#fcbba1}.e3{background:#fc9272}.e4{background:#fb6a4a}.e5{background:#ef3b2c;color:#fff}.e6{background:#cb181d;color:#fff}.e7{background:#a50f15;color:#fff}.e8{background:#67000d;color:#fff}
         .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:10px}
-        figure.miss{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff;display:flex;gap:8px}
-        figure.miss img,figure.miss .noimg{width:72px;height:72px;object-fit:contain;flex:none;background:#f3f3f3}
+        figure.miss,figure.pred{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px;background:#fff;display:flex;gap:8px}
+        figure.miss img,figure.miss .noimg,figure.pred img,figure.pred .noimg{width:72px;height:72px;object-fit:contain;flex:none;background:#f3f3f3}
         .noimg{display:flex;align-items:center;justify-content:center;font-size:10px;color:var(--muted);background:#eee}
         figcaption{font-size:12px;min-width:0}figcaption b{overflow-wrap:anywhere}
-        .truth b{color:var(--blue)}.guess b{color:var(--red)}
+        .truth b,.top1 b{color:var(--blue)}.guess b{color:var(--red)}
         ol.top{margin:3px 0;padding-left:16px;color:var(--muted)}ol.top li.is-true{color:var(--blue)}
         .gallery.cams{grid-template-columns:repeat(auto-fill,minmax(150px,1fr))}
         figure.cam{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px;background:#fff}

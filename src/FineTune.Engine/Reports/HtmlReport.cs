@@ -55,7 +55,7 @@ public static partial class HtmlReport
         w.WriteLine("<nav><a href=\"#classes\">Per class</a><a href=\"#confusion\">Confusion</a><a href=\"#misclassified\">Misclassified</a><a href=\"#gradcam\">What it looked at</a><a href=\"#curves\">Training</a><a href=\"#run\">Run card</a></nav></header>");
     }
 
-    static void Tile(TextWriter w, string label, string value, string note, string id) =>
+    internal static void Tile(TextWriter w, string label, string value, string note, string id) =>
         w.WriteLine($"<div class=\"tile\" id=\"tile-{id}\"><div class=\"label\">{label}</div><div class=\"value\">{value}</div><div class=\"note\">{note}</div></div>");
 
     static void WriteRunCard(TextWriter w, RunCard card, TestSummary s)

@@ -37,7 +37,7 @@ public class ChromiumReportTests(ITestOutputHelper output)
     }
 
     /// <summary>Mean and standard deviation of the pixels' brightness (0-255), and the share of pixels darker than light grey.</summary>
-    static (double Mean, double Deviation, double Inked) Brightness(string png)
+    internal static (double Mean, double Deviation, double Inked) Brightness(string png)
     {
         using var bitmap = SKBitmap.Decode(png);
         Assert.NotNull(bitmap);
