@@ -17,7 +17,7 @@ public sealed record FolderRunOptions
     /// <summary>Fine-tuning epochs; the run then has no epoch deadline.</summary>
     public int? Epochs { get; init; }
 
-    /// <summary>The evaluation (and probe) size; training crops are 0.8 of it.</summary>
+    /// <summary>The evaluation (and probe) size; training crops are 0.9 of it.</summary>
     public int? ImageSize { get; init; }
 
     /// <summary>Null: the folder's name, with -2, -3... when an experiment of that name exists.</summary>

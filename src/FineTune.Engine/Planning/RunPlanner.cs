@@ -41,8 +41,12 @@ public static class RunPlanner
     /// </summary>
     public static int SizeCap(int medianShortSide) => Math.Clamp(RoundDown32(1.6 * medianShortSide), 224, 320);
 
-    /// <summary>Training crops at 0.8 of the evaluation size: cheaper epochs, and random crops already show objects larger (FixRes).</summary>
-    public static int TrainSizeFor(int evalSize) => Math.Max(Math.Min(96, evalSize), RoundDown32(0.8 * evalSize));
+    /// <summary>
+    /// Training crops at 0.9 of the evaluation size, as the fast recipe (288 for 320): random crops of 80-100% show
+    /// objects a little larger than the whole photo does at test (FixRes). At 0.8 (256 for 320) one epoch on Caltech-101
+    /// lowered validation from the probe's 93.41% to 92.40%: the features learnt a scale the test never shows.
+    /// </summary>
+    public static int TrainSizeFor(int evalSize) => Math.Max(Math.Min(96, evalSize), RoundDown32(0.9 * evalSize));
 
     public static RunPlan Plan(PlanRequest r)
     {
@@ -126,7 +130,7 @@ public static class RunPlanner
         if (r.ImageSize is not null || plan.Gpu) return measured;
         int larger = Sizes.Where(s => s > plan.EvalSize).DefaultIfEmpty(0).Min();
         string reason = larger == 0 ? "the largest size tried"
-            : candidates.Contains(larger) ? $"{larger} px would not fit (its probe and test ~{RunPlan.Clock(Probe(r, larger) + Test(r, larger))})"
+            : candidates.Contains(larger) ? $"{larger} px would not fit (its probe, test, report and one epoch ~{RunPlan.Clock(Core(r, larger) + CpuEpoch(r, larger))})"
             : $"the photos' median shorter side of {r.MedianShortSide} px caps the size at {plan.EvalSize} px";
         return $"{plan.EvalSize} px: {reason}. {measured}";
     }
