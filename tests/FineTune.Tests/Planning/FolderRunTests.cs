@@ -10,7 +10,8 @@ namespace FineTune.Tests.Planning;
 /// `finetune train --data_dir PHOTOS` end to end on a small folder of real JPEGs (three classes of solid colours, so
 /// the bundled ImageNet ResNet-18 separates them): plan, train, test, report, export; the config it writes repeats the run.
 /// </summary>
-public sealed class FolderRunTests(ITestOutputHelper output)
+[Xunit.Collection(RestoresKernelPlan.Collection)]
+public sealed class FolderRunTests(ITestOutputHelper output) : RestoresKernelPlan
 {
     [Fact]
     public void A_folder_of_photos_becomes_a_tested_model_a_report_an_onnx_file_and_a_config_that_repeats_the_run()

@@ -6,7 +6,8 @@ using Xunit.Abstractions;
 namespace FineTune.Tests.Prediction;
 
 /// <summary>The prediction gallery in a real browser (headless chromium): it loads without console errors and draws its cards.</summary>
-public class PredictionGalleryChromiumTests(ITestOutputHelper output)
+[Xunit.Collection(RestoresKernelPlan.Collection)]
+public class PredictionGalleryChromiumTests(ITestOutputHelper output) : RestoresKernelPlan
 {
     [ChromiumFact]
     public void The_gallery_loads_in_chromium_with_a_card_per_classified_image_and_draws_a_page()

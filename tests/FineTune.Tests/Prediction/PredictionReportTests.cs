@@ -7,7 +7,8 @@ namespace FineTune.Tests.Prediction;
 /// <see cref="PredictionReport"/>, the library's one call behind `finetune predict FOLDER --out --report`: a CSV row per
 /// image (unreadable ones too) and a self-contained gallery of the least confident predictions, lowest first.
 /// </summary>
-public class PredictionReportTests
+[Xunit.Collection(RestoresKernelPlan.Collection)]
+public class PredictionReportTests : RestoresKernelPlan
 {
     static readonly Regex Card = new(@"<figure class=""pred"" data-p=""([^""]+)"">.*?<div class=""path"" title=""([^""]*)"">", RegexOptions.Singleline);
 

@@ -16,7 +16,8 @@ namespace FineTune.Tests.Training;
 /// A checkpoint's evaluation settings (size, resize, crop, precision) travel as typed fields, so `predict` and `export`
 /// need not read its config YAML; a format-1 checkpoint, which has only the YAML, fails when that cannot be read.
 /// </summary>
-public sealed class CheckpointEvaluationTests
+[Xunit.Collection(RestoresKernelPlan.Collection)]
+public sealed class CheckpointEvaluationTests : RestoresKernelPlan
 {
     // Neither the weights' 224 nor the training size 32 and not the default resize: a fallback to any of them shows.
     static readonly EvaluationSettings Settings = new(40, ResizeMode.CenterCrop, 0.875, PrecisionSetting.Fp32);

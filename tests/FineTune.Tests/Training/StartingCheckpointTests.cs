@@ -13,7 +13,7 @@ namespace FineTune.Tests.Training;
 /// before its first step, so the checkpoint_interrupted.ckpt it leaves holds exactly the weights it started from.
 /// </summary>
 [Collection("single-threaded training")]
-public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
+public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output) : RestoresKernelPlan
 {
     /// <summary>A config for a new run "continued" on <paramref name="data"/>'s folder, starting from <paramref name="weights"/>.</summary>
     static FineTuneConfig ContinueConfig(FolderExperiment data, string weights, string backbone = "resnet18", bool pretrained = true, int probeEpochs = 0, string name = "continued")
