@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using FineTune.Config;
 
 namespace FineTune.Cli.Commands;
 
@@ -24,8 +23,7 @@ public static class FolderTrain
         if (epochs is < 1) throw new UsageException($"--epochs must be 1 or more; got {epochs}.");
         if (imageSize is { } size && (size < 64 || size > 1024 || size % 32 != 0))
             throw new UsageException($"--image_size must be a multiple of 32 between 64 and 1024; got {size}.");
-        if (experimentName is not null && !ExperimentConfig.IsFolderName(experimentName))
-            throw new UsageException($"--experiment_name '{experimentName}' cannot be a folder name: use letters, digits, '-' and '_'.");
+        if (experimentName is not null) TrainCommand.EnsureFolderName(experimentName);
 
         using var signals = new SignalStop();
         var result = Experiment.TrainOnFolder(photos, new FolderRunOptions

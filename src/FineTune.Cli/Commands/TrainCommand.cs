@@ -31,8 +31,7 @@ public static class TrainCommand
             config = config with { Training = config.Training with { Precision = PrecisionOption.Read(precisionText)!.Value } };
         if (experimentName is not null)
         {
-            if (!ExperimentConfig.IsFolderName(experimentName))
-                throw new UsageException($"--experiment_name '{experimentName}' cannot be a folder name: use letters, digits, '-' and '_'.");
+            EnsureFolderName(experimentName);
             config = config with { Experiment = config.Experiment with { Name = experimentName } };
         }
 
@@ -49,6 +48,13 @@ public static class TrainCommand
     /// </summary>
     internal static TrainingResult Run(FineTuneConfig config, TrainOptions options, SignalStop signals) =>
         Experiment.Train(config, options with { ListenForStop = signals.Listen, StopReason = () => signals.Signal }, signals.Token);
+
+    /// <summary>--experiment_name becomes a folder under the output folders: refused when it cannot be one.</summary>
+    internal static void EnsureFolderName(string experimentName)
+    {
+        if (!ExperimentConfig.IsFolderName(experimentName))
+            throw new UsageException($"--experiment_name '{experimentName}' cannot be a folder name: use letters, digits, '-' and '_'.");
+    }
 
     /// <summary>0 for a finished run; a stop ends with its signal's code (130 SIGINT, 143 SIGTERM/SIGUSR1), a diverged loss with 1.</summary>
     internal static int ExitCode(TrainingResult result) => result.Outcome switch

@@ -56,15 +56,8 @@ public sealed record MachineCosts(double ForwardSeconds, double TrainSeconds, do
 
         foreach (var part in model.EarlyModules(freezeStages))
             foreach (var p in part.parameters()) p.requires_grad = false;
-        model.train();
-        using var optimizer = optim.SGD(model.parameters().Where(p => p.requires_grad), 1e-3, 0.9);
-        var train = StepTimes.Measure(2, 3, () =>
-        {
-            using var scope = NewDisposeScope();
-            optimizer.zero_grad();
-            nn.functional.cross_entropy(model.call(images), labels).backward();
-            optimizer.step();
-        });
+        // The bench's training step (SGD on the parameters that learn: the frozen ones get no gradient, so no backward through them).
+        var train = ModelThroughput.TimeTraining(model, images, labels, new BenchmarkSettings { Warmup = 2, Steps = 3 });
         return new MachineCosts(forward.Median / Batch, train.Median / Batch, DecodeTime(samplePhotos));
     }
 
