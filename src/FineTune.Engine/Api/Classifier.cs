@@ -10,6 +10,7 @@ using FineTune.Weights;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Logging;
 
 namespace FineTune;
 
@@ -63,7 +64,7 @@ public sealed class Classifier : IDisposable
             if (options.Gpu is not null) throw new DeviceNotAvailableException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
             return new Classifier(path, OnnxClassifier.Open(path), options.BatchSize);
         }
-        var log = options.Log ?? Console.Error;
+        var log = new LoggerWriter(options.Logger);
         var checkpoint = CheckpointFile.Load(path);
         var info = checkpoint.Info;
         var device = ModelSetup.SelectDevice(options.Gpu);
