@@ -3,11 +3,9 @@
 using FineTune;
 using FineTune.Config;
 using FineTune.Data;
-using FineTune.Kernels;
 
-// The kernel check (libtorch's kernels tried on this CPU before training) runs its probes in a child process: this program.
-if (ProbeProcess.RunIfChild(args, out var probeExit)) return probeExit;
-
+// Nothing to set up in Main: the kernel check (libtorch's kernels tried on this CPU before training) runs its probes in
+// a probe host that the package copies beside this program (finetune-probe.dll), never in this program.
 var work = Path.GetFullPath(args.Length > 0 ? args[0] : "library-quickstart");
 var images = Path.Combine(work, "images");
 if (!Directory.Exists(images)) SyntheticDataset.Write(images, classes: 3, perClass: 24); // one folder per class
