@@ -12,12 +12,14 @@ public sealed class ServiceLoadTests(ITestOutputHelper output)
     const int Clients = 8, WarmUp = 40, Requests = 200;
 
     /// <summary>
-    /// Resident memory may grow by at most this much from after the warm-up to after the 200 requests. The warm-up has
-    /// already sized what a steady service holds (ONNX Runtime's arena for 8 concurrent runs, the GC's heaps, Kestrel's
-    /// buffers); what each request allocates (its upload, a decoded bitmap of at most 300x300, a 224x224 input) is well under
-    /// a megabyte and freed with it. A leak of even 200 KB a request would add 40 MB and fail.
+    /// Resident memory may grow by at most this much from after the warm-up to after the 200 requests. What one request
+    /// allocates (its upload, a decoded 300 px bitmap, a 224x224 input, ONNX Runtime's outputs) is under a few
+    /// megabytes and freed with it; what does grow is the runtime settling into concurrent load (the server GC adapting
+    /// its heaps, malloc arenas per thread). Measured on a 2-core EPYC: +13 to +18 MB over these 200 requests, then a
+    /// plateau (367, 385, 417, 446, 450, 449 MB after 40, 240, 440, 640, 840, 1040 requests). A leak of 250 KB a request
+    /// would add 50 MB here and fail.
     /// </summary>
-    const long AllowedGrowth = 32L * 1024 * 1024;
+    const long AllowedGrowth = 48L * 1024 * 1024;
 
     [Fact]
     public async Task Eight_concurrent_clients_get_200_answers_identical_to_lone_requests_and_memory_stays_flat()
