@@ -14,11 +14,23 @@ static class ParityImages
     public static List<(string Name, float[] Rgb)> FromCaltech(string archive, int count, int size)
     {
         var images = new List<(string, float[])>();
+        foreach (var (name, jpeg) in CaltechJpegs(archive, count))
+        {
+            using var decoded = SKBitmap.Decode(jpeg) ?? throw new InvalidDataException($"{name} in {archive} does not decode");
+            using var resized = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear));
+            images.Add((name, Planar(resized.GetPixelSpan(), size)));
+        }
+        return images;
+    }
+
+    /// <summary>The encoded bytes of one JPEG from each of the first <paramref name="count"/> object classes in the Caltech-101 archive (BACKGROUND_Google left out).</summary>
+    public static IEnumerable<(string Name, byte[] Jpeg)> CaltechJpegs(string archive, int count)
+    {
         using var file = File.OpenRead(archive);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var tar = new TarReader(gzip);
         string? lastFolder = null;
-        while (images.Count < count && tar.GetNextEntry() is { } entry)
+        for (int found = 0; found < count && tar.GetNextEntry() is { } entry;)
         {
             if (entry.DataStream is null || !entry.Name.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)) continue;
             var folder = Path.GetDirectoryName(entry.Name);
@@ -26,12 +38,9 @@ static class ParityImages
             lastFolder = folder;
             using var buffer = new MemoryStream();
             entry.DataStream.CopyTo(buffer);
-            buffer.Position = 0;
-            using var decoded = SKBitmap.Decode(buffer) ?? throw new InvalidDataException($"{entry.Name} in {archive} does not decode");
-            using var resized = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear));
-            images.Add((entry.Name, Planar(resized.GetPixelSpan(), size)));
+            found++;
+            yield return (entry.Name, buffer.ToArray());
         }
-        return images;
     }
 
     static float[] Planar(ReadOnlySpan<byte> rgba, int size)
