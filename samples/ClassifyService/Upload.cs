@@ -28,7 +28,13 @@ public static class Upload
         try
         {
             if (request.HasFormContentType) return await ReadFormAsync(request, maxBytes, token);
-            if (IsRawImageType(request.ContentType)) return Checked(await ReadBodyAsync(request.Body, maxBytes, token), maxBytes);
+            if (IsRawImageType(request.ContentType))
+            {
+                var bytes = await ReadBodyAsync(request.Body, maxBytes, token);
+                // The rest is read and dropped, so a client still sending gets the 413 rather than a reset connection.
+                if (bytes.Length > maxBytes) await DrainAsync(request.Body, token);
+                return Checked(bytes, maxBytes);
+            }
             if (request.ContentLength is 0 or null && request.ContentType is null) return (null, Empty());
             return (null, new Refusal(StatusCodes.Status415UnsupportedMediaType,
                 $"Content-Type '{request.ContentType ?? "(none)"}' is not an image upload: {HowToSend}."));
@@ -83,6 +89,14 @@ public static class Upload
         while (buffer.Length <= maxBytes && (read = await body.ReadAsync(chunk, token)) > 0)
             buffer.Write(chunk, 0, read);
         return buffer.ToArray();
+    }
+
+    /// <summary>Reads what is left of the body without keeping it; past Kestrel's limit the connection closes instead.</summary>
+    static async Task DrainAsync(Stream body, CancellationToken token)
+    {
+        var chunk = new byte[81920];
+        try { while (await body.ReadAsync(chunk, token) > 0) { } }
+        catch (BadHttpRequestException) { }
     }
 
     static (byte[]?, Refusal?) Checked(byte[] bytes, long maxBytes)

@@ -13,7 +13,9 @@ namespace FineTune.Tests.Service;
 /// </summary>
 sealed partial class ServiceProcess : IDisposable
 {
-    public static readonly string Program = Path.Combine(AppContext.BaseDirectory, "ClassifyService.dll");
+    /// <summary>The sample's own build output, in this test build's configuration (bin/&lt;Configuration&gt;/net10.0 here).</summary>
+    public static readonly string Program = RepoFiles.Path("samples", "ClassifyService", "bin",
+        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "ClassifyService.dll");
     static readonly TimeSpan StartLimit = TimeSpan.FromMinutes(1);
 
     readonly Process _process;
