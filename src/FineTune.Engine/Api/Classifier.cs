@@ -1,6 +1,7 @@
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
+using FineTune.Inference;
 using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
@@ -21,11 +22,11 @@ namespace FineTune;
 public sealed class Classifier : IDisposable
 {
     readonly ResNet? _model;
-    readonly OnnxClassifier? _onnx;
+    readonly ImageClassifier? _onnx;
     // No libtorch value may be touched on the ONNX path: an .onnx file runs where libtorch cannot load.
     readonly Device? _device;
-    readonly Preprocessing _preprocessing;
-    readonly EvalTransform _transform;
+    readonly Preprocessing? _preprocessing;
+    readonly EvalTransform? _transform;
     readonly int _batchSize;
 
     /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
@@ -35,7 +36,7 @@ public sealed class Classifier : IDisposable
     public string ModelPath { get; }
 
     /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
-    public int InputSize => _transform.Size;
+    public int InputSize => _onnx?.InputSize ?? _transform!.Size;
 
     Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize)
     {
@@ -43,10 +44,10 @@ public sealed class Classifier : IDisposable
         ClassNames = info.ClassNames;
     }
 
-    Classifier(string path, OnnxClassifier onnx, int batchSize)
+    /// <summary>An .onnx file: FineTune.Inference's classifier does all the work (the graph normalises).</summary>
+    Classifier(ImageClassifier onnx)
     {
-        (ModelPath, _onnx, _transform, _batchSize) = (path, onnx, onnx.Eval, batchSize);
-        _preprocessing = new Preprocessing(onnx.Eval.Size, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]); // the graph normalises
+        (ModelPath, _onnx) = (onnx.ModelPath, onnx);
         ClassNames = onnx.ClassNames;
     }
 
@@ -61,7 +62,7 @@ public sealed class Classifier : IDisposable
         if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (options.Gpu is not null) throw new DeviceNotAvailableException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
-            return new Classifier(path, OnnxClassifier.Open(path), options.BatchSize);
+            return new Classifier(ImageClassifier.Load(path, options.BatchSize));
         }
         var log = options.Log ?? Console.Error;
         var checkpoint = CheckpointFile.Load(path);
@@ -92,10 +93,10 @@ public sealed class Classifier : IDisposable
     /// </summary>
     public List<ImagePrediction> Predict(IReadOnlyList<string> imagePaths, int topK = 5)
     {
-        if (_onnx is not null) return _onnx.Predict(imagePaths, topK, _batchSize);
+        if (_onnx is not null) return _onnx.Predict(imagePaths, topK);
         var dataset = new ImageDataset(".", [.. ClassNames], imagePaths.Select(p => new Sample(p, p, 0)).ToList());
         var options = new LoaderOptions(BatchSize: _batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
-        using var loader = new DataLoader(dataset, _transform, _preprocessing, options);
+        using var loader = new DataLoader(dataset, _transform!, _preprocessing!, options);
         var byIndex = new ImagePrediction?[imagePaths.Count];
         EvalPass.ForInference(_model!, _device!).Run(loader.Epoch(0), (batch, logits) =>
         {
@@ -119,6 +120,7 @@ public sealed class Classifier : IDisposable
     /// <summary>The top <paramref name="topK"/> classes of an encoded image (JPEG, PNG, GIF, BMP, WebP) read from <paramref name="image"/>.</summary>
     public IReadOnlyList<ClassProbability> Predict(Stream image, int topK = 5)
     {
+        if (_onnx is not null) return _onnx.Predict(image, topK);
         using var buffer = new MemoryStream();
         image.CopyTo(buffer);
         using var bitmap = ImageDecoder.DecodeRgba(buffer.ToArray());
@@ -128,31 +130,21 @@ public sealed class Classifier : IDisposable
     /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
     public IReadOnlyList<ClassProbability> Predict(SKBitmap image, int topK = 5)
     {
-        // The renderer reads opaque RGBA: draw the caller's bitmap (any colour type) onto white.
-        using var rgba = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        using (var canvas = new SKCanvas(rgba))
-        {
-            canvas.Clear(SKColors.White);
-            canvas.DrawBitmap(image, 0, 0);
-        }
+        if (_onnx is not null) return _onnx.Predict(image, topK);
+        using var rgba = ImageDecoder.ToOpaqueRgba(image);
         return Classify(rgba, topK);
     }
 
-    /// <summary>One opaque RGBA bitmap through the evaluation resize and the model.</summary>
+    /// <summary>One opaque RGBA bitmap through the evaluation resize and the checkpoint's model.</summary>
     IReadOnlyList<ClassProbability> Classify(SKBitmap bitmap, int topK)
     {
-        int size = _transform.Size, plane = 3 * size * size;
+        int size = _transform!.Size, plane = 3 * size * size;
         var pixels = new float[plane];
         var random = new SplitMix64(0); // evaluation plans draw nothing
-        using (var renderer = new ImageRenderer(_preprocessing))
+        using (var renderer = new ImageRenderer(_preprocessing!))
             renderer.Render(bitmap, 1f, _transform.Plan(bitmap.Width, bitmap.Height, ref random), pixels);
-        float[] probabilities;
-        if (_onnx is not null) probabilities = _onnx.Run(pixels, 1).Probabilities[0];
-        else
-        {
-            using var images = torch.tensor(pixels, [1, 3, size, size]);
-            probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
-        }
+        using var images = torch.tensor(pixels, [1, 3, size, size]);
+        var probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
         return PredictionFormat.TopK(probabilities, ClassNames, topK);
     }
 
