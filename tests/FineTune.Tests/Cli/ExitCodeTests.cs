@@ -19,6 +19,7 @@ public sealed class ExitCodeTests
         var stray = types.Where(t => !t.IsSubclassOf(typeof(FineTuneException))).Select(t => t.FullName).ToList();
         Assert.True(stray.Count == 0, $"derive these from FineTuneException (with their exit code): {string.Join(", ", stray)}");
         Assert.Contains(typeof(InvalidOnnxModelException), types);
+        Assert.Contains(typeof(FineTune.Data.ImageDecodeException), types);
     }
 
     [Fact]

@@ -14,11 +14,35 @@ static class ParityImages
     public static List<(string Name, float[] Rgb)> FromCaltech(string archive, int count, int size)
     {
         var images = new List<(string, float[])>();
+        foreach (var (name, bytes) in OnePerClass(archive).Take(count))
+        {
+            using var decoded = SKBitmap.Decode(bytes) ?? throw new InvalidDataException($"{name} in {archive} does not decode");
+            using var resized = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear));
+            images.Add((name, Planar(resized.GetPixelSpan(), size)));
+        }
+        return images;
+    }
+
+    /// <summary>The same photographs as <see cref="FromCaltech"/>, written as they are (any size) into <paramref name="dir"/>.</summary>
+    public static List<string> CaltechFiles(string archive, int count, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        return [.. OnePerClass(archive).Take(count).Select(photo =>
+        {
+            var path = Path.Combine(dir, photo.Name.Replace('/', '_'));
+            File.WriteAllBytes(path, photo.Bytes);
+            return path;
+        })];
+    }
+
+    /// <summary>The first JPEG of each object class in the archive, in archive order (the background class left out).</summary>
+    static IEnumerable<(string Name, byte[] Bytes)> OnePerClass(string archive)
+    {
         using var file = File.OpenRead(archive);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var tar = new TarReader(gzip);
         string? lastFolder = null;
-        while (images.Count < count && tar.GetNextEntry() is { } entry)
+        while (tar.GetNextEntry() is { } entry)
         {
             if (entry.DataStream is null || !entry.Name.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)) continue;
             var folder = Path.GetDirectoryName(entry.Name);
@@ -26,12 +50,8 @@ static class ParityImages
             lastFolder = folder;
             using var buffer = new MemoryStream();
             entry.DataStream.CopyTo(buffer);
-            buffer.Position = 0;
-            using var decoded = SKBitmap.Decode(buffer) ?? throw new InvalidDataException($"{entry.Name} in {archive} does not decode");
-            using var resized = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear));
-            images.Add((entry.Name, Planar(resized.GetPixelSpan(), size)));
+            yield return (entry.Name, buffer.ToArray());
         }
-        return images;
     }
 
     static float[] Planar(ReadOnlySpan<byte> rgba, int size)
