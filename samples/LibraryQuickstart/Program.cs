@@ -3,11 +3,9 @@
 using FineTune;
 using FineTune.Config;
 using FineTune.Data;
-using FineTune.Kernels;
 
-// The kernel check (libtorch's kernels tried on this CPU before training) runs its probes in a child process: this program.
-if (ProbeProcess.RunIfChild(args, out var probeExit)) return probeExit;
-
+// Nothing to set up in Main: the kernel check (libtorch's kernels tried on this CPU before training) runs its probes in
+// a probe host that the package copies beside this program (finetune-probe.dll), never in this program.
 var work = Path.GetFullPath(args.Length > 0 ? args[0] : "library-quickstart");
 var images = Path.Combine(work, "images");
 if (!Directory.Exists(images)) SyntheticDataset.Write(images, classes: 3, perClass: 24); // one folder per class
@@ -25,15 +23,15 @@ var config = d with
 // Ctrl-C cancels the token: training finishes its step and writes a resumable checkpoint.
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-var trained = Experiment.Train(config, new TrainOptions { Log = TextWriter.Null }, stop.Token);
+var trained = Experiment.Train(config, new TrainOptions(), stop.Token);
 Console.WriteLine($"outcome\t{trained.Outcome}\t{trained.BestCheckpoint}");
 if (trained.BestCheckpoint is null) return 1;
 
-var tested = Experiment.Test(config, trained.BestCheckpoint, new TestOptions { OutputDir = Path.Combine(work, "reports"), Log = TextWriter.Null });
+var tested = Experiment.Test(config, trained.BestCheckpoint, new TestOptions { OutputDir = Path.Combine(work, "reports") });
 Console.WriteLine(FormattableString.Invariant($"test_accuracy\t{tested.Report.Summary.Accuracy:R}"));
 
 // A checkpoint carries its classes and preprocessing: no config needed to classify.
-using var classifier = Classifier.Load(trained.BestCheckpoint, new ClassifierOptions { Log = TextWriter.Null });
+using var classifier = Classifier.Load(trained.BestCheckpoint, new ClassifierOptions());
 var image = Directory.GetFiles(Path.Combine(images, classifier.ClassNames[1]), "*.png").Order().First();
 Console.WriteLine($"image\t{classifier.ClassNames[1]}\t{image}");
 foreach (var c in classifier.Predict(image, topK: 3))

@@ -1,6 +1,7 @@
 using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Reports;
+using FineTune.Cli.Output;
 
 namespace FineTune.Cli.Commands;
 
@@ -38,7 +39,7 @@ public static class CompareCommand
     internal static int TrainTestAndCompare(IReadOnlyList<FineTuneConfig> configs, string outputs, string outDir)
     {
         using var signals = new SignalStop();
-        var options = new TrainOptions { ListenForStop = signals.Listen, StopReason = () => signals.Signal };
+        var options = new TrainOptions { Logger = ConsoleOutput.Logger(), Progress = ConsoleOutput.Progress(), ListenForStop = signals.Listen, StopReason = () => signals.Signal };
         var result = Experiment.TrainTestAndCompare(configs, ReportsDir(outputs), outDir, options, signals.Token);
         if (result.Stopped is var (config, training))
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using FineTune.Cli.Output;
 
 namespace FineTune.Cli.Commands;
 
@@ -29,7 +30,7 @@ public static class FolderTrain
         var result = Experiment.TrainOnFolder(photos, new FolderRunOptions
         {
             TimeBudget = budget, Backbone = backbone, Epochs = epochs, ImageSize = imageSize, Weights = weights,
-            ExperimentName = experimentName, Gpu = gpu, ListenForStop = signals.Listen, StopReason = () => signals.Signal,
+            ExperimentName = experimentName, Gpu = gpu, Logger = ConsoleOutput.Logger(), Progress = ConsoleOutput.Progress(), ListenForStop = signals.Listen, StopReason = () => signals.Signal,
         }, signals.Token);
         return TrainCommand.ExitCode(result.Training);
     }

@@ -1,4 +1,5 @@
 using FineTune.Prediction;
+using FineTune.Cli.Output;
 
 namespace FineTune.Cli.Commands;
 
@@ -28,11 +29,11 @@ public static class PredictCommand
         if (json && (csv ?? report) is not null) throw new UsageException("--json prints to the console and --out/--report write files: use one or the other.");
 
         var images = ImageFiles.From(cl.Positionals);
-        var classifier = Classifier.Load(modelPath, new ClassifierOptions { Gpu = gpu, Precision = requested, BatchSize = batchSize, Log = Console.Error });
+        var classifier = Classifier.Load(modelPath, new ClassifierOptions { Gpu = gpu, Precision = requested, BatchSize = batchSize, Logger = ConsoleOutput.ToStderr() });
         using (classifier)
         {
             if (csv is null && report is null) return Print(classifier.Predict([.. images.Select(i => i.File)], topK), json);
-            var written = PredictionReport.Write(classifier, images, new PredictionReportOptions { CsvPath = csv, HtmlPath = report, TopK = topK, Log = Console.Error });
+            var written = PredictionReport.Write(classifier, images, new PredictionReportOptions { CsvPath = csv, HtmlPath = report, TopK = topK, Logger = ConsoleOutput.ToStderr() });
             return Summarise(written);
         }
     }

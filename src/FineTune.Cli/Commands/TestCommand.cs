@@ -1,5 +1,6 @@
 using FineTune.Comparison;
 using FineTune.Config;
+using FineTune.Cli.Output;
 
 namespace FineTune.Cli.Commands;
 
@@ -27,7 +28,7 @@ public static class TestCommand
         var experiment = experimentName ?? config.Experiment.Name;
         if (!ExperimentConfig.IsFolderName(experiment))
             throw new UsageException($"--experiment_name '{experiment}' cannot be a folder name: use letters, digits, '-' and '_'.");
-        Experiment.Test(config, modelPath, new TestOptions { OutputDir = outputDir, ExperimentName = experiment, Gpu = gpu, Precision = precision });
+        Experiment.Test(config, modelPath, new TestOptions { OutputDir = outputDir, ExperimentName = experiment, Gpu = gpu, Precision = precision, Logger = ConsoleOutput.Logger() });
         return 0;
     }
 }

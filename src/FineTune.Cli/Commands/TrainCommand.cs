@@ -2,6 +2,7 @@ using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
+using FineTune.Cli.Output;
 
 namespace FineTune.Cli.Commands;
 
@@ -38,7 +39,7 @@ public static class TrainCommand
         if (dryRun) return DryRun(config, resumePath);
 
         using var signals = new SignalStop();
-        var result = Run(config, new TrainOptions { ResumeFrom = resumePath, Gpu = gpu, Distributed = distributed }, signals);
+        var result = Run(config, new TrainOptions { ResumeFrom = resumePath, Gpu = gpu, Distributed = distributed, Logger = ConsoleOutput.Logger(), Progress = ConsoleOutput.Progress() }, signals);
         return ExitCode(result);
     }
 

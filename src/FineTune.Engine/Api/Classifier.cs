@@ -11,6 +11,7 @@ using FineTune.Weights;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Logging;
 
 namespace FineTune;
 
@@ -64,7 +65,7 @@ public sealed class Classifier : IDisposable
             if (options.Gpu is not null) throw new DeviceNotAvailableException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
             return new Classifier(ImageClassifier.Load(path, options.BatchSize));
         }
-        var log = options.Log ?? Console.Error;
+        var log = new LoggerWriter(options.Logger);
         var checkpoint = CheckpointFile.Load(path);
         var info = checkpoint.Info;
         var device = ModelSetup.SelectDevice(options.Gpu);
@@ -123,8 +124,14 @@ public sealed class Classifier : IDisposable
         if (_onnx is not null) return _onnx.Predict(image, topK);
         using var buffer = new MemoryStream();
         image.CopyTo(buffer);
-        using var bitmap = ImageDecoder.DecodeRgba(buffer.ToArray());
-        return Classify(bitmap, topK);
+        var bytes = buffer.ToArray();
+        // Decoded as the loader and `finetune predict` decode a file (a large JPEG at the smallest of its 1/8 scales that
+        // still covers the model's input): a full-size decode gives other pixels, and a Caltech-101 photo another top-1.
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
+        var plan = Plan(codec.Info.Width, codec.Info.Height);
+        using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
+        return Classify(bitmap, bitmap.Width / (float)codec.Info.Width, plan, topK);
     }
 
     /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
@@ -132,17 +139,23 @@ public sealed class Classifier : IDisposable
     {
         if (_onnx is not null) return _onnx.Predict(image, topK);
         using var rgba = ImageDecoder.ToOpaqueRgba(image);
-        return Classify(rgba, topK);
+        return Classify(rgba, 1f, Plan(rgba.Width, rgba.Height), topK);
     }
 
-    /// <summary>One opaque RGBA bitmap through the evaluation resize and the checkpoint's model.</summary>
-    IReadOnlyList<ClassProbability> Classify(SKBitmap bitmap, int topK)
+    /// <summary>The evaluation resize of a <paramref name="width"/> x <paramref name="height"/> image.</summary>
+    AffinePlan Plan(int width, int height)
+    {
+        var random = new SplitMix64(0); // evaluation plans draw nothing
+        return _transform!.Plan(width, height, ref random);
+    }
+
+    /// <summary>One opaque RGBA bitmap (the original shrunk by <paramref name="sourceScale"/>) through <paramref name="plan"/> and the checkpoint's model.</summary>
+    IReadOnlyList<ClassProbability> Classify(SKBitmap bitmap, float sourceScale, AffinePlan plan, int topK)
     {
         int size = _transform!.Size, plane = 3 * size * size;
         var pixels = new float[plane];
-        var random = new SplitMix64(0); // evaluation plans draw nothing
         using (var renderer = new ImageRenderer(_preprocessing!))
-            renderer.Render(bitmap, 1f, _transform.Plan(bitmap.Width, bitmap.Height, ref random), pixels);
+            renderer.Render(bitmap, sourceScale, plan, pixels);
         using var images = torch.tensor(pixels, [1, 3, size, size]);
         var probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
         return PredictionFormat.TopK(probabilities, ClassNames, topK);

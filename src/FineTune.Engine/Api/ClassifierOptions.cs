@@ -1,4 +1,6 @@
 using FineTune.Models;
+using FineTune.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace FineTune;
 
@@ -14,6 +16,6 @@ public sealed record ClassifierOptions
     /// <summary>Images per forward pass when classifying a list of files.</summary>
     public int BatchSize { get; init; } = 16;
 
-    /// <summary>Where the kernel check and precision lines go; null means stderr, so that stdout can hold only predictions.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where the kernel check and precision lines go; null: nowhere (the library is quiet unless given a logger).</summary>
+    public ILogger? Logger { get; init; }
 }

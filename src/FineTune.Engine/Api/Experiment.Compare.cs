@@ -3,6 +3,7 @@ using FineTune.Config;
 using FineTune.Reports;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
+using FineTune.Logging;
 
 namespace FineTune;
 
@@ -23,7 +24,7 @@ public static partial class Experiment
     public static ComparisonResult TrainTestAndCompare(IReadOnlyList<FineTuneConfig> configs, string reportsDir, string compareDir,
         TrainOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var log = options?.Log ?? Console.Out;
+        var log = new LoggerWriter(options?.Logger);
         foreach (var config in configs)
         {
             log.WriteLine($"== {config.Experiment.Name}: training ({config.Source})");
@@ -31,7 +32,7 @@ public static partial class Experiment
             if (trained.Outcome is TrainingOutcome.Interrupted or TrainingOutcome.Diverged) return new ComparisonResult(null, (config, trained));
             var best = new CheckpointPolicy(config.Experiment.RunCheckpointDir, true, 1, config.Training.NumEpochs).BestPath;
             log.WriteLine($"== {config.Experiment.Name}: testing {best}");
-            Test(config, best, new TestOptions { OutputDir = reportsDir, Log = options?.Log });
+            Test(config, best, new TestOptions { OutputDir = reportsDir, Logger = options?.Logger, Progress = options?.Progress });
         }
         return new ComparisonResult(Compare(configs.Select(ReadResults).ToList(), compareDir, reportsDir), null);
     }

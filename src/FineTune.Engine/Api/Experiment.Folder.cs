@@ -10,6 +10,7 @@ using FineTune.Native;
 using FineTune.Planning;
 using FineTune.Training;
 using static TorchSharp.torch;
+using FineTune.Logging;
 
 namespace FineTune;
 
@@ -34,7 +35,7 @@ public static partial class Experiment
         var clock = Stopwatch.StartNew();
         var started = DateTime.UtcNow;
         options ??= new FolderRunOptions();
-        var log = options.Log ?? Console.Out;
+        var log = new LoggerWriter(options.Logger);
         if (options.TimeBudget <= TimeSpan.Zero)
             throw new TimeBudgetException($"The time budget must be positive; got {options.TimeBudget}: give e.g. --time_budget 10m.");
         if (!Directory.Exists(dataDir))
@@ -82,11 +83,11 @@ public static partial class Experiment
 
         // Epochs stop where the rest (test, report, export) would no longer fit; epochs the user asked for are all run.
         DateTime? deadline = options.Epochs is null ? started + options.TimeBudget - plan.AfterTraining : null;
-        var training = Train(config, new TrainOptions { Gpu = options.Gpu, Log = options.Log, ListenForStop = options.ListenForStop, StopReason = options.StopReason, EpochDeadline = deadline }, cancellationToken);
+        var training = Train(config, new TrainOptions { Gpu = options.Gpu, Logger = options.Logger, Progress = options.Progress, ListenForStop = options.ListenForStop, StopReason = options.StopReason, EpochDeadline = deadline }, cancellationToken);
         if (training.Outcome is TrainingOutcome.Interrupted or TrainingOutcome.Diverged || training.BestCheckpoint is null)
             return new FolderRunResult(plan, configPath, training, null, null, clock.Elapsed);
 
-        var test = Test(config, training.BestCheckpoint, new TestOptions { OutputDir = Path.Combine(options.OutputRoot, "test_reports"), Gpu = options.Gpu, Log = options.Log });
+        var test = Test(config, training.BestCheckpoint, new TestOptions { OutputDir = Path.Combine(options.OutputRoot, "test_reports"), Gpu = options.Gpu, Logger = options.Logger, Progress = options.Progress });
         var onnx = ModelExport.Run(training.BestCheckpoint, Path.Combine(runDir, FolderOnnxFile), ExportFormat.Onnx, overwrite: true)[0];
         var result = new FolderRunResult(plan, configPath, training, test, onnx, clock.Elapsed);
         log.WriteLine($"Done in {RunPlan.Clock(clock.Elapsed)} (budget {RunPlan.Clock(options.TimeBudget)}): test accuracy {test.Report.Summary.Accuracy * 100:0.00}%; report {result.ReportPath}; model {onnx}.");

@@ -4,6 +4,7 @@ using FineTune.Config;
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Kernels;
+using FineTune.Logging;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Training;
@@ -28,7 +29,8 @@ public static partial class Experiment
     {
         var wall = Stopwatch.StartNew();
         options ??= new TestOptions();
-        var log = options.Log ?? Console.Out;
+        var log = new LoggerWriter(options.Logger);
+        var progress = new ProgressReporter(log, options.Progress, log);
         var precision = options.Precision ?? config.Training.Precision;
         var experiment = options.ExperimentName ?? config.Experiment.Name;
         var checkpoint = CheckpointFile.Load(checkpointPath);
@@ -52,8 +54,8 @@ public static partial class Experiment
 
         var clock = Stopwatch.StartNew();
         var pass = config.Data.Source == DataSource.Synthetic
-            ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, log)
-            : TestFolder(config, checkpoint, model, preprocessing, imageSize, device, log);
+            ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, progress)
+            : TestFolder(config, checkpoint, model, preprocessing, imageSize, device, progress);
         clock.Stop();
 
         var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
@@ -68,7 +70,7 @@ public static partial class Experiment
     }
 
     /// <summary>The test split of the experiment's split.json (saved beside the checkpoint by training), checked against checkpoint and files.</summary>
-    static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
+    static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, ProgressReporter progress)
     {
         TrainingDataFactory.EnsureDatasetPresent(config);
         var experimentDir = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
@@ -86,16 +88,18 @@ public static partial class Experiment
         var dataset = ImageDataset.FromManifest(manifest, config.Data.DataDir, Split.Test);
         var options = new LoaderOptions(BatchSize: config.Data.BatchSize, NumWorkers: Math.Max(1, config.Data.NumWorkers), Shuffle: false, Seed: (ulong)config.Data.Seed);
         using var loader = new DataLoader(dataset, FolderTrainingData.EvalTransformFor(config, imageSize), preprocessing, options);
-        log.WriteLine($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
+        progress.Line($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
         var samples = new List<SamplePrediction>(dataset.Count);
+        var step = TestSteps(progress, loader.BatchesPerEpoch(0));
         EvalPass.ForInference(model, device).Run(loader.Epoch(0), (batch, logits) =>
         {
+            step(batch.Count);
             var probabilities = EvalPass.Probabilities(logits);
             for (int i = 0; i < batch.Count; i++)
                 samples.Add(new SamplePrediction(batch.Paths[i], dataset.Samples[batch.Indices[i]].Label, probabilities[i]));
         });
         foreach (var problem in loader.Problems)
-            Console.Error.WriteLine($"warning: left out {problem.RelativePath}: {problem.Reason}");
+            progress.Warning($"warning: left out {problem.RelativePath}: {problem.Reason}");
         if (samples.Count == 0)
             throw new DatasetException($"None of the {dataset.Count} test images of '{splitPath}' could be read; run `finetune data verify --data_dir {config.Data.DataDir}`.");
         var dataDir = config.Data.DataDir;
@@ -104,17 +108,19 @@ public static partial class Experiment
     }
 
     /// <summary>A synthetic run's held-out test images: the same generator and parameters, a seed used neither for training nor validation.</summary>
-    static TestPass TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, TextWriter log)
+    static TestPass TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, ProgressReporter progress)
     {
         var d = config.Data;
         var classes = config.Model.NumClasses;
         if (SyntheticImages.Hash(classes, d.SyntheticImagesPerClass, imageSize, d.Seed) != checkpoint.Info.SplitManifestHash)
             throw new CheckpointException($"Checkpoint '{checkpoint.Path}' was not trained on the synthetic data {config.Source} describes (data.seed, data.synthetic_images_per_class, data.image_size and model.num_classes must be as in training): test with the config of that run.");
         using var test = SyntheticImages.Test(classes, d.SyntheticImagesPerClass, imageSize, d.BatchSize, d.Seed, preprocessing);
-        log.WriteLine($"Test split: {test.ImageCount} synthetic images in {classes} classes (held out: drawn with a seed used neither for training nor validation).");
+        progress.Line($"Test split: {test.ImageCount} synthetic images in {classes} classes (held out: drawn with a seed used neither for training nor validation).");
         var samples = new List<SamplePrediction>(test.ImageCount);
+        var step = TestSteps(progress, test.BatchCount);
         EvalPass.ForInference(model, device).Run(test.Epoch(1), (batch, logits) =>
         {
+            step(batch.Count);
             var probabilities = EvalPass.Probabilities(logits);
             var labels = batch.Labels.data<long>().ToArray();
             for (int i = 0; i < labels.Length; i++)
@@ -126,6 +132,21 @@ public static partial class Experiment
         // Synthetic images are drawn in memory: there is no file to show, and the report says so.
         return new TestPass(samples, classes * d.SyntheticImagesPerClass, test.ImageCount, "synthetic images", _ => null,
             NoImageFiles: "synthetic images are drawn in memory, so there are no image files to draw heatmaps over");
+    }
+
+    /// <summary>The test pass's progress: one <see cref="ProgressPhase.Test"/> update per batch (images per second since the first).</summary>
+    static Action<int> TestSteps(ProgressReporter progress, int batches)
+    {
+        progress.StartPhase(ProgressPhase.Test, "Test", batches);
+        var clock = Stopwatch.StartNew();
+        int done = 0;
+        long seen = 0;
+        return count =>
+        {
+            seen += count;
+            done++;
+            progress.Step(done, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, done);
+        };
     }
 
     /// <summary>

@@ -12,6 +12,7 @@ using FineTune.Training.Checkpoints;
 using FineTune.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Logging;
 
 namespace FineTune;
 
@@ -36,7 +37,7 @@ public static partial class Experiment
     {
         options ??= new TrainOptions();
         bool mainRank = LaunchInfo.FromEnvironment() is not { Rank: > 0 };
-        var console = options.Log ?? Console.Out;
+        var console = new LoggerWriter(options.Logger);
         // A data folder train cannot use (missing, laid out wrongly, a class too small, num_classes not its class count) is
         // refused before any output folder is made, so a refused run leaves nothing behind; then unwritable outputs fail
         // before any weights load.
@@ -106,6 +107,7 @@ public static partial class Experiment
         {
             var weights = config.Model.Pretrained ? WeightsCatalog.Resolve(config.Model.Backbone, config.Model.Weights) : null;
             model = ModelFactory.Create(config.Model.Backbone, weights, config.Model.NumClasses);
+            foreach (var warning in weights?.Warnings ?? []) console.Warning(warning);
             preprocessing = weights?.Preprocessing ?? Preprocessing.ImageNet;
             log.WriteLine(weights is null
                 ? $"Model: {config.Model.Backbone} from scratch, {config.Model.NumClasses} classes."
@@ -125,7 +127,8 @@ public static partial class Experiment
         using var syncBatchNorm = dist.IsDistributed && config.Training.SyncBatchNorm ? SyncBatchNorm.Convert(model, dist.Comm) : null;
         log.WriteLine($"Data: {data.Train.ImageCount} training and {data.Val.ImageCount} validation images in {data.ClassNames.Count} classes; batch {config.Data.BatchSize}; device {device}{(dist.IsDistributed ? $"; {dist.WorldSize} ranks, batch {config.Data.BatchSize} each" : "")}.");
 
-        var progress = !dist.IsMain ? ProgressReporter.Silent() : options.Log is null ? ProgressReporter.ForConsole() : new ProgressReporter(options.Log, interactive: false);
+        // Other ranks only warn (a file they could not read); their lines and progress would repeat the main rank's.
+        var progress = dist.IsMain ? new ProgressReporter(console, options.Progress, console) : new ProgressReporter(TextWriter.Null, warnings: console);
         var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason)
         {
             EpochDeadline = options.EpochDeadline,

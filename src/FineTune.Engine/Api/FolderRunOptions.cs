@@ -1,5 +1,7 @@
 using FineTune.Planning;
 using FineTune.Training;
+using FineTune.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace FineTune;
 
@@ -29,8 +31,11 @@ public sealed record FolderRunOptions
     /// <summary>The seed's `--gpu 0`: plans the seed's full fine-tune on that device. Null: the CPU recipe.</summary>
     public string? Gpu { get; init; }
 
-    /// <summary>Where progress, the plan and the summaries go; null means the console.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where the plan, the summaries and warnings go; null: nowhere (the library is quiet unless given a logger).</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Every batch of the probe's feature pass, training, validation and test, for a progress bar; null: none.</summary>
+    public IProgress<ProgressUpdate>? Progress { get; init; }
 
     /// <summary>As <see cref="TrainOptions.ListenForStop"/> and <see cref="TrainOptions.StopReason"/> (the command line's signals).</summary>
     public Func<IDisposable>? ListenForStop { get; init; }

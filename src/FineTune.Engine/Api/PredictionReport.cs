@@ -3,6 +3,8 @@ using System.Text;
 using FineTune.IO;
 using FineTune.Prediction;
 using FineTune.Reports;
+using FineTune.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace FineTune;
 
@@ -21,8 +23,8 @@ public sealed record PredictionReportOptions
     /// <summary>The gallery shows at most this many images, the least confident; the CSV holds them all.</summary>
     public int GalleryCap { get; init; } = PredictionReport.DefaultGalleryCap;
 
-    /// <summary>Where a progress line goes every few thousand images; null prints none.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where a progress line goes every few thousand images; null: nowhere.</summary>
+    public ILogger? Logger { get; init; }
 }
 
 /// <summary>What was written: <see cref="Images"/> rows in the CSV, of which <see cref="Failed"/> could not be classified; <see cref="Shown"/> cards in the gallery.</summary>
@@ -72,7 +74,7 @@ public static class PredictionReport
                     tally.Add(chunk[i], predictions[i]);
                 }
                 if (images.Count > ChunkSize)
-                    options.Log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"finetune: {start + chunk.Count:N0} of {images.Count:N0} images classified"));
+                    options.Logger?.LogInformation("{Message}", string.Create(CultureInfo.InvariantCulture, $"finetune: {start + chunk.Count:N0} of {images.Count:N0} images classified"));
             }
         }
 

@@ -1,5 +1,7 @@
 using FineTune.Evaluation;
 using FineTune.Models;
+using FineTune.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace FineTune;
 
@@ -21,8 +23,11 @@ public sealed record TestOptions
     /// <summary>Overrides training.precision (fp32, bf16, auto) for the evaluation.</summary>
     public PrecisionSetting? Precision { get; init; }
 
-    /// <summary>Where progress and the summary are written; null means the console.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>Where the kernel plan, the test's lines and the summary go; null: nowhere (the library is quiet unless given a logger).</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Every batch of the test pass (<see cref="ProgressPhase.Test"/>), for a progress bar; null: none.</summary>
+    public IProgress<ProgressUpdate>? Progress { get; init; }
 }
 
 /// <summary>What <see cref="Experiment.Test"/> measured and wrote.</summary>

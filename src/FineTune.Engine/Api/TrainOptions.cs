@@ -1,6 +1,8 @@
 using FineTune.Config;
 using FineTune.Data;
 using FineTune.Weights;
+using FineTune.Logging;
+using Microsoft.Extensions.Logging;
 
 namespace FineTune;
 
@@ -16,8 +18,14 @@ public sealed record TrainOptions
     /// <summary>Join the MPI job this process was started in (`mpirun -np N ... --distributed`): rank r of N trains one model together with the others.</summary>
     public bool Distributed { get; init; }
 
-    /// <summary>Where the main rank writes progress and summaries; null means the console (with a live progress bar on a terminal).</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>
+    /// Where the main rank's lines go (kernel plan, model, data, one summary per epoch, warnings), one message each;
+    /// null: nowhere, the library is quiet unless given a logger. `finetune` passes <see cref="PlainTextLogger.Console"/>.
+    /// </summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Every batch of training, validation and the linear probe's feature pass, for a progress bar (`finetune`: <see cref="TextProgress"/>); null: none.</summary>
+    public IProgress<ProgressUpdate>? Progress { get; init; }
 
     /// <summary>
     /// Data of your own instead of the config's `data:` section (images already in memory, another store): called once

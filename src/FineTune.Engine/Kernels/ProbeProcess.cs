@@ -6,7 +6,8 @@ using FineTune.Native;
 namespace FineTune.Kernels;
 
 /// <summary>
-/// Runs probes in child processes (`finetune kernel-probe`): a kernel that dies with SIGFPE or SIGSEGV takes
+/// Runs probes in child processes (`finetune kernel-probe`, or in any other program the probe host
+/// <see cref="HostFile"/> that the package ships): a kernel that dies with SIGFPE or SIGSEGV takes
 /// the child with it, never the program that asked. The child announces each probe before running it, so a
 /// death is pinned on that probe; the rest continue in a fresh child.
 /// </summary>
@@ -21,17 +22,38 @@ public static class ProbeProcess
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>The probe host shipped in the FineTune.Engine package; its build targets copy it beside the program.</summary>
+    public const string HostFile = "finetune-probe.dll";
+
     /// <summary>
-    /// For a program of your own that uses the engine (not `finetune`): call this first in Main, and return
-    /// <paramref name="exitCode"/> when it says true. The kernel check runs its probes in a child process; with this
-    /// call in place that child is your program started again with the probe arguments, which this runs.
+    /// Not needed any more: the kernel check runs its probes in <see cref="HostFile"/>, never in your program. Kept
+    /// for programs that call it first in Main (return <paramref name="exitCode"/> when it says true): with it,
+    /// such a program is the last resort for a probe child when neither `finetune` nor the probe host is beside it.
     /// </summary>
     public static bool RunIfChild(string[] args, out int exitCode)
     {
         exitCode = 0;
         _entryRunsProbes = true;
-        if (args is not [Command, "--probes", var file, "--from", var from, "--threads", var threads]) return false;
-        exitCode = RunChild(file, int.Parse(from, System.Globalization.CultureInfo.InvariantCulture), int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture));
+        if (!TryParseChild(args, out var file, out var from, out var threads)) return false;
+        exitCode = RunChild(file, from, threads);
+        return true;
+    }
+
+    /// <summary>The entry point of the probe host (<see cref="HostFile"/>), which finds it by name: not for your program.</summary>
+    public static int RunHost(string[] args)
+    {
+        if (TryParseChild(args, out var file, out var from, out var threads)) return RunChild(file, from, threads);
+        // Only the kernel check starts the host; the parent shows this line in its exception.
+        Console.Error.WriteLine($"usage: dotnet {HostFile} {Command} --probes FILE --from N --threads T (started by the kernel check)");
+        return 2;
+    }
+
+    static bool TryParseChild(string[] args, out string file, out int from, out int threads)
+    {
+        (file, from, threads) = ("", 0, 0);
+        if (args is not [Command, "--probes", var f, "--from", var fromText, "--threads", var threadsText]) return false;
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        (file, from, threads) = (f, int.Parse(fromText, invariant), int.Parse(threadsText, invariant));
         return true;
     }
 
@@ -162,23 +184,57 @@ public static class ProbeProcess
     }
 
     /// <summary>
-    /// How to start a probe child: the finetune apphost beside the engine, else `dotnet finetune.dll`, else (for a
-    /// program that called <see cref="RunIfChild"/>) this program again.
+    /// How to start a probe child: the finetune apphost beside the engine (the CLI, its tests), else the probe host
+    /// shipped in the package (any program), else `dotnet finetune.dll` (the .NET tool), else a program of your
+    /// own that still calls <see cref="RunIfChild"/>.
     /// </summary>
     static ProcessStartInfo ChildStart()
     {
         var dir = AppContext.BaseDirectory;
         var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "finetune.exe" : "finetune");
         if (File.Exists(apphost)) return new ProcessStartInfo(apphost);
+        if (HostStart(dir) is { } host) return host;
         var dll = Path.Combine(dir, "finetune.dll");
         if (!File.Exists(dll) && _entryRunsProbes && System.Reflection.Assembly.GetEntryAssembly()?.Location is { Length: > 0 } entry)
             dll = entry;
         if (!File.Exists(dll))
-            throw new KernelCheckException($"the finetune program was not found in {dir} to run the kernel check in: in a program of your own, call FineTune.Kernels.ProbeProcess.RunIfChild(args, out var code) first in Main (see samples/LibraryQuickstart), or set FINETUNE_KERNEL_CHECK=off to skip the check at your own risk.");
-        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var psi = new ProcessStartInfo(host);
+            throw new KernelCheckException(File.Exists(Path.Combine(dir, HostFile))
+                ? $"the kernel check's probe host {HostFile} is in {dir}, but this program has no .deps.json and .runtimeconfig.json to start it with (a single-file or self-contained publish): publish framework-dependent without PublishSingleFile, or set FINETUNE_KERNEL_CHECK=off to skip the check at your own risk."
+                : $"the kernel check's probe host {HostFile} was not found in {dir}: it comes with the FineTune.Engine package, whose build targets copy it to the build and publish output; reference the package from this program's project (not only from a library it uses) and rebuild, or set FINETUNE_KERNEL_CHECK=off to skip the check at your own risk.");
+        var psi = new ProcessStartInfo(Muxer());
         psi.ArgumentList.Add(dll);
         return psi;
+    }
+
+    /// <summary>
+    /// `dotnet exec` of the probe host with this program's own dependency and runtime files: the child resolves the same
+    /// engine, TorchSharp and libtorch (from the same folders) as the program, and applies the same native-library fix.
+    /// </summary>
+    static ProcessStartInfo? HostStart(string dir)
+    {
+        var dll = Path.Combine(dir, HostFile);
+        if (!File.Exists(dll)) return null;
+        // The .NET host sets this to the program's .deps.json and then its frameworks', separated by ';' on every OS;
+        // under `dotnet test` the first is the test project's.
+        var deps = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(';')
+            .FirstOrDefault(f => f.EndsWith(".deps.json", StringComparison.OrdinalIgnoreCase) && File.Exists(f));
+        if (deps is null) return null;
+        var runtimeConfig = deps[..^".deps.json".Length] + ".runtimeconfig.json";
+        if (!File.Exists(runtimeConfig)) return null;
+        var psi = new ProcessStartInfo(Muxer());
+        foreach (var a in new[] { "exec", "--depsfile", deps, "--runtimeconfig", runtimeConfig, dll }) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    /// <summary>The `dotnet` that runs this process: itself, or the one above the shared runtime it loaded (a program started by its apphost).</summary>
+    static string Muxer()
+    {
+        var name = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
+        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == name) return self;
+        // .../dotnet/shared/Microsoft.NETCore.App/10.0.x/ -> .../dotnet/dotnet
+        var root = Path.GetFullPath(Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        var beside = Path.Combine(root, name);
+        return File.Exists(beside) ? beside : name;
     }
 }
 

@@ -1,3 +1,4 @@
+using FineTune.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using FineTune.Config;
@@ -57,7 +58,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     {
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
-        progress.StartPhase(label, source.BatchCount);
+        progress.StartPhase(ProgressPhase.Features, label, source.BatchCount);
         var clock = Stopwatch.StartNew();
         long seen = 0;
         int b = 0;

@@ -1,31 +1,26 @@
-using System.Diagnostics;
-using System.Globalization;
+using FineTune.Logging;
 
 namespace FineTune.Training;
 
 /// <summary>
-/// Per-epoch progress: a live bar redrawn in place on a terminal, or about ten plain lines per phase when the
-/// output is redirected to a file or CI log (where carriage returns would make a mess).
+/// Where training's words go: summary lines to the host's logger (through <paramref name="lines"/>), per-batch
+/// <see cref="ProgressUpdate"/>s to <paramref name="updates"/> (a progress bar), warnings to <paramref name="warnings"/>.
+/// Each is optional; <see cref="Silent"/> has none.
 /// </summary>
-public sealed class ProgressReporter(TextWriter output, bool interactive)
+public sealed class ProgressReporter(TextWriter lines, IProgress<ProgressUpdate>? updates = null, LoggerWriter? warnings = null)
 {
-    const int BarWidth = 24;
-    readonly Stopwatch _sinceDraw = new();
+    ProgressPhase _phase;
     string _label = "";
-    int _total, _lastPrinted;
+    int _total;
 
-    public static ProgressReporter ForConsole() => new(Console.Out, !Console.IsOutputRedirected);
-    public static ProgressReporter Silent() => new(TextWriter.Null, false);
+    public static ProgressReporter Silent() => new(TextWriter.Null);
 
-    public bool Interactive => interactive;
+    public void Line(string text) => lines.WriteLine(text);
 
-    public void Line(string text) => output.WriteLine(text);
+    /// <summary>Something to act on; on a rank other than the main one this is all it says.</summary>
+    public void Warning(string text) => warnings?.Warning(text);
 
-    public void StartPhase(string label, int totalBatches)
-    {
-        _label = label; _total = totalBatches; _lastPrinted = 0;
-        _sinceDraw.Restart();
-    }
+    public void StartPhase(ProgressPhase phase, string label, int totalBatches) => (_phase, _label, _total) = (phase, label, totalBatches);
 
     /// <summary>
     /// Reports <paramref name="done"/> of the phase's batches; <paramref name="imagesPerSecond"/> is measured since the phase began.
@@ -33,28 +28,10 @@ public sealed class ProgressReporter(TextWriter output, bool interactive)
     /// </summary>
     public void Step(int done, double meanLoss, double accuracy, double imagesPerSecond, TimeSpan elapsed, int doneThisSession)
     {
-        bool last = done >= _total;
+        if (updates is null) return;
         var remaining = doneThisSession > 0 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / doneThisSession * (_total - done)) : TimeSpan.Zero;
-        var metrics = double.IsNaN(meanLoss) ? "" : string.Create(CultureInfo.InvariantCulture, $" loss {meanLoss:0.0000} acc {accuracy * 100:0.00}%");
-        var stats = string.Create(CultureInfo.InvariantCulture, $"{done}/{_total}{metrics} {imagesPerSecond:0.0} img/s ETA {Clock(remaining)}");
-        if (interactive)
-        {
-            if (!last && _sinceDraw.ElapsedMilliseconds < 200) return;
-            int filled = _total == 0 ? BarWidth : (int)((long)BarWidth * done / _total);
-            output.Write($"\r{_label} [{new string('#', filled)}{new string('-', BarWidth - filled)}] {stats}\u001b[K");
-            if (last) output.WriteLine();
-            _sinceDraw.Restart();
-        }
-        else
-        {
-            int every = Math.Max(1, _total / 10);
-            if (!last && done - _lastPrinted < every) return;
-            output.WriteLine($"{_label} {stats}");
-            _lastPrinted = done;
-        }
-        output.Flush();
+        updates.Report(new ProgressUpdate(_phase, _label, done, _total, meanLoss, accuracy, imagesPerSecond, elapsed, remaining));
     }
 
-    public static string Clock(TimeSpan t) =>
-        t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}" : $"{t.Minutes}:{t.Seconds:00}";
+    public static string Clock(TimeSpan t) => TextProgress.Clock(t);
 }

@@ -1,3 +1,4 @@
+using FineTune.Logging;
 using System.Diagnostics;
 using FineTune.Evaluation;
 using TorchSharp;
@@ -17,7 +18,7 @@ public sealed partial class Trainer
         double lossSum = 0; long correct = 0, seen = 0;
         int b = 0;
         var clock = Stopwatch.StartNew();
-        progress.StartPhase($"Epoch {epoch}/{_t.NumEpochs} val  ", data.Val.BatchCount);
+        progress.StartPhase(ProgressPhase.Validation, $"Epoch {epoch}/{_t.NumEpochs} val  ", data.Val.BatchCount);
         new EvalPass(model, _device, _t.ChannelsLast).Run(data.Val.Epoch(epoch), (batch, logits) =>
         {
             var labels = batch.Labels.to(_device);

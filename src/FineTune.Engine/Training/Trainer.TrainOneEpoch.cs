@@ -1,3 +1,4 @@
+using FineTune.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using FineTune.Models;
@@ -34,7 +35,7 @@ public sealed partial class Trainer
         double lossSum = partial?.LossSum ?? 0;
         long correct = partial?.Correct ?? 0, seen = partial?.Seen ?? 0, seenThisSession = 0;
         var clock = Stopwatch.StartNew();
-        progress.StartPhase($"Epoch {epoch}/{_t.NumEpochs} train", data.Train.BatchCount);
+        progress.StartPhase(ProgressPhase.Training, $"Epoch {epoch}/{_t.NumEpochs} train", data.Train.BatchCount);
 
         using var batches = data.Train.Epoch(epoch, start).GetEnumerator();
         for (int b = start; ; b++)

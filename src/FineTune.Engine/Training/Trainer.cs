@@ -248,7 +248,7 @@ public sealed partial class Trainer(
             var line = $"Unreadable image {problem.RelativePath} ({problem.Reason}): " +
                 (replaced ? "another image of the same shard is used in its place" : "left out of validation") + "; fix or remove the file.";
             if (IsMain) progress.Line(line);
-            else Console.Error.WriteLine($"finetune: rank {collective!.Rank} of {collective.WorldSize}: {line}");
+            else progress.Warning($"finetune: rank {collective!.Rank} of {collective.WorldSize}: {line}");
         }
     }
 

@@ -91,7 +91,7 @@ public sealed record BundledResNet18Weights : PretrainedWeights
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
-                Console.Error.WriteLine($"warning: {e.Message} Converting {ModelPath} again.");
+                Warn($"warning: {e.Message} Converting {ModelPath} again.");
             }
         }
 
@@ -112,7 +112,7 @@ public sealed record BundledResNet18Weights : PretrainedWeights
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Still usable: only the next start pays for the conversion again.
-            Console.Error.WriteLine($"warning: cannot cache the converted weights at {cachePath} ({e.Message}); set FINETUNE_HOME to a writable folder.");
+            Warn($"warning: cannot cache the converted weights at {cachePath} ({e.Message}); set FINETUNE_HOME to a writable folder.");
         }
         return converted.StateDict;
     }

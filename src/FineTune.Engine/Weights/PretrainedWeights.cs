@@ -18,4 +18,14 @@ public abstract record PretrainedWeights(
 {
     /// <summary>Reads the tensors (torchvision key names). The caller owns and disposes them.</summary>
     public abstract Dictionary<string, Tensor> LoadStateDict();
+
+    readonly List<string> _warnings = [];
+
+    /// <summary>
+    /// What went wrong but did not stop <see cref="LoadStateDict"/> (a cache that could not be read or written): the
+    /// weights layer has no logger, so the caller passes these on to its own.
+    /// </summary>
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    protected void Warn(string message) => _warnings.Add(message);
 }

@@ -1,3 +1,4 @@
+using FineTune.Logging;
 using FineTune.Config;
 using FineTune.Planning;
 using FineTune.Training.Checkpoints;
@@ -23,7 +24,7 @@ public sealed class FolderRunTests(ITestOutputHelper output) : RestoresKernelPla
         // loaded machine a first kernel check alone can take minutes, and the budget itself is the subject of another test.
         var result = Experiment.TrainOnFolder(photos, new FolderRunOptions
         {
-            TimeBudget = TimeSpan.FromHours(2), ImageSize = 64, Weights = "bundled", OutputRoot = outputs, Log = log,
+            TimeBudget = TimeSpan.FromHours(2), ImageSize = 64, Weights = "bundled", OutputRoot = outputs, Logger = new PlainTextLogger(log),
         });
         output.WriteLine(log.ToString());
 
@@ -55,7 +56,7 @@ public sealed class FolderRunTests(ITestOutputHelper output) : RestoresKernelPla
     {
         var photos = TestFiles.Dataset(12, 12, 12);
         var outputs = TestFiles.TempDir("folder-continue");
-        FolderRunOptions Options(StringWriter log) => new() { TimeBudget = TimeSpan.FromHours(2), ImageSize = 64, Epochs = 1, Weights = "bundled", OutputRoot = outputs, Log = log };
+        FolderRunOptions Options(StringWriter log) => new() { TimeBudget = TimeSpan.FromHours(2), ImageSize = 64, Epochs = 1, Weights = "bundled", OutputRoot = outputs, Logger = new PlainTextLogger(log) };
         var first = Experiment.TrainOnFolder(photos, Options(new StringWriter()));
         var log = new StringWriter();
         var second = Experiment.TrainOnFolder(photos, Options(log) with { Weights = first.Training.BestCheckpoint! });

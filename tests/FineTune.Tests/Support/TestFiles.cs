@@ -90,7 +90,12 @@ static class ExportImages
     }
 
     /// <summary>A drawn scene as a square PNG of <paramref name="size"/> px (lossless).</summary>
-    public static string WriteSquarePng(string path, int seed, int size)
+    public static string WriteSquarePng(string path, int seed, int size) => WriteSquare(path, seed, size, SKEncodedImageFormat.Png);
+
+    /// <summary>A drawn scene as a square JPEG of <paramref name="size"/> px (well above a model's size, a loader decodes it at a reduced scale).</summary>
+    public static string WriteSquareJpeg(string path, int seed, int size) => WriteSquare(path, seed, size, SKEncodedImageFormat.Jpeg);
+
+    static string WriteSquare(string path, int seed, int size, SKEncodedImageFormat format)
     {
         var rgb = Weights.ParityImages.Procedural(seed, size);
         using var bitmap = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque));
@@ -101,7 +106,7 @@ static class ExportImages
             pixels[4 * p + 3] = 255;
         }
         System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        using var data = bitmap.Encode(format, format == SKEncodedImageFormat.Png ? 100 : 90);
         File.WriteAllBytes(path, data.ToArray());
         return path;
     }

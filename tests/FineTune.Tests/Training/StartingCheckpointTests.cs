@@ -1,3 +1,4 @@
+using FineTune.Logging;
 using FineTune.Config;
 using FineTune.Models;
 using FineTune.Tests.Cli;
@@ -31,7 +32,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         using var stop = new CancellationTokenSource();
         stop.Cancel();
         var log = new StringWriter();
-        var result = Experiment.Train(config, new TrainOptions { Log = log }, stop.Token);
+        var result = Experiment.Train(config, new TrainOptions { Logger = new PlainTextLogger(log) }, stop.Token);
         Assert.True(result.Outcome == TrainingOutcome.Interrupted, log.ToString());
         return log.ToString();
     }
@@ -155,7 +156,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         var experiment = new FolderExperiment();
         var config = ContinueConfig(experiment, experiment.CheckpointPath, backbone: "resnet34");
 
-        var e = Assert.Throws<CheckpointException>(() => Experiment.Train(config, new TrainOptions { Log = TextWriter.Null }));
+        var e = Assert.Throws<CheckpointException>(() => Experiment.Train(config, new TrainOptions()));
 
         Assert.Contains("holds a resnet18, but model.backbone is resnet34", e.Message);
         Assert.Contains("set model.backbone: resnet18", e.Message);
@@ -190,13 +191,13 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
     {
         var experiment = new FolderExperiment();
         var scratch = ContinueConfig(experiment, experiment.CheckpointPath, pretrained: false);
-        var e = Assert.Throws<ConfigException>(() => Experiment.Train(scratch, new TrainOptions { Log = TextWriter.Null }));
+        var e = Assert.Throws<ConfigException>(() => Experiment.Train(scratch, new TrainOptions()));
         Assert.Contains("model.pretrained is false", e.Message);
 
         // The run named like the one that wrote the checkpoint would write over it.
         var own = ContinueConfig(experiment, experiment.CheckpointPath, name: "folder_run");
         var before = File.ReadAllBytes(experiment.CheckpointPath);
-        var c = Assert.Throws<CheckpointException>(() => Experiment.Train(own, new TrainOptions { Log = TextWriter.Null }));
+        var c = Assert.Throws<CheckpointException>(() => Experiment.Train(own, new TrainOptions()));
         Assert.Contains("experiment.name", c.Message);
         Assert.Equal(before, File.ReadAllBytes(experiment.CheckpointPath));
     }

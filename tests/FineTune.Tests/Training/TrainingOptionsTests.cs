@@ -76,7 +76,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         var output = new StringWriter();
         using var model = Tiny.Model();
         var before = Snapshot(model);
-        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output, false)).Run();
+        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output)).Run();
         Assert.Contains("Linear probe: 3 epochs on the frozen backbone's features of", output.ToString());
         Assert.False(Same(before["conv1.weight"], model.state_dict()["conv1.weight"]), "the backbone should train after the probe");
     }
@@ -158,7 +158,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 2);
         var output = new StringWriter();
-        new Trainer(config, Tiny.Model(), Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output, false)).Run();
+        new Trainer(config, Tiny.Model(), Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output)).Run();
         var trace = new MemoryTrace();
         trace.Load(Path.Combine(config.Experiment.RunCheckpointDir, "memory.csv"), long.MaxValue);
         Assert.Equal([1, 2], trace.Samples.Where(s => s.AtEpochEnd).Select(s => s.Epoch));

@@ -14,9 +14,9 @@ static class ParityImages
     public static List<(string Name, float[] Rgb)> FromCaltech(string archive, int count, int size)
     {
         var images = new List<(string, float[])>();
-        foreach (var (name, bytes) in OnePerClass(archive).Take(count))
+        foreach (var (name, jpeg) in CaltechJpegs(archive, count))
         {
-            using var decoded = SKBitmap.Decode(bytes) ?? throw new InvalidDataException($"{name} in {archive} does not decode");
+            using var decoded = SKBitmap.Decode(jpeg) ?? throw new InvalidDataException($"{name} in {archive} does not decode");
             using var resized = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKFilterMode.Linear));
             images.Add((name, Planar(resized.GetPixelSpan(), size)));
         }
@@ -27,22 +27,22 @@ static class ParityImages
     public static List<string> CaltechFiles(string archive, int count, string dir)
     {
         Directory.CreateDirectory(dir);
-        return [.. OnePerClass(archive).Take(count).Select(photo =>
+        return [.. CaltechJpegs(archive, count).Select(photo =>
         {
             var path = Path.Combine(dir, photo.Name.Replace('/', '_'));
-            File.WriteAllBytes(path, photo.Bytes);
+            File.WriteAllBytes(path, photo.Jpeg);
             return path;
         })];
     }
 
-    /// <summary>The first JPEG of each object class in the archive, in archive order (the background class left out).</summary>
-    static IEnumerable<(string Name, byte[] Bytes)> OnePerClass(string archive)
+    /// <summary>The encoded bytes of one JPEG from each of the first <paramref name="count"/> object classes in the Caltech-101 archive (BACKGROUND_Google left out).</summary>
+    public static IEnumerable<(string Name, byte[] Jpeg)> CaltechJpegs(string archive, int count)
     {
         using var file = File.OpenRead(archive);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var tar = new TarReader(gzip);
         string? lastFolder = null;
-        while (tar.GetNextEntry() is { } entry)
+        for (int found = 0; found < count && tar.GetNextEntry() is { } entry;)
         {
             if (entry.DataStream is null || !entry.Name.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)) continue;
             var folder = Path.GetDirectoryName(entry.Name);
@@ -50,6 +50,7 @@ static class ParityImages
             lastFolder = folder;
             using var buffer = new MemoryStream();
             entry.DataStream.CopyTo(buffer);
+            found++;
             yield return (entry.Name, buffer.ToArray());
         }
     }
