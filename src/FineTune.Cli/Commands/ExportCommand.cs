@@ -1,4 +1,5 @@
 using FineTune.Export;
+using FineTune.Prediction;
 
 namespace FineTune.Cli.Commands;
 
@@ -28,7 +29,7 @@ public static class ExportCommand
         var written = ModelExport.Run(modelPath, output, format, force);
         if (format == ExportFormat.Onnx)
         {
-            Console.WriteLine($"Wrote {output}: input {OnnxExport.InputName} (float32 RGB 0..1, NCHW, resized as its metadata says), outputs logits and probabilities; "
+            Console.WriteLine($"Wrote {output}: input {OnnxModelFile.InputName} (float32 RGB 0..1, NCHW, resized as its metadata says), outputs logits and probabilities; "
                               + "the model's preprocessing is inside the graph.");
             Console.WriteLine($"Run it: finetune predict --model_path {output} IMAGE, or samples/OnnxClassify (C#, ONNX Runtime).");
         }

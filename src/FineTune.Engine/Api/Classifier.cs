@@ -1,6 +1,7 @@
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
+using FineTune.Inference;
 using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
@@ -22,11 +23,11 @@ namespace FineTune;
 public sealed class Classifier : IDisposable
 {
     readonly ResNet? _model;
-    readonly OnnxClassifier? _onnx;
+    readonly ImageClassifier? _onnx;
     // No libtorch value may be touched on the ONNX path: an .onnx file runs where libtorch cannot load.
     readonly Device? _device;
-    readonly Preprocessing _preprocessing;
-    readonly EvalTransform _transform;
+    readonly Preprocessing? _preprocessing;
+    readonly EvalTransform? _transform;
     readonly int _batchSize;
 
     /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
@@ -36,7 +37,7 @@ public sealed class Classifier : IDisposable
     public string ModelPath { get; }
 
     /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
-    public int InputSize => _transform.Size;
+    public int InputSize => _onnx?.InputSize ?? _transform!.Size;
 
     Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize)
     {
@@ -44,10 +45,10 @@ public sealed class Classifier : IDisposable
         ClassNames = info.ClassNames;
     }
 
-    Classifier(string path, OnnxClassifier onnx, int batchSize)
+    /// <summary>An .onnx file: FineTune.Inference's classifier does all the work (the graph normalises).</summary>
+    Classifier(ImageClassifier onnx)
     {
-        (ModelPath, _onnx, _transform, _batchSize) = (path, onnx, onnx.Eval, batchSize);
-        _preprocessing = new Preprocessing(onnx.Eval.Size, 1f, ChannelOrder.Rgb, [0f, 0f, 0f], [1f, 1f, 1f]); // the graph normalises
+        (ModelPath, _onnx) = (onnx.ModelPath, onnx);
         ClassNames = onnx.ClassNames;
     }
 
@@ -62,7 +63,7 @@ public sealed class Classifier : IDisposable
         if (string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (options.Gpu is not null) throw new DeviceNotAvailableException("--gpu applies to checkpoints; an .onnx file runs on ONNX Runtime's CPU provider here.");
-            return new Classifier(path, OnnxClassifier.Open(path), options.BatchSize);
+            return new Classifier(ImageClassifier.Load(path, options.BatchSize));
         }
         var log = new LoggerWriter(options.Logger);
         var checkpoint = CheckpointFile.Load(path);
@@ -93,10 +94,10 @@ public sealed class Classifier : IDisposable
     /// </summary>
     public List<ImagePrediction> Predict(IReadOnlyList<string> imagePaths, int topK = 5)
     {
-        if (_onnx is not null) return _onnx.Predict(imagePaths, topK, _batchSize);
+        if (_onnx is not null) return _onnx.Predict(imagePaths, topK);
         var dataset = new ImageDataset(".", [.. ClassNames], imagePaths.Select(p => new Sample(p, p, 0)).ToList());
         var options = new LoaderOptions(BatchSize: _batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
-        using var loader = new DataLoader(dataset, _transform, _preprocessing, options);
+        using var loader = new DataLoader(dataset, _transform!, _preprocessing!, options);
         var byIndex = new ImagePrediction?[imagePaths.Count];
         EvalPass.ForInference(_model!, _device!).Run(loader.Epoch(0), (batch, logits) =>
         {
@@ -120,6 +121,7 @@ public sealed class Classifier : IDisposable
     /// <summary>The top <paramref name="topK"/> classes of an encoded image (JPEG, PNG, GIF, BMP, WebP) read from <paramref name="image"/>.</summary>
     public IReadOnlyList<ClassProbability> Predict(Stream image, int topK = 5)
     {
+        if (_onnx is not null) return _onnx.Predict(image, topK);
         using var buffer = new MemoryStream();
         image.CopyTo(buffer);
         var bytes = buffer.ToArray();
@@ -135,13 +137,8 @@ public sealed class Classifier : IDisposable
     /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
     public IReadOnlyList<ClassProbability> Predict(SKBitmap image, int topK = 5)
     {
-        // The renderer reads opaque RGBA: draw the caller's bitmap (any colour type) onto white.
-        using var rgba = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        using (var canvas = new SKCanvas(rgba))
-        {
-            canvas.Clear(SKColors.White);
-            canvas.DrawBitmap(image, 0, 0);
-        }
+        if (_onnx is not null) return _onnx.Predict(image, topK);
+        using var rgba = ImageDecoder.ToOpaqueRgba(image);
         return Classify(rgba, 1f, Plan(rgba.Width, rgba.Height), topK);
     }
 
@@ -149,23 +146,18 @@ public sealed class Classifier : IDisposable
     AffinePlan Plan(int width, int height)
     {
         var random = new SplitMix64(0); // evaluation plans draw nothing
-        return _transform.Plan(width, height, ref random);
+        return _transform!.Plan(width, height, ref random);
     }
 
-    /// <summary>One opaque RGBA bitmap (the original shrunk by <paramref name="sourceScale"/>) through <paramref name="plan"/> and the model.</summary>
+    /// <summary>One opaque RGBA bitmap (the original shrunk by <paramref name="sourceScale"/>) through <paramref name="plan"/> and the checkpoint's model.</summary>
     IReadOnlyList<ClassProbability> Classify(SKBitmap bitmap, float sourceScale, AffinePlan plan, int topK)
     {
-        int size = _transform.Size, plane = 3 * size * size;
+        int size = _transform!.Size, plane = 3 * size * size;
         var pixels = new float[plane];
-        using (var renderer = new ImageRenderer(_preprocessing))
+        using (var renderer = new ImageRenderer(_preprocessing!))
             renderer.Render(bitmap, sourceScale, plan, pixels);
-        float[] probabilities;
-        if (_onnx is not null) probabilities = _onnx.Run(pixels, 1).Probabilities[0];
-        else
-        {
-            using var images = torch.tensor(pixels, [1, 3, size, size]);
-            probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
-        }
+        using var images = torch.tensor(pixels, [1, 3, size, size]);
+        var probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
         return PredictionFormat.TopK(probabilities, ClassNames, topK);
     }
 

@@ -1,5 +1,6 @@
 using FineTune.Data;
 using FineTune.Export;
+using FineTune.Prediction;
 using FineTune.Models;
 using FineTune.Weights;
 using Google.Protobuf;
@@ -36,7 +37,7 @@ public static class OnnxRuntimeThroughput
         var random = new Random(0);
         var pixels = new float[settings.Batch * 3 * settings.Size * settings.Size];
         for (int i = 0; i < pixels.Length; i++) pixels[i] = random.NextSingle();
-        var input = new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor<float>(pixels, [settings.Batch, 3, settings.Size, settings.Size])) };
+        var input = new[] { NamedOnnxValue.CreateFromTensor(OnnxModelFile.InputName, new DenseTensor<float>(pixels, [settings.Batch, 3, settings.Size, settings.Size])) };
 
         int collections = GC.CollectionCount(0);
         var times = StepTimes.Measure(settings.Warmup, settings.Steps, () => session.Run(input).Dispose());

@@ -4,6 +4,7 @@ using FineTune.Models;
 using FineTune.Weights;
 using Google.Protobuf;
 using Onnx;
+using static FineTune.Prediction.OnnxModelFile;
 using static TorchSharp.torch;
 
 namespace FineTune.Export;
@@ -20,13 +21,6 @@ public static class OnnxExport
 {
     public const int Opset = 13;
     public const long IrVersion = 8;
-    public const string InputName = "image_rgb_0to1_nchw";
-    public const string LogitsName = "logits", ProbabilitiesName = "probabilities";
-
-    /// <summary>Metadata keys; <c>finetune predict</c> and the sample read them back.</summary>
-    public const string ClassNamesKey = "class_names", InputSizeKey = "input_size", ResizeKey = "resize", CropFractionKey = "crop_fraction",
-        BackboneKey = "backbone", ArchitectureKey = "architecture", WeightsKey = "weights", VersionKey = "finetune_version",
-        InputKey = "input", PreprocessingKey = "preprocessing";
 
     /// <summary>Writes <paramref name="model"/> (eval-mode semantics: BatchNorm on running statistics) to <paramref name="path"/> atomically.</summary>
     public static void Save(ResNet model, ExportSource source, string path)

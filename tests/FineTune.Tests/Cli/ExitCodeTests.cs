@@ -11,14 +11,15 @@ namespace FineTune.Tests.Cli;
 public sealed class ExitCodeTests
 {
     [Fact]
-    public void Every_exception_type_of_the_engine_and_the_program_is_a_FineTuneException()
+    public void Every_exception_type_of_the_inference_package_the_engine_and_the_program_is_a_FineTuneException()
     {
-        var types = new[] { typeof(FineTuneException).Assembly, typeof(UsageException).Assembly }
+        var types = new[] { typeof(FineTuneException).Assembly, typeof(Classifier).Assembly, typeof(UsageException).Assembly }
             .SelectMany(a => a.GetTypes())
             .Where(t => typeof(Exception).IsAssignableFrom(t) && t != typeof(FineTuneException));
         var stray = types.Where(t => !t.IsSubclassOf(typeof(FineTuneException))).Select(t => t.FullName).ToList();
         Assert.True(stray.Count == 0, $"derive these from FineTuneException (with their exit code): {string.Join(", ", stray)}");
         Assert.Contains(typeof(InvalidOnnxModelException), types);
+        Assert.Contains(typeof(FineTune.Data.ImageDecodeException), types);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using FineTune.Evaluation;
 using FineTune.Tests.Training;
 using FineTune.Tests.Weights;
 using FineTune.Training.Checkpoints;
+using FineTune.Weights;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

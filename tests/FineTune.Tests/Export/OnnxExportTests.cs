@@ -66,13 +66,13 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         var onnx = Export(ExportFixtures.TorchvisionCheckpoint(Tiny.TempFolder(), evalSize: 240, resize: FineTune.Config.EvalResize.CenterCrop));
         using var classifier = OnnxClassifier.Open(onnx);
         var m = classifier.Metadata;
-        Assert.Equal(ExportFixtures.ClassNames, JsonSerializer.Deserialize<string[]>(m[OnnxExport.ClassNamesKey]));
-        Assert.Equal("240", m[OnnxExport.InputSizeKey]);
-        Assert.Equal("center_crop", m[OnnxExport.ResizeKey]);
-        Assert.Equal("resnet18", m[OnnxExport.BackboneKey]);
-        Assert.Equal("Basic [2, 2, 2, 2]", m[OnnxExport.ArchitectureKey]);
-        Assert.Contains("model.weights: torchvision", m[OnnxExport.WeightsKey]);
-        Assert.Equal(ExportSource.Version, m[OnnxExport.VersionKey]);
+        Assert.Equal(ExportFixtures.ClassNames, JsonSerializer.Deserialize<string[]>(m[OnnxModelFile.ClassNamesKey]));
+        Assert.Equal("240", m[OnnxModelFile.InputSizeKey]);
+        Assert.Equal("center_crop", m[OnnxModelFile.ResizeKey]);
+        Assert.Equal("resnet18", m[OnnxModelFile.BackboneKey]);
+        Assert.Equal("Basic [2, 2, 2, 2]", m[OnnxModelFile.ArchitectureKey]);
+        Assert.Contains("model.weights: torchvision", m[OnnxModelFile.WeightsKey]);
+        Assert.Equal(ExportSource.Version, m[OnnxModelFile.VersionKey]);
         Assert.Equal(FineTune.Data.ResizeMode.CenterCrop, classifier.Eval.Mode);
     }
 
@@ -84,6 +84,6 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
                      + "i = m.graph.input[0]; print(i.name, i.type.tensor_type.shape.dim[0].dim_param, [d.dim_value for d in i.type.tensor_type.shape.dim[1:]], m.opset_import[0].version)";
         Assert.True(DebianPython.Run($"-c \"{script}\" {onnx}", out var text) == 0, text);
         output.WriteLine(text);
-        Assert.Equal($"{OnnxExport.InputName} batch [3, 224, 224] {OnnxExport.Opset}", text.Trim().Split('\n')[^1]);
+        Assert.Equal($"{OnnxModelFile.InputName} batch [3, 224, 224] {OnnxExport.Opset}", text.Trim().Split('\n')[^1]);
     }
 }

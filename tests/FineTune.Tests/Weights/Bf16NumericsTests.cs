@@ -1,6 +1,7 @@
 using FineTune.Data;
 using FineTune.Data.Archives;
 using FineTune.Models;
+using FineTune.Weights;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -23,6 +23,18 @@ static class ParityImages
         return images;
     }
 
+    /// <summary>The same photographs as <see cref="FromCaltech"/>, written as they are (any size) into <paramref name="dir"/>.</summary>
+    public static List<string> CaltechFiles(string archive, int count, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        return [.. CaltechJpegs(archive, count).Select(photo =>
+        {
+            var path = Path.Combine(dir, photo.Name.Replace('/', '_'));
+            File.WriteAllBytes(path, photo.Jpeg);
+            return path;
+        })];
+    }
+
     /// <summary>The encoded bytes of one JPEG from each of the first <paramref name="count"/> object classes in the Caltech-101 archive (BACKGROUND_Google left out).</summary>
     public static IEnumerable<(string Name, byte[] Jpeg)> CaltechJpegs(string archive, int count)
     {

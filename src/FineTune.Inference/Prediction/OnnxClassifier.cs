@@ -1,6 +1,5 @@
 using System.Text.Json;
 using FineTune.Data;
-using FineTune.Export;
 using FineTune.Weights;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -12,6 +11,7 @@ namespace FineTune.Prediction;
 /// Classifies images with a file written by `finetune export --format onnx`, through ONNX Runtime alone (no libtorch):
 /// the file's metadata gives the class names, input size and resize; images are decoded and resized exactly as
 /// FineTune's own loader does (same decoder, same antialiased resampler), then fed as RGB 0..1.
+/// Thread-safe: ONNX Runtime's Run may be called concurrently, and every call renders into buffers of its own.
 /// </summary>
 public sealed class OnnxClassifier : IDisposable
 {
@@ -29,10 +29,10 @@ public sealed class OnnxClassifier : IDisposable
         Metadata = session.ModelMetadata.CustomMetadataMap;
         string Need(string key) => Metadata.TryGetValue(key, out var v) ? v
             : throw new InvalidDataException($"'{path}' has no '{key}' metadata, so it was not written by `finetune export --format onnx`: export the checkpoint again with it.");
-        ClassNames = JsonSerializer.Deserialize<string[]>(Need(OnnxExport.ClassNamesKey)) ?? [];
-        int size = int.Parse(Need(OnnxExport.InputSizeKey), System.Globalization.CultureInfo.InvariantCulture);
-        var mode = Need(OnnxExport.ResizeKey) == "center_crop" ? ResizeMode.CenterCrop : ResizeMode.Stretch;
-        double crop = Metadata.TryGetValue(OnnxExport.CropFractionKey, out var c) ? double.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 0.875;
+        ClassNames = JsonSerializer.Deserialize<string[]>(Need(OnnxModelFile.ClassNamesKey)) ?? [];
+        int size = int.Parse(Need(OnnxModelFile.InputSizeKey), System.Globalization.CultureInfo.InvariantCulture);
+        var mode = Need(OnnxModelFile.ResizeKey) == "center_crop" ? ResizeMode.CenterCrop : ResizeMode.Stretch;
+        double crop = Metadata.TryGetValue(OnnxModelFile.CropFractionKey, out var c) ? double.Parse(c, System.Globalization.CultureInfo.InvariantCulture) : 0.875;
         Eval = new EvalTransform(size, mode, crop);
     }
 
@@ -58,13 +58,13 @@ public sealed class OnnxClassifier : IDisposable
     {
         int size = Eval.Size, classes = ClassNames.Count;
         var input = new DenseTensor<float>(images.AsMemory(0, n * 3 * size * size), [n, 3, size, size]);
-        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, input)]);
+        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(OnnxModelFile.InputName, input)]);
         float[][] Rows(string name)
         {
             var flat = results.First(r => r.Name == name).AsEnumerable<float>().ToArray();
             return Enumerable.Range(0, n).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
         }
-        return (Rows(OnnxExport.LogitsName), Rows(OnnxExport.ProbabilitiesName));
+        return (Rows(OnnxModelFile.LogitsName), Rows(OnnxModelFile.ProbabilitiesName));
     }
 
     /// <summary>The top <paramref name="topK"/> classes of each image, in order; an unreadable image gets its error.</summary>
@@ -72,7 +72,7 @@ public sealed class OnnxClassifier : IDisposable
     {
         int plane = 3 * Eval.Size * Eval.Size;
         var predictions = new List<ImagePrediction>(paths.Count);
-        using var renderer = new ImageRenderer(Rgb01(Eval.Size));
+        using var renderer = CreateRenderer();
         var buffer = new float[Math.Min(batchSize, Math.Max(1, paths.Count)) * plane];
         for (int start = 0; start < paths.Count; start += batchSize)
         {
@@ -97,9 +97,16 @@ public sealed class OnnxClassifier : IDisposable
     }
 
     /// <summary>Decodes <paramref name="path"/> and draws it through the evaluation resize as RGB 0..1 into <paramref name="destination"/>.</summary>
-    public void Render(ImageRenderer renderer, string path, Span<float> destination)
+    public void Render(ImageRenderer renderer, string path, Span<float> destination) => Render(renderer, File.ReadAllBytes(path), destination);
+
+    /// <summary>
+    /// Decodes an encoded image (header checked against the size and decompression-bomb limits first) and draws it through
+    /// the evaluation resize as RGB 0..1 into <paramref name="destination"/>. A JPEG is decoded at the smallest n/8 scale
+    /// the resize still needs, exactly as the training loader does, so a file and its bytes give the same pixels.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The bytes are empty, not an image, corrupt, or too many pixels.</exception>
+    public void Render(ImageRenderer renderer, byte[] bytes, Span<float> destination)
     {
-        var bytes = File.ReadAllBytes(path);
         using var data = SKData.CreateCopy(bytes);
         using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
         int width = codec.Info.Width, height = codec.Info.Height;
@@ -108,6 +115,27 @@ public sealed class OnnxClassifier : IDisposable
         using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
         renderer.Render(bitmap, bitmap.Width / (float)width, plan, destination);
     }
+
+    /// <summary>The top <paramref name="topK"/> classes of one encoded image (JPEG, PNG, GIF, BMP, WebP).</summary>
+    /// <exception cref="ImageDecodeException">The bytes are not an image this program can decode, or too large.</exception>
+    public IReadOnlyList<ClassProbability> Predict(byte[] image, int topK)
+    {
+        var pixels = new float[3 * Eval.Size * Eval.Size];
+        using (var renderer = CreateRenderer()) Render(renderer, image, pixels);
+        return TopK(pixels, topK);
+    }
+
+    /// <summary>The top <paramref name="topK"/> classes of an opaque RGBA bitmap (<see cref="ImageDecoder.ToOpaqueRgba"/>), drawn at its full size.</summary>
+    public IReadOnlyList<ClassProbability> Predict(SKBitmap opaqueRgba, int topK)
+    {
+        var pixels = new float[3 * Eval.Size * Eval.Size];
+        var random = new SplitMix64(0); // evaluation plans draw nothing
+        using (var renderer = CreateRenderer())
+            renderer.Render(opaqueRgba, 1f, Eval.Plan(opaqueRgba.Width, opaqueRgba.Height, ref random), pixels);
+        return TopK(pixels, topK);
+    }
+
+    IReadOnlyList<ClassProbability> TopK(float[] onePicture, int topK) => PredictionFormat.TopK(Run(onePicture, 1).Probabilities[0], ClassNames, topK);
 
     /// <summary>A renderer producing this model's input (RGB 0..1 at its size).</summary>
     public ImageRenderer CreateRenderer() => new(Rgb01(Eval.Size));

@@ -47,7 +47,7 @@ public static class AntialiasResampler
     /// The crop (left, top, width, height in source pixels) resized to outW x outH into <paramref name="planes"/> as
     /// planar float RGB (0..255): [R plane, G plane, B plane], each outH x outW. Source pixels outside the crop are
     /// not used. The intermediate buffer is pooled: loader threads call this per image, and garbage-collector pressure
-    /// from megabyte arrays makes TorchSharp's finalizers run mid-step (see <see cref="DataLoader"/>).
+    /// from megabyte arrays makes TorchSharp's finalizers run mid-step (see the engine's DataLoader).
     /// </summary>
     public static void ResizeToPlanes(ReadOnlySpan<byte> rgba, int width, int height, int stride,
         float left, float top, float cropWidth, float cropHeight, int outW, int outH, Span<float> planes)

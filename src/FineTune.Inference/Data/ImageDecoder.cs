@@ -95,6 +95,21 @@ public static class ImageDecoder
         return new RgbImage(bitmap.Width, bitmap.Height, rgb);
     }
 
+    /// <summary>
+    /// A caller's decoded bitmap (any colour type) as the opaque RGBA the renderer reads: drawn onto white, so transparent
+    /// pixels count as white, as in <see cref="DecodeRgba(SKCodec, float)"/>. The caller owns the copy.
+    /// </summary>
+    public static SKBitmap ToOpaqueRgba(SKBitmap image)
+    {
+        var rgba = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using (var canvas = new SKCanvas(rgba))
+        {
+            canvas.Clear(SKColors.White);
+            canvas.DrawBitmap(image, 0, 0);
+        }
+        return rgba;
+    }
+
     /// <summary>Premultiplied c over white is c + (255 - a): exact, no division.</summary>
     static void CompositeOnWhite(SKBitmap bitmap)
     {
