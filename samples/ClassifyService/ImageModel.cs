@@ -1,23 +1,24 @@
 using FineTune;
 using FineTune.Data;
+using FineTune.Inference;
 
 namespace ClassifyService;
 
 /// <summary>
 /// The one place this sample touches FineTune: load an exported model, tell an image from other bytes, classify.
-/// Swapping the library underneath (for example an inference-only package) changes this file and nothing else.
+/// It uses the inference-only package FineTune.Inference (ONNX Runtime and SkiaSharp, no libtorch).
 /// </summary>
 /// <remarks>
 /// One instance serves every request at once. That is safe because a prediction on an .onnx file keeps no state
-/// between calls: <see cref="Classifier"/> decodes into a fresh bitmap, renders with a fresh renderer into a fresh
+/// between calls: <see cref="ImageClassifier"/> decodes into a fresh bitmap, renders with a fresh renderer into a fresh
 /// buffer, and calls ONNX Runtime's <c>InferenceSession.Run</c>, which is documented as safe to call concurrently.
 /// A .ckpt (libtorch) is refused: this sample serves exported files only.
 /// </remarks>
 public sealed class ImageModel : IDisposable
 {
-    readonly Classifier _classifier;
+    readonly ImageClassifier _classifier;
 
-    ImageModel(Classifier classifier, string path) => (_classifier, Name) = (classifier, Path.GetFileName(path));
+    ImageModel(ImageClassifier classifier, string path) => (_classifier, Name) = (classifier, Path.GetFileName(path));
 
     /// <summary>The model file's name, as the JSON answer reports it.</summary>
     public string Name { get; }
@@ -33,7 +34,7 @@ public sealed class ImageModel : IDisposable
     {
         if (!string.Equals(Path.GetExtension(path), ".onnx", StringComparison.OrdinalIgnoreCase))
             throw new ModelLoadException($"'{path}' is not an .onnx file: this service runs exported models; write one with `finetune export --format onnx --model_path CKPT --output model.onnx`.");
-        try { return new ImageModel(Classifier.Load(path), path); }
+        try { return new ImageModel(ImageClassifier.Load(path), path); }
         catch (Exception e) when (e is FileNotFoundException or InvalidDataException or FineTuneException) { throw new ModelLoadException(e.Message); }
     }
 

@@ -3,12 +3,13 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FineTune.Tests.Config;
 
 namespace FineTune.Tests.Service;
 
 /// <summary>
 /// samples/ClassifyService as a user runs it: <c>dotnet ClassifyService.dll --model ... --urls http://127.0.0.1:0</c>
-/// (the test project references the sample, so it is built next to the tests), on a port the system picks; the address
+/// (the test project builds the sample before itself and runs it from the sample's own output folder), on a port the system picks; the address
 /// is read from the line ASP.NET Core prints when it listens. Disposing kills it.
 /// </summary>
 sealed partial class ServiceProcess : IDisposable
