@@ -13,48 +13,54 @@ public static class ConvRoutes
 {
     /// <summary>
     /// <paramref name="conv"/> applied to <paramref name="x"/>, by the route the kernel plan chose for its shape;
-    /// <paramref name="weight"/> replaces the module's own (bf16 autocast passes its weight cast to bf16).
+    /// <paramref name="weight"/> replaces the module's own (bf16 autocast passes its weight cast to bf16; evaluation its
+    /// weight with the BatchNorm after it folded in, and <paramref name="bias"/> the rest of that BatchNorm).
     /// </summary>
-    public static Tensor Conv(Conv2d conv, Tensor x, Tensor? weight = null)
+    public static Tensor Conv(Conv2d conv, Tensor x, Tensor? weight = null, Tensor? bias = null)
     {
         var plan = KernelPlan.Current;
         if (!plan.HasRoutes && !KernelFault.Any)
-            return weight is null ? conv.call(x) : F.conv2d(x, weight, null, conv.stride, conv.padding!);
+            return weight is null && bias is null ? conv.call(x) : F.conv2d(x, weight ?? conv.weight!, bias, conv.stride, conv.padding!);
         var (k, stride, pad) = ((int)conv.kernel_size[0], (int)conv.stride[0], (int)conv.padding![0]);
         var shape = new OpShape(ProbeOp.Conv, (int)conv.in_channels, (int)conv.out_channels, k, stride, pad, (int)x.shape[2]);
         var route = plan.RouteFor(shape, LayoutOf(x), DtypeOf(x));
-        return Run(route, shape, x, weight ?? conv.weight!);
+        return Run(route, shape, x, weight ?? conv.weight!, bias);
     }
 
-    /// <summary>A convolution without bias (as in every ResNet) by <paramref name="route"/>; injected test faults apply.</summary>
-    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight) =>
-        KernelFault.Apply(shape, route, x, weight, null, (x, w, _) => Compute(route, shape, x, w!));
+    /// <summary>
+    /// A convolution by <paramref name="route"/>; injected test faults apply. Without bias in training (as in every
+    /// ResNet), with one in evaluation, where each BatchNorm is folded into the convolution before it.
+    /// </summary>
+    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight, Tensor? bias = null) =>
+        KernelFault.Apply(shape, route, x, weight, bias, (x, w, b) => Compute(route, shape, x, w!, b));
 
-    static Tensor Compute(ConvRoute route, OpShape s, Tensor x, Tensor w)
+    static Tensor Compute(ConvRoute route, OpShape s, Tensor x, Tensor w, Tensor? b)
     {
         long[] stride = [s.Stride, s.Stride], pad = [s.Pad, s.Pad];
         switch (route)
         {
             case ConvRoute.Direct:
-                return F.conv2d(x, w, null, stride, pad);
+                return F.conv2d(x, w, b, stride, pad);
             case ConvRoute.Nchw:
             {
                 using var scope = NewDisposeScope();
-                var y = F.conv2d(x.contiguous(), w.contiguous(), null, stride, pad);
+                var y = F.conv2d(x.contiguous(), w.contiguous(), b, stride, pad);
                 return (ChannelsLast.Is(x) ? ChannelsLast.Of(y) : y).MoveToOuterDisposeScope();
             }
             case ConvRoute.Subsample when s.K == 1 && s.Pad == 0:
             {
                 using var scope = NewDisposeScope();
                 var sub = Subsample(x, s.Stride);
-                return F.conv2d(sub, w, null, [1, 1], [0, 0]).MoveToOuterDisposeScope();
+                return F.conv2d(sub, w, b, [1, 1], [0, 0]).MoveToOuterDisposeScope();
             }
             case ConvRoute.Matmul when s.K == 1 && s.Pad == 0:
             {
                 using var scope = NewDisposeScope();
                 var sub = Subsample(x, s.Stride);
                 // [N, H, W, Cin] x [Cin, Cout] -> [N, H, W, Cout], seen as NCHW: channels-last by construction.
-                var y = sub.permute(0, 2, 3, 1).matmul(w.reshape(w.shape[0], w.shape[1]).t()).permute(0, 3, 1, 2);
+                var product = sub.permute(0, 2, 3, 1).matmul(w.reshape(w.shape[0], w.shape[1]).t());
+                if (b is not null) product.add_(b);
+                var y = product.permute(0, 3, 1, 2);
                 return (ChannelsLast.Is(x) ? y : y.contiguous()).MoveToOuterDisposeScope();
             }
             default:

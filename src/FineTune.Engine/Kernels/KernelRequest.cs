@@ -99,11 +99,12 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
                 foreach (var batch in batches.Append(Math.Min(batches[0], MaxBatch)).Distinct())
                 foreach (var s in ResNetShapes.For(block, SizeFor(batch, size), NumClasses))
                 foreach (var shape in s.Op == ProbeOp.BatchNorm ? batchNorms.Select(op => s with { Op = op }) : [s])
-                    probes.Add(new Probe(shape, batch, layout, dtype, backward, Threads: threads));
+                    // Evaluation folds each BatchNorm into its convolution: forward-only convolutions carry a bias.
+                    probes.Add(new Probe(shape, batch, layout, dtype, backward, Threads: threads, Bias: !backward && shape.Op == ProbeOp.Conv));
             }
             if (Training) Add(TrainSize, TrainBatches, backward: true, ProbeOp.BatchNorm, ProbeOp.BatchNormEval);
             Add(EvalSize, EvalBatches, backward: false, ProbeOp.BatchNormEval);
         }
-        return probes.Where(p => p.Backward || !probes.Contains(p with { Backward = true })).Distinct().ToList();
+        return probes.Where(p => p.Backward || !probes.Contains(p with { Backward = true, Bias = false })).Distinct().ToList();
     }
 }

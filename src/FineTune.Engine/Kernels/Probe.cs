@@ -24,11 +24,13 @@ public enum ConvRoute
 /// <see cref="Threads"/> threads (0: libtorch's default). oneDNN plans how it splits the work from the thread count,
 /// so a kernel checked on two threads says nothing certain about the same shape on one.
 /// </summary>
+/// <see cref="Bias"/>: a convolution with a bias, as evaluation runs them (each BatchNorm folded into the convolution
+/// before it); oneDNN adds a bias inside the kernel, so that kernel is checked too.
 public sealed record Probe(OpShape Shape, int Batch, Layout Layout, KernelDtype Dtype, bool Backward, ConvRoute Route = ConvRoute.Direct,
-                           int Threads = 0)
+                           int Threads = 0, bool Bias = false)
 {
     public override string ToString() =>
-        $"{Shape} n{Batch} {(Layout == Layout.ChannelsLast ? "channels-last" : "nchw")} {Dtype.ToString().ToLowerInvariant()} {(Backward ? "fwd+bwd" : "fwd")}{(Route == ConvRoute.Direct ? "" : $" via {Route.ToString().ToLowerInvariant()}")}"
+        $"{Shape} n{Batch} {(Layout == Layout.ChannelsLast ? "channels-last" : "nchw")} {Dtype.ToString().ToLowerInvariant()} {(Backward ? "fwd+bwd" : "fwd")}{(Bias ? " +bias" : "")}{(Route == ConvRoute.Direct ? "" : $" via {Route.ToString().ToLowerInvariant()}")}"
         + (Threads > 0 ? $" {Threads} thread{(Threads == 1 ? "" : "s")}" : "");
 
     /// <summary>Routes that compute this convolution another way, in order of preference.</summary>

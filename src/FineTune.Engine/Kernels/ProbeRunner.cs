@@ -69,9 +69,12 @@ public static class ProbeRunner
         // The stem convolves images, which need no gradient: no run computes its backward-data kernel (wrong in bf16 NCHW on a family-26 EPYC).
         if (s.Cin == 3) (x, xr) = (x.requires_grad_(false), xr.requires_grad_(false));
         var (w, wr) = Leaf(randn(s.Cout, s.Cin, s.K, s.K, generator: gen) * Math.Sqrt(2.0 / (s.Cin * s.K * s.K)), p, activation: false);
-        var y = ConvRoutes.Run(p.Route, s, x, w);
-        var yr = F.conv2d(xr, wr, null, [s.Stride, s.Stride], [s.Pad, s.Pad]);
-        return Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr));
+        var (b, br) = p.Bias ? Leaf(randn(s.Cout, generator: gen), p, activation: false) : ((Tensor?)null, (Tensor?)null);
+        var y = ConvRoutes.Run(p.Route, s, x, w, b);
+        var yr = F.conv2d(xr, wr, br, [s.Stride, s.Stride], [s.Pad, s.Pad]);
+        return b is null
+            ? Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr))
+            : Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr), ("bias gradient", b, br!));
     }
 
     static List<Difference> Linear(Probe p, Generator gen)

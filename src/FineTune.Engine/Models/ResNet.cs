@@ -112,9 +112,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var computeIn = Autocast.DtypeOf(Precision);
         var input = x.dtype == computeIn ? x : x.to(computeIn); // keeps a channels-last batch channels-last
-        var y = Autocast.Conv(conv1, input);
+        var y = ConvBatchNorm.Apply(conv1, bn1, input);
         if (!ReferenceEquals(input, x)) input.Dispose();
-        y = Then(y, bn1.call(y));
         y = Then(y, relu.call(y));
         y = Then(y, maxpool.call(y));
         foreach (var stage in (Sequential[])[layer1, layer2, layer3, layer4])
@@ -153,15 +152,14 @@ public sealed class ResNet : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// A block's shortcut: x itself, or its downsample (1x1 convolution, then BatchNorm) with the convolution
-    /// through <see cref="Autocast.Conv"/> (and so <see cref="ConvRoutes"/>) like every other one.
+    /// A block's shortcut: x itself, or its downsample (1x1 convolution, then BatchNorm) through
+    /// <see cref="ConvBatchNorm"/> (and so <see cref="ConvRoutes"/>) like every other one.
     /// </summary>
     internal static Tensor Shortcut(Sequential? downsample, Tensor x)
     {
         if (downsample is null) return x;
         var parts = downsample.children().ToArray();
-        using var conv = Autocast.Conv((Conv2d)parts[0], x);
-        return ((Module<Tensor, Tensor>)parts[1]).call(conv);
+        return ConvBatchNorm.Apply((Conv2d)parts[0], (BatchNorm2d)parts[1], x);
     }
 
     public override Tensor forward(Tensor x)
@@ -228,11 +226,9 @@ sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = Autocast.Conv(conv1, x);
-        y = ResNet.Then(y, bn1.call(y));
+        var y = ConvBatchNorm.Apply(conv1, bn1, x);
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, Autocast.Conv(conv2, y));
-        y = ResNet.Then(y, bn2.call(y));
+        y = ResNet.Then(y, ConvBatchNorm.Apply(conv2, bn2, y));
         var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
@@ -262,14 +258,11 @@ sealed class Bottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = Autocast.Conv(conv1, x);
-        y = ResNet.Then(y, bn1.call(y));
+        var y = ConvBatchNorm.Apply(conv1, bn1, x);
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, Autocast.Conv(conv2, y));
-        y = ResNet.Then(y, bn2.call(y));
+        y = ResNet.Then(y, ConvBatchNorm.Apply(conv2, bn2, y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, Autocast.Conv(conv3, y));
-        y = ResNet.Then(y, bn3.call(y));
+        y = ResNet.Then(y, ConvBatchNorm.Apply(conv3, bn3, y));
         var identity = ResNet.Shortcut(downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
