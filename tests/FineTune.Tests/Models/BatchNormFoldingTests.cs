@@ -1,4 +1,5 @@
 using FineTune.Models;
+using FineTune.Weights;
 using FineTune.Tests.Weights;
 using TorchSharp.Modules;
 using Xunit;
