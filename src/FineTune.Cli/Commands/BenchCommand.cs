@@ -79,6 +79,10 @@ public static class BenchCommand
 
         ModelThroughput.ConfigureThreads(settings);
         PrintHeader(models, modes, settings, rounds);
+        // The ceiling every row is measured against: this CPU's fp32 fused multiply-adds on the run's threads.
+        double peak = PeakFlops.Measure(settings.EffectiveThreads);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"peak:    {peak / 1e9:0.0} GFLOP/s fp32 on {settings.EffectiveThreads} threads ({PeakFlops.Lanes * 32}-bit fused multiply-adds on registers, best of 3)"));
         foreach (var choice in precisions) Console.WriteLine(choice);
         foreach (var warning in precisions.Select(c => c.SlowerWarning).OfType<string>()) Console.WriteLine("Warning: " + warning);
         if (images is not null) PrintEndToEnd(images, settings);
@@ -111,10 +115,11 @@ public static class BenchCommand
         }
 
         PrintTable(rows, reference is not null);
+        PrintEfficiency(rows, settings, peak);
         PrintPrecisionRatios(rows);
         // ONNX Runtime runs the exported fp32 graph: beside our fp32 evaluation rows.
         if (withOnnx && images is null)
-            BenchOnnxRuntime.Print(rows.Where(r => r.Mode == BenchmarkMode.Eval && r.Precision == ComputePrecision.Fp32 && r.Ours is not null).Select(r => (r.Model, r.Ours!)), settings, rounds);
+            BenchOnnxRuntime.Print(rows.Where(r => r.Mode == BenchmarkMode.Eval && r.Precision == ComputePrecision.Fp32 && r.Ours is not null).Select(r => (r.Model, r.Ours!)), settings, rounds, peak);
         if (images is not null)
             Console.WriteLine("End to end: img/CPU-s counts the loaders too (our worker threads; PyTorch's worker processes, read from /proc);\n"
                               + "PyTorch's peak RSS is its main process's (its workers are forked from it and share most pages).");
@@ -220,6 +225,29 @@ public static class BenchCommand
         }
         Console.WriteLine("img/s = batch / median wall time of a step; (±n%) = interquartile range of the step times over the median;");
         Console.WriteLine("img/CPU-s = batch / median CPU seconds of a step (all threads): less disturbed by other load on a shared machine.");
+    }
+
+    /// <summary>
+    /// What each row's images/s are in FLOPs (<see cref="FlopCount"/>: convolutions and classifier; training three
+    /// forwards), and that as a fraction of the measured fp32 peak. bf16 rows are shown against the fp32 peak too.
+    /// </summary>
+    static void PrintEfficiency(List<Row> rows, BenchmarkSettings s, double peak)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"model",-10} {"mode",-5} {"prec",-4} | {"GFLOP/img",9} | {"ours GFLOP/s",18} {"PyTorch GFLOP/s",18}   (share of the {peak / 1e9:0.0} GFLOP/s peak)");
+        foreach (var r in rows)
+        {
+            double perImage = FlopCount.PerImage(ModelFactory.ArchitectureOf(r.Model), s.Size, s.Classes, r.Mode);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Model,-10} {Lower(r.Mode),-5} {r.Precision.ToName(),-4} | {perImage / 1e9,9:0.00} | {Achieved(perImage, r.Ours, peak),18} {Achieved(perImage, r.Reference, peak),18}"));
+        }
+    }
+
+    internal static string Achieved(double flopsPerImage, ThroughputResult? r, double peak)
+    {
+        if (r is null) return "-";
+        double flops = flopsPerImage * r.ImagesPerSecond;
+        return string.Create(CultureInfo.InvariantCulture, $"{flops / 1e9:0.0} ({flops / peak * 100:0}%)");
     }
 
     /// <summary>Where a model and mode ran in both precisions: bf16's images/s over fp32's, for each side.</summary>

@@ -25,6 +25,10 @@ public class BenchCommandTests
         Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+\d", stdout);
         Assert.Contains("channels-last", stdout);
         Assert.Contains("heap:    ours: freed tensor memory kept mapped", stdout);
+        // The measured fp32 peak, and each row in FLOPs and as a share of it (ResNet-18 at 32 px: 0.075 GFLOP an image forward).
+        Assert.Matches(@"(?m)^peak:\s+[\d.]+ GFLOP/s fp32 on 1 threads \((512|256|128)-bit fused multiply-adds", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+eval\s+fp32\s+\|\s+0\.08\s+\|\s+[\d.]+ \(\d+%\)\s+-$", stdout);
+        Assert.Matches(@"(?m)^resnet18\s+train\s+fp32\s+\|\s+0\.23\s+\|\s+[\d.]+ \(\d+%\)\s+-$", stdout);
     }
 
     [Fact]

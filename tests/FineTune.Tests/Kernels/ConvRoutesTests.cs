@@ -45,15 +45,42 @@ public class ConvRoutesTests
         return (y.detach().contiguous(), x.grad!.contiguous(), w.grad!.clone());
     }
 
+    /// <summary>Evaluation's folded BatchNorm: a convolution with a bias, forward only, through each route that applies.</summary>
+    [Theory]
+    [InlineData(1, 2, 0)]
+    [InlineData(1, 1, 0)]
+    [InlineData(3, 1, 1)]
+    public void Every_route_adds_the_bias_as_the_direct_kernel_does(int k, int stride, int pad)
+    {
+        var shape = new OpShape(ProbeOp.Conv, 16, 24, k, stride, pad, 10);
+        using var _ = no_grad();
+        using var x0 = randn(3, 16, 10, 10);
+        using var w = randn(24, 16, k, k);
+        using var b = randn(24) * 3;
+        foreach (var channelsLast in new[] { false, true })
+        {
+            using var x = channelsLast ? ChannelsLast.Of(x0) : x0.alias();
+            using var direct = nn.functional.conv2d(x0, w, b, [stride, stride], [pad, pad]);
+            var probe = new Probe(shape, 3, channelsLast ? Layout.ChannelsLast : Layout.Nchw, KernelDtype.Fp32, Backward: false, Bias: true);
+            foreach (var route in probe.Alternatives()) // not Direct: on a channels-last input that is the kernel under suspicion
+            {
+                using var y = ConvRoutes.Run(route, shape, x, w, b);
+                var diff = (y - direct).abs().max().item<float>();
+                Assert.True(diff <= 1e-5 * direct.abs().max().item<float>(), $"{route} ({(channelsLast ? "channels-last" : "nchw")}): off by {diff}");
+            }
+        }
+    }
+
     [Fact]
     public void A_channels_last_input_keeps_its_layout_through_every_route()
     {
         var shape = new OpShape(ProbeOp.Conv, 8, 16, 1, 2, 0, 8);
         using var x = ChannelsLast.Of(randn(2, 8, 8, 8));
         using var w = randn(16, 8, 1, 1);
+        using var bias = randn(16);
         foreach (var route in new[] { ConvRoute.Subsample, ConvRoute.Nchw, ConvRoute.Matmul })
         {
-            using var y = ConvRoutes.Run(route, shape, x, w);
+            using var y = ConvRoutes.Run(route, shape, x, w, bias);
             Assert.True(ChannelsLast.Is(y), $"{route} returned another layout");
         }
     }
