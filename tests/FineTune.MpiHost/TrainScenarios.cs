@@ -23,7 +23,8 @@ static class TrainScenarios
     {
         var cl = new CommandLine(args, CommandCatalog.Train);
         var config = FineTune.Config.ConfigLoader.Load(cl.Require("config", "the config"));
-        var options = new TrainOptions { Distributed = cl.Flag("distributed"), Data = data };
+        // As `finetune train` prints: the tests read the ranks' lines (the library itself is quiet without a logger).
+        var options = new TrainOptions { Distributed = cl.Flag("distributed"), Data = data, Logger = FineTune.Logging.PlainTextLogger.Console() };
         return Experiment.Train(config, options).Outcome == FineTune.Training.TrainingOutcome.Diverged ? 1 : 0;
     }
 
