@@ -124,14 +124,11 @@ public sealed class Classifier : IDisposable
         if (_onnx is not null) return _onnx.Predict(image, topK);
         using var buffer = new MemoryStream();
         image.CopyTo(buffer);
-        var bytes = buffer.ToArray();
+        var pixels = new float[3 * _transform!.Size * _transform.Size];
         // Decoded as the loader and `finetune predict` decode a file (a large JPEG at the smallest of its 1/8 scales that
         // still covers the model's input): a full-size decode gives other pixels, and a Caltech-101 photo another top-1.
-        using var data = SKData.CreateCopy(bytes);
-        using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
-        var plan = Plan(codec.Info.Width, codec.Info.Height);
-        using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
-        return Classify(bitmap, bitmap.Width / (float)codec.Info.Width, plan, topK);
+        using (var renderer = new ImageRenderer(_preprocessing!)) renderer.RenderEncoded(buffer.ToArray(), _transform, pixels);
+        return Classify(pixels, topK);
     }
 
     /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
@@ -139,23 +136,15 @@ public sealed class Classifier : IDisposable
     {
         if (_onnx is not null) return _onnx.Predict(image, topK);
         using var rgba = ImageDecoder.ToOpaqueRgba(image);
-        return Classify(rgba, 1f, Plan(rgba.Width, rgba.Height), topK);
+        var pixels = new float[3 * _transform!.Size * _transform.Size];
+        using (var renderer = new ImageRenderer(_preprocessing!)) renderer.Render(rgba, _transform, pixels);
+        return Classify(pixels, topK);
     }
 
-    /// <summary>The evaluation resize of a <paramref name="width"/> x <paramref name="height"/> image.</summary>
-    AffinePlan Plan(int width, int height)
+    /// <summary>One rendered image (3·size·size floats, the checkpoint's preprocessing) through the checkpoint's model.</summary>
+    IReadOnlyList<ClassProbability> Classify(float[] pixels, int topK)
     {
-        var random = new SplitMix64(0); // evaluation plans draw nothing
-        return _transform!.Plan(width, height, ref random);
-    }
-
-    /// <summary>One opaque RGBA bitmap (the original shrunk by <paramref name="sourceScale"/>) through <paramref name="plan"/> and the checkpoint's model.</summary>
-    IReadOnlyList<ClassProbability> Classify(SKBitmap bitmap, float sourceScale, AffinePlan plan, int topK)
-    {
-        int size = _transform!.Size, plane = 3 * size * size;
-        var pixels = new float[plane];
-        using (var renderer = new ImageRenderer(_preprocessing!))
-            renderer.Render(bitmap, sourceScale, plan, pixels);
+        int size = _transform!.Size;
         using var images = torch.tensor(pixels, [1, 3, size, size]);
         var probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
         return PredictionFormat.TopK(probabilities, ClassNames, topK);

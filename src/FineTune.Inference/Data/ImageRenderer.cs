@@ -39,6 +39,31 @@ public sealed class ImageRenderer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Decodes an encoded image (header checked against the size and decompression-bomb limits first) and draws it through
+    /// <paramref name="transform"/>'s evaluation resize into <paramref name="destination"/>. A JPEG is decoded at the
+    /// smallest n/8 scale the resize still needs, as the training loader decodes a file, so a file and its bytes give the
+    /// same pixels wherever they are classified (`finetune predict`, a checkpoint's or an .onnx file's classifier).
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The bytes are empty, not an image, corrupt, or too many pixels.</exception>
+    public void RenderEncoded(byte[] bytes, EvalTransform transform, Span<float> destination)
+    {
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
+        int width = codec.Info.Width;
+        var random = new SplitMix64(0);
+        var plan = transform.Plan(width, codec.Info.Height, ref random);
+        using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
+        Render(bitmap, bitmap.Width / (float)width, plan, destination);
+    }
+
+    /// <summary>Draws an opaque RGBA bitmap, at its full size, through <paramref name="transform"/>'s evaluation resize into <paramref name="destination"/>.</summary>
+    public void Render(SKBitmap opaqueRgba, EvalTransform transform, Span<float> destination)
+    {
+        var random = new SplitMix64(0); // evaluation plans draw nothing
+        Render(opaqueRgba, 1f, transform.Plan(opaqueRgba.Width, opaqueRgba.Height, ref random), destination);
+    }
+
     /// <summary>Draws <paramref name="source"/> (a copy of the original shrunk by <paramref name="sourceScale"/>) through the plan into <paramref name="destination"/> (3*H*W floats).</summary>
     public void Render(SKBitmap source, float sourceScale, AffinePlan plan, Span<float> destination)
     {

@@ -99,22 +99,9 @@ public sealed class OnnxClassifier : IDisposable
     /// <summary>Decodes <paramref name="path"/> and draws it through the evaluation resize as RGB 0..1 into <paramref name="destination"/>.</summary>
     public void Render(ImageRenderer renderer, string path, Span<float> destination) => Render(renderer, File.ReadAllBytes(path), destination);
 
-    /// <summary>
-    /// Decodes an encoded image (header checked against the size and decompression-bomb limits first) and draws it through
-    /// the evaluation resize as RGB 0..1 into <paramref name="destination"/>. A JPEG is decoded at the smallest n/8 scale
-    /// the resize still needs, exactly as the training loader does, so a file and its bytes give the same pixels.
-    /// </summary>
+    /// <summary>Decodes <paramref name="bytes"/> and draws it through the evaluation resize as RGB 0..1 into <paramref name="destination"/> (<see cref="ImageRenderer.RenderEncoded"/>).</summary>
     /// <exception cref="ImageDecodeException">The bytes are empty, not an image, corrupt, or too many pixels.</exception>
-    public void Render(ImageRenderer renderer, byte[] bytes, Span<float> destination)
-    {
-        using var data = SKData.CreateCopy(bytes);
-        using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
-        int width = codec.Info.Width, height = codec.Info.Height;
-        var random = new SplitMix64(0); // evaluation plans draw nothing
-        var plan = Eval.Plan(width, height, ref random);
-        using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
-        renderer.Render(bitmap, bitmap.Width / (float)width, plan, destination);
-    }
+    public void Render(ImageRenderer renderer, byte[] bytes, Span<float> destination) => renderer.RenderEncoded(bytes, Eval, destination);
 
     /// <summary>The top <paramref name="topK"/> classes of one encoded image (JPEG, PNG, GIF, BMP, WebP).</summary>
     /// <exception cref="ImageDecodeException">The bytes are not an image this program can decode, or too large.</exception>
@@ -129,9 +116,7 @@ public sealed class OnnxClassifier : IDisposable
     public IReadOnlyList<ClassProbability> Predict(SKBitmap opaqueRgba, int topK)
     {
         var pixels = new float[3 * Eval.Size * Eval.Size];
-        var random = new SplitMix64(0); // evaluation plans draw nothing
-        using (var renderer = CreateRenderer())
-            renderer.Render(opaqueRgba, 1f, Eval.Plan(opaqueRgba.Width, opaqueRgba.Height, ref random), pixels);
+        using (var renderer = CreateRenderer()) renderer.Render(opaqueRgba, Eval, pixels);
         return TopK(pixels, topK);
     }
 
