@@ -3,6 +3,7 @@ using FineTune.Cli.Commands;
 using FineTune.Cli.Parsing;
 using FineTune.Data;
 using FineTune.Distributed;
+using FineTune.Kernels;
 using static TorchSharp.torch;
 
 namespace FineTune.MpiHost;
@@ -18,13 +19,21 @@ static class TrainScenarios
     static TrainingData Synthetic(FineTune.Config.FineTuneConfig c, FineTune.Weights.Preprocessing p, int rank, int world) =>
         SyntheticImages.Create(c.Model.NumClasses, c.Data.SyntheticImagesPerClass, c.Data.ImageSize ?? p.InputSize, c.Data.BatchSize, c.Data.Seed, p, rank, world);
 
-    /// <summary>`finetune train --config F --distributed` with <paramref name="data"/> in place of the config's data; exit code as the command's.</summary>
-    static int Train(string[] args, Func<FineTune.Config.FineTuneConfig, FineTune.Weights.Preprocessing, TrainingData> data)
+    /// <summary>
+    /// `finetune train --config F [--distributed]` with <paramref name="data"/> in place of the config's data (null: the
+    /// config's own) and <paramref name="kernels"/> for the kernel check's seams; exit code as the command's.
+    /// </summary>
+    static int Train(string[] args, Func<FineTune.Config.FineTuneConfig, FineTune.Weights.Preprocessing, TrainingData>? data,
+                     KernelCheckOptions? kernels = null)
     {
         var cl = new CommandLine(args, CommandCatalog.Train);
         var config = FineTune.Config.ConfigLoader.Load(cl.Require("config", "the config"));
         // As `finetune train` prints: the tests read the ranks' lines (the library itself is quiet without a logger).
-        var options = new TrainOptions { Distributed = cl.Flag("distributed"), Data = data, Logger = FineTune.Logging.PlainTextLogger.Console() };
+        var options = new TrainOptions
+        {
+            Distributed = cl.Flag("distributed"), Data = data, Logger = FineTune.Logging.PlainTextLogger.Console(),
+            Kernels = kernels ?? KernelCheckOptions.None,
+        };
         return Experiment.Train(config, options).Outcome == FineTune.Training.TrainingOutcome.Diverged ? 1 : 0;
     }
 
@@ -57,21 +66,26 @@ static class TrainScenarios
     }
 
     /// <summary>
-    /// The CPU of rank <paramref name="faultyRank"/> alone computes a convolution wrong (<paramref name="fault"/>, as
-    /// FINETUNE_KERNEL_FAULT describes it); every rank prints the kernel plan it computed with.
+    /// The CPU of rank <paramref name="faultyRank"/> alone computes a convolution wrong (<paramref name="fault"/>, a
+    /// <see cref="KernelFault"/> spec), in its model and in the kernel check's probes it starts; every rank prints the
+    /// kernel plan it computed with.
     /// </summary>
     public static int FaultOnOneRank(int faultyRank, string fault, string[] trainArgs)
     {
         var (rank, _) = Where();
-        if (rank == faultyRank) Environment.SetEnvironmentVariable(FineTune.Kernels.KernelFault.Variable, fault);
+        KernelPlan? used = null;
+        var kernels = (rank == faultyRank ? FaultyKernels.Options(fault) : KernelCheckOptions.None) with { OnPlan = plan => used = plan };
         int code = Train(trainArgs, (config, preprocessing) =>
         {
             var (r, world) = Where();
             return Synthetic(config, preprocessing, r, world);
-        });
-        Console.WriteLine($"rank {rank} plan: {FineTune.Kernels.KernelPlan.Current.Summary()}");
+        }, kernels);
+        Console.WriteLine($"rank {rank} plan: {used?.Summary()}");
         return code;
     }
+
+    /// <summary>`finetune train` (the config's own data) on a CPU with the faults of <paramref name="fault"/> ("" for none), in its model and its kernel check's probes.</summary>
+    public static int WithFaults(string fault, string[] trainArgs) => Train(trainArgs, data: null, FaultyKernels.Options(fault));
 
     sealed class Poisoned(IBatchSource inner, int step) : IBatchSource
     {

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using System.Globalization;
 using FineTune.Benchmarks;
 using FineTune.Data;
@@ -74,7 +75,8 @@ public static class BenchCommand
             settings.Size, settings.Batch, 1000, settings.ChannelsLast, modes.Contains(BenchmarkMode.Train), precisionSettings.Any(KernelRequest.MayUseBf16), settings.Threads));
         if (settings.ChannelsLast && !plan.ChannelsLast) settings = settings with { ChannelsLast = false };
         // Resolved after the kernel check: auto needs its verdict on the bf16 kernels.
-        var precisions = precisionSettings.Select(p => Precision.ForThisMachine(p)).DistinctBy(c => c.Precision).ToList();
+        settings = settings with { Routing = plan.Routing() };
+        var precisions = precisionSettings.Select(p => Precision.ForThisMachine(p, settings.Routing)).DistinctBy(c => c.Precision).ToList();
         if (images is not null) settings = settings with { Images = images.Count, Classes = images.Classes };
 
         ModelThroughput.ConfigureThreads(settings);
@@ -274,7 +276,7 @@ public static class BenchCommand
         var choices = new List<PrecisionSetting>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var setting = Precision.TryParse(part)
+            var setting = PrecisionSettings.TryParse(part)
                 ?? throw new UsageException($"--precision takes fp32, bf16, auto or a list such as fp32,bf16; got '{part}'.");
             choices.Add(setting);
         }

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Models;
 
 namespace FineTune.Cli.Commands;
@@ -7,5 +8,5 @@ static class PrecisionOption
 {
     /// <summary>The setting --precision names (null when absent); a wrong word ends with the three choices.</summary>
     public static PrecisionSetting? Read(string? text) => text is null ? null
-        : Precision.TryParse(text) ?? throw new UsageException($"--precision takes fp32, bf16 or auto; got '{text}'.");
+        : PrecisionSettings.TryParse(text) ?? throw new UsageException($"--precision takes fp32, bf16 or auto; got '{text}'.");
 }

@@ -74,9 +74,9 @@ public sealed class Classifier : IDisposable
         var transform = settings.ToTransform();
         int imageSize = transform.Size, batchSize = options.BatchSize;
         var precision = options.Precision ?? settings.Precision;
-        KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
+        var kernels = KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
             ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), log);
-        var model = checkpoint.CreateModel();
+        var model = checkpoint.CreateModel(kernels.Routing());
         try
         {
             model.to(device);

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Models;
 using FineTune.Logging;
 using Microsoft.Extensions.Logging;

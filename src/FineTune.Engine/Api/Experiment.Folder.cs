@@ -54,11 +54,11 @@ public static partial class Experiment
         // Step times of this machine, on kernels the check has verified (it routes around faulty ones before anything computes).
         bool gpu = options.Gpu is not null;
         var measuring = AutoRecipe.Apply(config, new RunPlan(MachineCosts.ReferenceSize, MachineCosts.ReferenceSize, 1, gpu, default, default, default, default, default, default, ""), manifest.Classes.Count);
-        KernelCheck.PrepareAndReport(KernelRequest.ForConfig(measuring, training: true), log);
+        var kernels = KernelCheck.PrepareAndReport(KernelRequest.ForConfig(measuring, training: true), log).Routing();
         TorchNative.EnsureLoaded();
         var device = ModelSetup.SelectDevice(options.Gpu);
-        var precision = Precision.ForThisMachine(measuring.Training.Precision, onCpu: device.type == TorchSharp.DeviceType.CPU).Precision;
-        var costs = MachineCosts.Measure(options.Backbone, manifest.Classes.Count, measuring.Training.FreezeStages, measuring.Training.ChannelsLast, precision, device, SamplePhotos(manifest, data));
+        var precision = Precision.ForThisMachine(measuring.Training.Precision, kernels, onCpu: device.type == TorchSharp.DeviceType.CPU).Precision;
+        var costs = MachineCosts.Measure(options.Backbone, manifest.Classes.Count, measuring.Training.FreezeStages, measuring.Training.ChannelsLast, precision, device, SamplePhotos(manifest, data), kernels);
         var request = new PlanRequest(Count(Split.Train), Count(Split.Val), Count(Split.Test), MedianShortSide(scan),
             costs, options.TimeBudget, clock.Elapsed, gpu, options.Epochs, options.ImageSize);
         var plan = RunPlanner.Plan(request);

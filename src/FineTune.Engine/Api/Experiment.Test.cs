@@ -46,7 +46,7 @@ public static partial class Experiment
         int imageSize = config.Data.EvalSizeFor(preprocessing.InputSize);
         if (config.Training.Threads > 0) set_num_threads(config.Training.Threads);
 
-        using var model = checkpoint.CreateModel();
+        using var model = checkpoint.CreateModel(plan.Routing());
         model.to(device);
         model.eval();
         var precisionChoice = ModelSetup.ApplyPrecision(model, precision, device, log);

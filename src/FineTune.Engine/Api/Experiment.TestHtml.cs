@@ -2,6 +2,7 @@ using FineTune.Comparison;
 using FineTune.Evaluation;
 using FineTune.Kernels;
 using FineTune.Models;
+using FineTune.Native;
 using FineTune.Reports;
 using FineTune.Training.Checkpoints;
 using static TorchSharp.torch;

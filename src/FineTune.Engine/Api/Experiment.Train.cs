@@ -70,7 +70,7 @@ public static partial class Experiment
         // or read the plan that rank 0 is about to step down.
         bool checksHere = mainRank || !options.Distributed;
         var kernels = checksHere
-            ? KernelCheck.PrepareAndReport(kernelRequest, mainRank ? console : TextWriter.Null)
+            ? KernelCheck.PrepareAndReport(kernelRequest, mainRank ? console : TextWriter.Null, options.Kernels.Host)
             : KernelPlan.Unchecked("waiting for rank 0's plan");
         using var marker = mainRank ? RunMarker.Begin(config.Experiment.RunCheckpointDir, kernels.Summary()) : null;
         TorchNative.EnsureLoaded();
@@ -81,6 +81,8 @@ public static partial class Experiment
             kernels = KernelCheck.Adopt(KernelPlan.FromShared(dist.BroadcastText(kernels.ToShared())));
             if (dist.IsMain) console.WriteLine($"Kernels: rank 0's plan, used by all {dist.WorldSize} ranks.");
         }
+        options.Kernels.OnPlan?.Invoke(kernels);
+        var routing = kernels.Routing(options.Kernels.Interceptor);
         // From here on a stop is honoured: a SIGUSR1 that mpirun forwards while weights or data load would otherwise end the rank at once.
         using var listening = options.ListenForStop?.Invoke();
         if (dist.IsDistributed && config.Training.Threads == 0) set_num_threads(threads);
@@ -95,18 +97,18 @@ public static partial class Experiment
         {
             resume = CheckpointFile.Load(options.ResumeFrom);
             resume.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {config.Source}");
-            model = resume.CreateModel();
+            model = resume.CreateModel(routing);
             preprocessing = resume.Info.Preprocessing ?? Preprocessing.ImageNet;
         }
         else if (startingCheckpoint is not null)
         {
-            model = startingCheckpoint.CreateModel();
+            model = startingCheckpoint.CreateModel(routing);
             preprocessing = startingCheckpoint.Preprocessing;
         }
         else
         {
             var weights = config.Model.Pretrained ? WeightsCatalog.Resolve(config.Model.Backbone, config.Model.Weights) : null;
-            model = ModelFactory.Create(config.Model.Backbone, weights, config.Model.NumClasses);
+            model = PretrainedModel.Create(config.Model.Backbone, weights, config.Model.NumClasses, routing);
             foreach (var warning in weights?.Warnings ?? []) console.Warning(warning);
             preprocessing = weights?.Preprocessing ?? Preprocessing.ImageNet;
             log.WriteLine(weights is null

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
@@ -21,7 +22,7 @@ static class ModelSetup
     /// </summary>
     public static PrecisionChoice ApplyPrecision(ResNet model, PrecisionSetting setting, Device device, TextWriter log, string? bf16Note = null)
     {
-        var choice = Precision.ForThisMachine(setting, onCpu: device.type == TorchSharp.DeviceType.CPU);
+        var choice = Precision.ForThisMachine(setting, model.Routing, onCpu: device.type == TorchSharp.DeviceType.CPU);
         model.Precision = choice.Precision;
         log.WriteLine(choice.Precision == ComputePrecision.Bf16 && bf16Note is not null ? $"{choice}; {bf16Note}" : choice.ToString());
         if (choice.SlowerWarning is not null) log.WriteLine("Warning: " + choice.SlowerWarning);

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Logging;

@@ -1,5 +1,6 @@
 using FineTune.Config;
 using FineTune.Data;
+using FineTune.Kernels;
 using FineTune.Weights;
 using FineTune.Logging;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,9 @@ public sealed record TrainOptions
 
     /// <summary>The seed's `--gpu 0` (or `0,1,2,3` with one rank per device); null trains on the CPU.</summary>
     public string? Gpu { get; init; }
+
+    /// <summary>The kernel check's test seams (its probe host, what wraps the model's convolutions); none for a program.</summary>
+    public KernelCheckOptions Kernels { get; init; } = KernelCheckOptions.None;
 
     /// <summary>Join the MPI job this process was started in (`mpirun -np N ... --distributed`): rank r of N trains one model together with the others.</summary>
     public bool Distributed { get; init; }

@@ -1,3 +1,4 @@
+using FineTune.Models;
 namespace FineTune.Benchmarks;
 
 /// <summary>What a benchmark times: a training step (forward, loss, backward, SGD step) or an evaluation forward.</summary>
@@ -21,6 +22,8 @@ public sealed record BenchmarkSettings
     public int InteropThreads { get; init; }
     /// <summary>Model and batch in channels-last memory on both sides (the default: faster for both libraries on a CPU).</summary>
     public bool ChannelsLast { get; init; } = true;
+    /// <summary>How the measured models' kernels run: the kernel check's plan (`finetune bench` checks first).</summary>
+    public KernelRouting Routing { get; init; } = KernelRouting.Default;
     public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
     public int Classes { get; init; } = 1000;
 

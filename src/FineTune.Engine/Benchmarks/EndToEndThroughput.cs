@@ -43,7 +43,7 @@ public static class EndToEndThroughput
         bool perRow = ProcessMemory.TryResetPeak();
 
         torch.manual_seed(0);
-        using var model = ModelFactory.Create(backbone, null, images.Classes);
+        using var model = ModelFactory.Create(backbone, images.Classes, s.Routing);
         if (s.ChannelsLast) ChannelsLast.Convert(model);
         model.Precision = s.Precision;
         bool train = mode == BenchmarkMode.Train;

@@ -36,7 +36,7 @@ public static class ModelThroughput
         bool perRow = ProcessMemory.TryResetPeak();
 
         torch.manual_seed(0);
-        using var model = ModelFactory.Create(backbone, null, settings.Classes);
+        using var model = ModelFactory.Create(backbone, settings.Classes, settings.Routing);
         using var plain = randn(settings.Batch, 3, settings.Size, settings.Size);
         using var images = settings.ChannelsLast ? ChannelsLast.Of(plain) : plain.alias();
         using var labels = randint(0, settings.Classes, [settings.Batch], dtype: ScalarType.Int64);

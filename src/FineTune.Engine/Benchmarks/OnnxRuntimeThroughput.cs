@@ -25,7 +25,7 @@ public static class OnnxRuntimeThroughput
         bool perRow = ProcessMemory.TryResetPeak();
         byte[] model;
         torch.manual_seed(0);
-        using (var network = ModelFactory.Create(backbone, null, settings.Classes))
+        using (var network = ModelFactory.Create(backbone, settings.Classes, settings.Routing))
         {
             network.eval();
             var source = new ExportSource(network.Architecture, backbone, [.. Enumerable.Range(0, settings.Classes).Select(i => $"class{i}")],

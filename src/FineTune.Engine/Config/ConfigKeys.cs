@@ -1,5 +1,3 @@
-using FineTune.Models;
-
 namespace FineTune.Config;
 
 /// <summary>
@@ -135,8 +133,8 @@ public static class ConfigKeys
         Augmentation("eval_resize", OneOf(EvalResizes), "evaluation: `stretch` to the square (the seed's Resize((224, 224))) or `center_crop` (keep aspect, centre 87.5%)",
             (s, k, a) => a with { EvalResize = s.Choice(k, a.EvalResize, EvalResizes) }, a => NameOf(EvalResizes, a.EvalResize)),
 
-        Model("backbone", "one of " + string.Join(", ", ModelFactory.Backbones.Keys.Select(b => "`" + b + "`")), "`resnet18`, `resnet34`, `resnet50`, `resnet101` or `resnet152` (torchvision layout)",
-            (s, k, m) => m with { Backbone = s.Choice(k, m.Backbone, ModelFactory.Backbones.Keys.ToDictionary(b => b, b => b)) }, m => m.Backbone) with { HParam = true },
+        Model("backbone", "one of " + string.Join(", ", ModelConfig.Backbones.Select(b => "`" + b + "`")), "`resnet18`, `resnet34`, `resnet50`, `resnet101` or `resnet152` (torchvision layout)",
+            (s, k, m) => m with { Backbone = s.Choice(k, m.Backbone, ModelConfig.Backbones.ToDictionary(b => b, b => b)) }, m => m.Backbone) with { HParam = true },
         Model("pretrained", Bool, "start from ImageNet weights; `false` trains from random initialisation",
             (s, k, m) => m with { Pretrained = s.Bool(k, m.Pretrained) }, m => m.Pretrained) with { HParam = true },
         Model("num_classes", Whole, "classes of the new classifier; must equal the number of class folders",
@@ -195,7 +193,7 @@ public static class ConfigKeys
         Training("channels_last", Bool, "feed the network channels-last (NHWC) batches: libtorch's CPU convolutions (oneDNN) then keep that layout through the network instead of converting at every layer",
             (s, k, t) => t with { ChannelsLast = s.Bool(k, t.ChannelsLast) }, t => t.ChannelsLast) with { New = true },
         Training("precision", OneOf(Precisions), "`fp32`, `bf16`, `auto` or `fp64`. `bf16` runs convolutions and the classifier in bfloat16 as `torch.autocast('cpu', dtype=torch.bfloat16)` does (BatchNorm statistics, loss, softmax, the fp32 master weights, the optimiser and checkpoints stay fp32), in training, validation, the linear probe, `test` and `predict`. `auto` picks bf16 only where this CPU runs it faster than fp32 (`amx_bf16`, or `avx512_bf16` on AMD; an Intel CPU with `avx512_bf16` but no AMX measured slower in bf16) and the kernel check has not failed it. `--precision` on `train`, `test`, `predict` and `bench` overrides it; every run prints which precision it uses and why. TensorBoard's hparams log the precision the run computed in (auto resolved). `fp64` is for verification, not speed: parameters, activations, gradients, optimiser state and checkpoints all in float64 (several times slower), so that two computations of the same function (say 2 ranks against 1 process) agree to ~1e-12 whatever the CPU's rounding; `test` and `predict` of such a checkpoint run in fp32 unless `--precision fp64`",
-            (s, k, t) => t with { Precision = s.Choice(k, t.Precision, Precisions) }, t => Models.Precision.ToName(t.Precision)) with { New = true, HParam = true },
+            (s, k, t) => t with { Precision = s.Choice(k, t.Precision, Precisions) }, t => t.Precision.ToName()) with { New = true, HParam = true },
         Training("grad_clip", Number, "clip the global gradient norm to this value; `0` is off",
             (s, k, t) => t with { GradClip = s.Double(k, t.GradClip, 0, double.PositiveInfinity) }, t => t.GradClip) with { New = true },
         Training("threads", Whole, "CPU threads for tensor maths; `0` keeps libtorch's default (one per core)",

@@ -68,6 +68,9 @@ public enum EvalResize { Stretch, CenterCrop }
 /// <summary>Which network and which starting weights.</summary>
 public sealed record ModelConfig
 {
+    /// <summary>The backbones model.backbone may name: torchvision's ResNets, whose layer plans are Models/ModelFactory.cs's.</summary>
+    public static IReadOnlyList<string> Backbones { get; } = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"];
+
     public string Backbone { get; init; } = "resnet18";
     public bool Pretrained { get; init; } = true;
     public int NumClasses { get; init; } = 101;
@@ -113,8 +116,8 @@ public sealed record TrainingConfig
     public bool FreezeBatchNorm { get; init; }
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
-    /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see <see cref="Models.Precision"/>).</summary>
-    public Models.PrecisionSetting Precision { get; init; } = Models.PrecisionSetting.Auto;
+    /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>
+    public PrecisionSetting Precision { get; init; } = PrecisionSetting.Auto;
     /// <summary>Largest gradient norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; }
     /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>

@@ -40,7 +40,7 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
     }
 
     /// <summary>A batch of normalised NCHW images on the device, channels-last when asked and allowed.</summary>
-    public Tensor Input(Tensor images) => ChannelsLast.Input(images, device, channelsLast);
+    public Tensor Input(Tensor images) => ChannelsLast.Input(images, device, channelsLast, model.Routing);
 
     /// <summary>
     /// One forward of an input already on the device in its layout (see <see cref="Input"/>), with autograd off; the

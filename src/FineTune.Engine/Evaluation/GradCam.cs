@@ -38,7 +38,7 @@ public sealed class GradCam(ResNet model, Device device, bool channelsLast = tru
         {
             using var scope = NewDisposeScope();
             Tensor activations;
-            using (no_grad()) activations = model.FeatureMap(ChannelsLast.Input(images, device, channelsLast));
+            using (no_grad()) activations = model.FeatureMap(ChannelsLast.Input(images, device, channelsLast, model.Routing));
             using var grad = enable_grad();
             activations.requires_grad_(true); // a leaf: the graph starts here, so backward stops here
             var logits = model.Logits(activations);

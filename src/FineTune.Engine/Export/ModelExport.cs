@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Models;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
@@ -63,7 +64,7 @@ public static class ModelExport
     public static string? PrecisionNote(string checkpointPath)
     {
         var trained = EvaluationSettings.Of(CheckpointFile.Load(checkpointPath).Info, checkpointPath).Settings.Precision;
-        if (Precision.ForThisMachine(trained).Precision != ComputePrecision.Bf16) return null;
+        if (Precision.ForThisMachine(trained, KernelRouting.Default).Precision != ComputePrecision.Bf16) return null;
         return $"Precision: this export computes in fp32, while `finetune predict` on the checkpoint computes in bf16 here (training.precision: {trained.ToName()}), "
                + "so their probabilities differ slightly (up to about 0.01); `finetune predict --precision fp32` on the checkpoint gives the export's numbers.";
     }

@@ -6,33 +6,18 @@ using F = TorchSharp.torch.nn.functional;
 namespace FineTune.Kernels;
 
 /// <summary>
-/// Every convolution of our ResNets goes through here, so a shape whose kernel is broken on this CPU (see
-/// <see cref="KernelCheck"/>) is computed another, verified way, and the rest keeps libtorch's fastest kernel.
+/// The routes a convolution can take (<see cref="ConvRoute"/>): the model's, where its plan routes a shape whose kernel
+/// is broken on this CPU (see <see cref="KernelCheck"/>), and the probes' that test them.
 /// </summary>
 public static class ConvRoutes
 {
     /// <summary>
-    /// <paramref name="conv"/> applied to <paramref name="x"/>, by the route the kernel plan chose for its shape;
-    /// <paramref name="weight"/> replaces the module's own (bf16 autocast passes its weight cast to bf16; evaluation its
-    /// weight with the BatchNorm after it folded in, and <paramref name="bias"/> the rest of that BatchNorm).
+    /// A convolution by <paramref name="route"/>, through <paramref name="interceptor"/> when there is one (the tests'
+    /// faults). Without bias in training (as in every ResNet), with one in evaluation, where each BatchNorm is folded
+    /// into the convolution before it.
     /// </summary>
-    public static Tensor Conv(Conv2d conv, Tensor x, Tensor? weight = null, Tensor? bias = null)
-    {
-        var plan = KernelPlan.Current;
-        if (!plan.HasRoutes && !KernelFault.Any)
-            return weight is null && bias is null ? conv.call(x) : F.conv2d(x, weight ?? conv.weight!, bias, conv.stride, conv.padding!);
-        var (k, stride, pad) = ((int)conv.kernel_size[0], (int)conv.stride[0], (int)conv.padding![0]);
-        var shape = new OpShape(ProbeOp.Conv, (int)conv.in_channels, (int)conv.out_channels, k, stride, pad, (int)x.shape[2]);
-        var route = plan.RouteFor(shape, LayoutOf(x), DtypeOf(x));
-        return Run(route, shape, x, weight ?? conv.weight!, bias);
-    }
-
-    /// <summary>
-    /// A convolution by <paramref name="route"/>; injected test faults apply. Without bias in training (as in every
-    /// ResNet), with one in evaluation, where each BatchNorm is folded into the convolution before it.
-    /// </summary>
-    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight, Tensor? bias = null) =>
-        KernelFault.Apply(shape, route, x, weight, bias, (x, w, b) => Compute(route, shape, x, w!, b));
+    public static Tensor Run(ConvRoute route, OpShape shape, Tensor x, Tensor weight, Tensor? bias = null, IKernelInterceptor? interceptor = null) =>
+        interceptor.Apply(shape, route, x, weight, bias, (x, w, b) => Compute(route, shape, x, w!, b));
 
     static Tensor Compute(ConvRoute route, OpShape s, Tensor x, Tensor w, Tensor? b)
     {
@@ -75,4 +60,26 @@ public static class ConvRoutes
         x.dim() == 4 && ChannelsLast.Is(x) && !x.is_contiguous() ? Layout.ChannelsLast : Layout.Nchw;
 
     public static KernelDtype DtypeOf(Tensor x) => x.dtype == ScalarType.BFloat16 ? KernelDtype.Bf16 : KernelDtype.Fp32;
+}
+
+/// <summary>
+/// The routing <see cref="KernelPlan.Routing"/> gives a model: each convolution by the route its plan chose for the
+/// shape, layout and precision (libtorch's own where the plan routes nothing), and the plan's channels-last and bf16 word.
+/// </summary>
+sealed class PlannedRouting(KernelPlan plan, IKernelInterceptor? interceptor) : KernelRouting
+{
+    public override bool ChannelsLast => plan.ChannelsLast;
+
+    public override bool? Bf16Verdict(bool bf16Asked) => plan.Bf16Verdict(bf16Asked);
+
+    public override string? Bf16Failure => plan.Bf16Failure is { } failed ? $"{failed.Probe}: {failed.Detail}" : null;
+
+    public override Tensor Conv(Conv2d conv, Tensor x, Tensor? weight = null, Tensor? bias = null)
+    {
+        if (!plan.HasRoutes && interceptor is null) return base.Conv(conv, x, weight, bias);
+        var (k, stride, pad) = ((int)conv.kernel_size[0], (int)conv.stride[0], (int)conv.padding![0]);
+        var shape = new OpShape(ProbeOp.Conv, (int)conv.in_channels, (int)conv.out_channels, k, stride, pad, (int)x.shape[2]);
+        var route = plan.RouteFor(shape, ConvRoutes.LayoutOf(x), ConvRoutes.DtypeOf(x));
+        return ConvRoutes.Run(route, shape, x, weight ?? conv.weight!, bias, interceptor);
+    }
 }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FineTune.IO;
-using FineTune.Weights;
+using FineTune.Native;
 
 namespace FineTune.Kernels;
 
@@ -22,25 +22,25 @@ public static class KernelCheck
     const int Schema = 2; // 2: every element and gradient compared, eval-mode BatchNorm and the run's batches probed
     static readonly TimeSpan PerChild = TimeSpan.FromMinutes(3); // per probe: a hung kernel is a failed one
 
-    public static string Folder => Path.Combine(WeightsCatalog.CacheDir, "kernel-checks");
+    public static string Folder => Path.Combine(FineTuneHome.Folder, "kernel-checks");
 
     /// <summary>
-    /// Checks (or reads the cached verdict for) <paramref name="request"/>, applies the plan to this process and
-    /// returns it. Call it before libtorch runs anything: an instruction-set cap only takes effect before then.
+    /// Checks (or reads the cached verdict for) <paramref name="request"/>, applies its instruction-set cap to this
+    /// process and returns the plan, whose <see cref="KernelPlan.Routing"/> the models are built with. Call it before
+    /// libtorch runs anything: an instruction-set cap only takes effect before then. <paramref name="host"/>: the
+    /// program that runs the probes, when not the one beside this program (the tests').
     /// </summary>
-    public static KernelPlan Prepare(KernelRequest request, Action<string>? log = null)
+    public static KernelPlan Prepare(KernelRequest request, Action<string>? log = null, ProbeHost? host = null)
     {
         if (Environment.GetEnvironmentVariable("FINETUNE_KERNEL_CHECK") is "off" or "0")
-            return KernelPlan.Current = KernelPlan.Unchecked("FINETUNE_KERNEL_CHECK=off");
-        var plan = CachedOrChecked(request, log);
-        if (plan.Isa is not null) OneDnnIsa.Apply(plan.Isa);
-        return KernelPlan.Current = plan;
+            return KernelPlan.Unchecked("FINETUNE_KERNEL_CHECK=off");
+        return Adopt(CachedOrChecked(request, log, host: host));
     }
 
-    /// <summary><see cref="Prepare(KernelRequest, Action{string})"/> as every job that runs a model starts it: its progress and then the plan in one line, on <paramref name="log"/>.</summary>
-    public static KernelPlan PrepareAndReport(KernelRequest request, TextWriter log)
+    /// <summary><see cref="Prepare"/> as every job that runs a model starts it: its progress and then the plan in one line, on <paramref name="log"/>.</summary>
+    public static KernelPlan PrepareAndReport(KernelRequest request, TextWriter log, ProbeHost? host = null)
     {
-        var plan = Prepare(request, m => log.WriteLine(m));
+        var plan = Prepare(request, m => log.WriteLine(m), host);
         log.WriteLine(plan.Summary());
         return plan;
     }
@@ -51,9 +51,9 @@ public static class KernelCheck
     /// does not run them again.
     /// </summary>
     public static KernelPlan CachedOrChecked(KernelRequest request, Action<string>? log, bool recheck = false,
-                                             IReadOnlyList<ProbeResult>? firstRound = null)
+                                             IReadOnlyList<ProbeResult>? firstRound = null, ProbeHost? host = null)
     {
-        var path = CachePath(request);
+        var path = CachePath(request, host);
         int escalation = Escalation(request);
         if (File.Exists(path) && !recheck)
         {
@@ -65,7 +65,7 @@ public static class KernelCheck
             catch (JsonException) { /* a damaged cache entry is checked again */ }
         }
         log?.Invoke($"Kernels: checking libtorch's kernels on this CPU ({request.Probes().Count} probes, once per CPU and configuration)...");
-        var plan = Search(request, escalation, firstRound: firstRound);
+        var plan = Search(request, escalation, host, firstRound);
         AtomicWrite.Text(path, JsonSerializer.Serialize(plan, ProbeProcess.Json));
         return plan;
     }
@@ -96,13 +96,13 @@ public static class KernelCheck
     }
 
     /// <summary>
-    /// Makes <paramref name="plan"/> (rank 0's, under MPI) this process's plan, as <see cref="Prepare"/> does with its own:
-    /// every rank of a job computes with one plan. Call it before libtorch computes anything.
+    /// Applies <paramref name="plan"/>'s instruction-set cap (rank 0's plan, under MPI) to this process, as <see cref="Prepare"/>
+    /// does with its own: every rank of a job computes with one plan. Call it before libtorch computes anything.
     /// </summary>
     public static KernelPlan Adopt(KernelPlan plan)
     {
         if (plan.Isa is not null) OneDnnIsa.Apply(plan.Isa);
-        return KernelPlan.Current = plan;
+        return plan;
     }
 
     static int Escalation(KernelRequest request) =>
@@ -112,16 +112,16 @@ public static class KernelCheck
 
     /// <summary>
     /// The fastest configuration whose probes all agree with float64; escalation steps skip the fastest ones.
-    /// <paramref name="environment"/> is added to the probe processes' (tests inject faults through it).
+    /// <paramref name="host"/> runs the probes in place of the program beside this one (the tests' injects faults).
     /// <paramref name="firstRound"/>, when given, stands for the first run of the request's probes with libtorch's own
     /// kernels; it is used only when this search would start there (no escalation).
     /// </summary>
-    public static KernelPlan Search(KernelRequest request, int escalation = 0, IReadOnlyDictionary<string, string>? environment = null,
+    public static KernelPlan Search(KernelRequest request, int escalation = 0, ProbeHost? host = null,
                                     IReadOnlyList<ProbeResult>? firstRound = null)
     {
         var clock = Stopwatch.StartNew();
         var probes = request.Probes();
-        List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, PerChild, environment);
+        List<ProbeResult> Run(IEnumerable<Probe> ps, string? isa) => ProbeProcess.Run(ps.ToList(), isa, PerChild, host);
         bool asked = request.ChannelsLast;
         double givenSeconds = 0;
         KernelPlan Done(KernelPlan p, List<ProbeResult> findings) => p with
@@ -200,19 +200,20 @@ public static class KernelCheck
         return unresolved;
     }
 
-    static string CachePath(KernelRequest request) => Path.Combine(Folder, $"{Key(request)}.json");
+    static string CachePath(KernelRequest request, ProbeHost? host = null) => Path.Combine(Folder, $"{Key(request, host)}.json");
 
-    /// <summary>What the verdict depends on: the CPU, libtorch's build, oneDNN's settings, the probes and the threads.</summary>
-    public static string Key(KernelRequest request)
+    /// <summary>What the verdict depends on: the CPU, libtorch's build, oneDNN's settings, the probes, the threads and a probe host other than ours.</summary>
+    public static string Key(KernelRequest request, ProbeHost? host = null)
     {
         var cpu = CpuInfo.Current;
         var libtorch = typeof(TorchSharp.torch).Assembly.GetName().Version + " " + LibtorchFileSize();
         var settings = string.Join(",", Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(k => k.StartsWith("ONEDNN_", StringComparison.Ordinal) || k.StartsWith("DNNL_", StringComparison.Ordinal)
-                        || k is KernelFault.Variable or "FINETUNE_KERNEL_CHECK_BATCH" or "OMP_NUM_THREADS")
+                        || k is "FINETUNE_KERNEL_CHECK_BATCH" or "OMP_NUM_THREADS")
             .Order(StringComparer.Ordinal).Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}"));
         var probes = JsonSerializer.Serialize(request.Probes(), ProbeProcess.Json);
-        var text = $"{Schema}\n{cpu}\n{string.Join(' ', cpu.Flags)}\n{cpu.Stepping}\n{libtorch}\n{settings}\n{request.Threads}\n{probes}";
+        var text = $"{Schema}\n{cpu}\n{string.Join(' ', cpu.Flags)}\n{cpu.Stepping}\n{libtorch}\n{settings}\n{request.Threads}\n{probes}"
+                   + (host is null ? "" : $"\nprobe host: {host}");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
         return $"{(request.Blocks.Count == 1 ? request.Blocks[0].ToString().ToLowerInvariant() : "resnets")}-{hash}";
     }

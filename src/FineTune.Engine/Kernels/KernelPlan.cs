@@ -1,11 +1,12 @@
 using System.Text.Json.Serialization;
+using FineTune.Models;
 
 namespace FineTune.Kernels;
 
 /// <summary>
 /// The configuration the kernel check chose for this CPU: oneDNN's instruction-set cap (null: the CPU's own),
 /// whether channels-last may be used, whether bf16 kernels were verified, and a route for every convolution
-/// shape whose direct kernel failed. <see cref="Current"/> is what the models of this process use.
+/// shape whose direct kernel failed. A model computes by it through <see cref="Routing"/>, given when the model is built.
 /// </summary>
 public sealed record KernelPlan
 {
@@ -33,12 +34,16 @@ public sealed record KernelPlan
     /// <summary>Before any check: libtorch's own choices everywhere.</summary>
     public static KernelPlan Unchecked(string reason) => new() { Checked = false, SkipReason = reason };
 
-    public static KernelPlan Current { get; set; } = Unchecked("no kernel check ran in this process");
-
     public static string RouteKey(OpShape shape, Layout layout, KernelDtype dtype) => $"{shape.ConvKey} {layout} {dtype}";
 
     public ConvRoute RouteFor(OpShape shape, Layout layout, KernelDtype dtype) =>
         Routes.TryGetValue(RouteKey(shape, layout, dtype), out var route) ? route : ConvRoute.Direct;
+
+    /// <summary>
+    /// What a model built with it computes by: each convolution by its route here, channels-last where this plan allows
+    /// it, the bf16 verdict for the precision choice. <paramref name="interceptor"/> wraps every convolution (the tests' faults).
+    /// </summary>
+    public KernelRouting Routing(IKernelInterceptor? interceptor = null) => new PlannedRouting(this, interceptor);
 
     /// <summary>This plan as text for the other processes of a job (rank 0 hands its plan to every rank), with what the cache leaves out.</summary>
     public string ToShared() => System.Text.Json.JsonSerializer.Serialize(new SharedPlan(this, Checked, SkipReason, FromCache), ProbeProcess.Json);

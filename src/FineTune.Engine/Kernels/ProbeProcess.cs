@@ -40,9 +40,15 @@ public static class ProbeProcess
     }
 
     /// <summary>The entry point of the probe host (<see cref="HostFile"/>), which finds it by name: not for your program.</summary>
-    public static int RunHost(string[] args)
+    public static int RunHost(string[] args) => RunHost(args, null);
+
+    /// <summary>
+    /// <see cref="RunHost(string[])"/> with every probed operation through <paramref name="interceptor"/>: the entry point
+    /// of a probe host of the tests' (<see cref="ProbeHost"/>), whose interceptor acts as a broken kernel.
+    /// </summary>
+    public static int RunHost(string[] args, IKernelInterceptor? interceptor)
     {
-        if (TryParseChild(args, out var file, out var from, out var threads)) return RunChild(file, from, threads);
+        if (TryParseChild(args, out var file, out var from, out var threads)) return RunChild(file, from, threads, interceptor);
         // Only the kernel check starts the host; the parent shows this line in its exception.
         Console.Error.WriteLine($"usage: dotnet {HostFile} {Command} --probes FILE --from N --threads T (started by the kernel check)");
         return 2;
@@ -61,7 +67,7 @@ public static class ProbeProcess
     static volatile bool _entryRunsProbes;
 
     /// <summary>The child's side: run probes[from..] from <paramref name="file"/>, one "BEGIN i" and one "RESULT i json" line each.</summary>
-    public static int RunChild(string file, int from, int threads)
+    public static int RunChild(string file, int from, int threads, IKernelInterceptor? interceptor = null)
     {
         var probes = JsonSerializer.Deserialize<List<Probe>>(File.ReadAllText(file), Json)!;
         TorchNative.EnsureLoaded();
@@ -72,7 +78,7 @@ public static class ProbeProcess
             stdout.WriteLine($"BEGIN {i}");
             stdout.Flush();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var result = ProbeRunner.Run(probes[i]);
+            var result = ProbeRunner.Run(probes[i], interceptor);
             result = result with { Seconds = clock.Elapsed.TotalSeconds };
             stdout.WriteLine($"RESULT {i} {JsonSerializer.Serialize(result, Json)}");
             stdout.Flush();
@@ -80,21 +86,22 @@ public static class ProbeProcess
         return 0;
     }
 
-    /// <summary>The parent's side: every probe's result, a crash pinned on the probe that was running; a child per thread count.</summary>
-    public static List<ProbeResult> Run(IReadOnlyList<Probe> probes, string? isa, TimeSpan perChild,
-                                        IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// The parent's side: every probe's result, a crash pinned on the probe that was running; a child per thread count,
+    /// started from <paramref name="host"/> when given, else from the program beside this one (<see cref="ChildStart"/>).
+    /// </summary>
+    public static List<ProbeResult> Run(IReadOnlyList<Probe> probes, string? isa, TimeSpan perChild, ProbeHost? host = null)
     {
         var results = new ProbeResult[probes.Count];
         foreach (var group in probes.Select((probe, index) => (probe, index)).GroupBy(x => x.probe.Threads))
         {
-            var part = RunOnThreads(group.Select(x => x.probe).ToList(), isa, group.Key, perChild, environment);
+            var part = RunOnThreads(group.Select(x => x.probe).ToList(), isa, group.Key, perChild, host);
             foreach (var ((_, index), result) in group.Zip(part)) results[index] = result;
         }
         return results.ToList();
     }
 
-    static List<ProbeResult> RunOnThreads(IReadOnlyList<Probe> probes, string? isa, int threads, TimeSpan perChild,
-                                          IReadOnlyDictionary<string, string>? environment)
+    static List<ProbeResult> RunOnThreads(IReadOnlyList<Probe> probes, string? isa, int threads, TimeSpan perChild, ProbeHost? host)
     {
         var results = new ProbeResult?[probes.Count];
         var file = Path.Combine(Path.GetTempPath(), $"finetune-probes-{Environment.ProcessId}-{Guid.NewGuid():N}.json");
@@ -105,7 +112,7 @@ public static class ProbeProcess
             {
                 File.WriteAllText(file, JsonSerializer.Serialize(pending.Select(i => probes[i]).ToList(), Json));
                 var part = new ProbeResult?[pending.Count];
-                var (running, exit, stderr) = RunOnce(file, 0, isa, threads, perChild, part, environment);
+                var (running, exit, stderr) = RunOnce(file, 0, isa, threads, perChild, part, host);
                 for (int j = 0; j < part.Length; j++) if (part[j] is { } r) results[pending[j]] = r;
                 if (running is null)
                 {
@@ -141,15 +148,14 @@ public static class ProbeProcess
 
     /// <summary>One child: fills in results; returns the probe that was running when it died, if it died.</summary>
     static (int? Running, int Exit, string Stderr) RunOnce(string file, int from, string? isa, int threads, TimeSpan timeout, ProbeResult?[] results,
-                                                            IReadOnlyDictionary<string, string>? environment)
+                                                            ProbeHost? host)
     {
-        var psi = ChildStart();
+        var psi = ChildStart(host);
         foreach (var a in new[] { Command, "--probes", file, "--from", from.ToString(System.Globalization.CultureInfo.InvariantCulture),
                                   "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         if (isa is not null) psi.Environment[OneDnnIsa.Variable] = isa;
         psi.Environment["FINETUNE_KERNEL_CHECK"] = "off"; // the child runs probes, not a check of its own
         using var p = Process.Start(psi) ?? throw new KernelCheckException($"could not start {psi.FileName}");
@@ -184,16 +190,22 @@ public static class ProbeProcess
     }
 
     /// <summary>
-    /// How to start a probe child: the finetune apphost beside the engine (the CLI, its tests), else the probe host
+    /// How to start a probe child: <paramref name="host"/> when given (the tests'), else the finetune apphost beside the engine (the CLI, its tests), else the probe host
     /// shipped in the package (any program), else `dotnet finetune.dll` (the .NET tool), else a program of your
     /// own that still calls <see cref="RunIfChild"/>.
     /// </summary>
-    static ProcessStartInfo ChildStart()
+    static ProcessStartInfo ChildStart(ProbeHost? host)
     {
+        if (host is not null)
+        {
+            var start = new ProcessStartInfo(host.FileName);
+            foreach (var a in host.Arguments) start.ArgumentList.Add(a);
+            return start;
+        }
         var dir = AppContext.BaseDirectory;
         var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "finetune.exe" : "finetune");
         if (File.Exists(apphost)) return new ProcessStartInfo(apphost);
-        if (HostStart(dir) is { } host) return host;
+        if (HostStart(dir) is { } shipped) return shipped;
         var dll = Path.Combine(dir, "finetune.dll");
         if (!File.Exists(dll) && _entryRunsProbes && System.Reflection.Assembly.GetEntryAssembly()?.Location is { Length: > 0 } entry)
             dll = entry;

@@ -25,7 +25,7 @@ public static class ProbeRunner
         public bool Finite => NonFinite == 0 && double.IsFinite(Error);
     }
 
-    public static ProbeResult Run(Probe p)
+    public static ProbeResult Run(Probe p, IKernelInterceptor? interceptor = null)
     {
         try
         {
@@ -33,9 +33,9 @@ public static class ProbeRunner
             var gen = new Generator(1234);
             var differences = p.Shape.Op switch
             {
-                ProbeOp.Conv => Conv(p, gen),
-                ProbeOp.Linear => Linear(p, gen),
-                _ => Pointwise(p, gen),
+                ProbeOp.Conv => Conv(p, gen, interceptor),
+                ProbeOp.Linear => Linear(p, gen, interceptor),
+                _ => Pointwise(p, gen, interceptor),
             };
             // A NaN compares below every number, so the worst is picked by finiteness first, then by size.
             var worst = differences.OrderBy(d => d.Finite).ThenByDescending(d => d.Error).First();
@@ -62,7 +62,7 @@ public static class ProbeRunner
         return (typed.detach().requires_grad_(p.Backward), reference.requires_grad_(p.Backward));
     }
 
-    static List<Difference> Conv(Probe p, Generator gen)
+    static List<Difference> Conv(Probe p, Generator gen, IKernelInterceptor? interceptor)
     {
         var s = p.Shape;
         var (x, xr) = Leaf(randn(p.Batch, s.Cin, s.H, s.H, generator: gen), p, activation: true);
@@ -70,26 +70,26 @@ public static class ProbeRunner
         if (s.Cin == 3) (x, xr) = (x.requires_grad_(false), xr.requires_grad_(false));
         var (w, wr) = Leaf(randn(s.Cout, s.Cin, s.K, s.K, generator: gen) * Math.Sqrt(2.0 / (s.Cin * s.K * s.K)), p, activation: false);
         var (b, br) = p.Bias ? Leaf(randn(s.Cout, generator: gen), p, activation: false) : ((Tensor?)null, (Tensor?)null);
-        var y = ConvRoutes.Run(p.Route, s, x, w, b);
+        var y = ConvRoutes.Run(p.Route, s, x, w, b, interceptor);
         var yr = F.conv2d(xr, wr, br, [s.Stride, s.Stride], [s.Pad, s.Pad]);
         return b is null
             ? Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr))
             : Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr), ("bias gradient", b, br!));
     }
 
-    static List<Difference> Linear(Probe p, Generator gen)
+    static List<Difference> Linear(Probe p, Generator gen, IKernelInterceptor? interceptor)
     {
         var s = p.Shape;
         var (x, xr) = Leaf(randn(p.Batch, s.Cin, generator: gen), p, activation: false);
         var (w, wr) = Leaf(randn(s.Cout, s.Cin, generator: gen) / Math.Sqrt(s.Cin), p, activation: false);
         var (b, br) = Leaf(randn(s.Cout, generator: gen), p, activation: false);
-        var y = KernelFault.Apply(s, p.Route, x, w, b, (x, w, b) => F.linear(x, w!, b));
+        var y = interceptor.Apply(s, p.Route, x, w, b, (x, w, b) => F.linear(x, w!, b));
         var yr = F.linear(xr, wr, br);
         return Compare(p, gen, y, yr, ("input gradient", x, xr), ("weight gradient", w, wr), ("bias gradient", b, br));
     }
 
     /// <summary>BatchNorm (batch or running statistics), max-pool and global average pool.</summary>
-    static List<Difference> Pointwise(Probe p, Generator gen)
+    static List<Difference> Pointwise(Probe p, Generator gen, IKernelInterceptor? interceptor)
     {
         var s = p.Shape;
         var (x, xr) = Leaf(randn(p.Batch, s.Cin, s.H, s.H, generator: gen), p, activation: true);
@@ -103,13 +103,13 @@ public static class ProbeRunner
             Tensor Stat(Tensor stat, Tensor t) => stat.to(t.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32).clone(); // training updates it
             Tensor Norm(Tensor t, Tensor? weight, Tensor? bias) =>
                 F.batch_norm(t, Stat(mean, t), Stat(variance, t), weight, bias, training, momentum: 0.1, eps: 1e-5);
-            var y = KernelFault.Apply(s, p.Route, x, w, b, Norm);
+            var y = interceptor.Apply(s, p.Route, x, w, b, Norm);
             return Compare(p, gen, y, Norm(xr, wr, br), ("input gradient", x, xr), ("weight gradient", w, wr), ("bias gradient", b, br));
         }
         Func<Tensor, Tensor> op = s.Op == ProbeOp.MaxPool
             ? t => F.max_pool2d(t, [s.K, s.K], [s.Stride, s.Stride], [s.Pad, s.Pad])
             : t => F.adaptive_avg_pool2d(t, [1, 1]);
-        return Compare(p, gen, KernelFault.Apply(s, p.Route, x, null, null, (t, _, _) => op(t)), op(xr), ("input gradient", x, xr));
+        return Compare(p, gen, interceptor.Apply(s, p.Route, x, null, null, (t, _, _) => op(t)), op(xr), ("input gradient", x, xr));
     }
 
     /// <summary>The output's difference and, for a backward probe, each leaf's gradient difference after the same random output gradient.</summary>

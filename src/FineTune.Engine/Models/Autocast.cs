@@ -1,4 +1,3 @@
-using FineTune.Kernels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -17,14 +16,14 @@ static class Autocast
 {
     /// <summary>
     /// The convolution of <paramref name="conv"/> on <paramref name="x"/>, in x's dtype when that is reduced, by the route
-    /// the kernel check chose for its shape and dtype (<see cref="ConvRoutes"/>). ResNet convolutions have no bias.
+    /// <paramref name="routing"/> takes for its shape and dtype. ResNet convolutions have no bias.
     /// </summary>
-    public static Tensor Conv(Conv2d conv, Tensor x)
+    public static Tensor Conv(KernelRouting routing, Conv2d conv, Tensor x)
     {
-        if (x.dtype == conv.weight.dtype) return ConvRoutes.Conv(conv, x);
+        if (x.dtype == conv.weight.dtype) return routing.Conv(conv, x);
         using var scope = NewDisposeScope();
         var weight = conv.weight.to(x.dtype); // keeps channels-last weights channels-last
-        return ConvRoutes.Conv(conv, x, weight).MoveToOuterDisposeScope();
+        return routing.Conv(conv, x, weight).MoveToOuterDisposeScope();
     }
 
     /// <summary>The linear layer in x's dtype (cast weights), its output in fp32 for the loss and softmax.</summary>

@@ -29,11 +29,11 @@ public static class ChannelsLast
     /// the input needs converting, since convolutions follow their input's layout through the network, and weights
     /// that stay NCHW keep checkpoints writable (TorchSharp saves contiguous tensors only).
     /// </summary>
-    /// The kernel check (<see cref="Kernels.KernelPlan"/>) can turn channels-last off for a CPU whose kernels for it fail.
-    public static Tensor Input(Tensor images, Device device, bool channelsLast)
+    /// The kernel check can turn channels-last off for a CPU whose kernels for it fail (<see cref="KernelRouting.ChannelsLast"/>).
+    public static Tensor Input(Tensor images, Device device, bool channelsLast, KernelRouting routing)
     {
         var onDevice = images.to(device);
-        return channelsLast && Kernels.KernelPlan.Current.ChannelsLast && onDevice.dim() == 4 ? Of(onDevice) : onDevice;
+        return channelsLast && routing.ChannelsLast && onDevice.dim() == 4 ? Of(onDevice) : onDevice;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using FineTune.Kernels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -13,11 +12,11 @@ namespace FineTune.Models;
 /// </summary>
 static class ConvBatchNorm
 {
-    public static Tensor Apply(Conv2d conv, BatchNorm2d bn, Tensor x)
+    public static Tensor Apply(KernelRouting routing, Conv2d conv, BatchNorm2d bn, Tensor x)
     {
         if (bn.training || is_grad_enabled() || bn.running_mean is null || bn.running_var is null)
         {
-            var y = Autocast.Conv(conv, x);
+            var y = Autocast.Conv(routing, conv, x);
             return ResNet.Then(y, bn.call(y));
         }
         using var scope = NewDisposeScope();
@@ -29,6 +28,6 @@ static class ConvBatchNorm
         var bias = bn.running_mean.mul(scale).neg_();
         if (bn.bias is not null) bias.add_(bn.bias);
         if (weight.dtype != x.dtype) (weight, bias) = (weight.to(x.dtype), bias.to(x.dtype)); // bf16 autocast
-        return ConvRoutes.Conv(conv, x, weight, bias).MoveToOuterDisposeScope();
+        return routing.Conv(conv, x, weight, bias).MoveToOuterDisposeScope();
     }
 }

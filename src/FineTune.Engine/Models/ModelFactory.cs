@@ -1,15 +1,14 @@
 using FineTune.Native;
-using FineTune.Weights;
 
 namespace FineTune.Models;
 
 /// <summary>Raised for a backbone name the factory does not know.</summary>
 public sealed class UnknownBackboneException(string message) : FineTuneException(message);
 
-/// <summary>The one door to a model (after timm's create_model): backbone name + weights + classes in, module out.</summary>
+/// <summary>The one door to a model (after timm's create_model): backbone name + classes in, module out (with weights: Weights/PretrainedModel.cs).</summary>
 public static class ModelFactory
 {
-    /// <summary>torchvision's ResNets.</summary>
+    /// <summary>torchvision's ResNets, by the names a config may give (<see cref="Config.ModelConfig.Backbones"/>).</summary>
     public static IReadOnlyDictionary<string, ResNetArchitecture> Backbones { get; } = new Dictionary<string, ResNetArchitecture>
     {
         ["resnet18"] = new(BlockKind.Basic, [2, 2, 2, 2]),
@@ -28,35 +27,14 @@ public static class ModelFactory
         Backbones.FirstOrDefault(kv => kv.Value.Block == arch.Block && kv.Value.Layers.SequenceEqual(arch.Layers)).Key;
 
     /// <summary>
-    /// Builds <paramref name="backbone"/> for <paramref name="numClasses"/> classes. With weights, the
-    /// architecture is the one the weights were made for (the bundled ResNet-18 has [2, 2, 2, 3]); the
-    /// classifier is kept when its class count matches, otherwise replaced with a Xavier-initialised one.
+    /// <paramref name="backbone"/> from scratch for <paramref name="numClasses"/> classes, its kernels run by
+    /// <paramref name="routing"/> (default: libtorch's own). Pretrained weights: Weights/PretrainedModel.cs.
     /// </summary>
-    public static ResNet Create(string backbone, PretrainedWeights? weights, int numClasses)
+    public static ResNet Create(string backbone, int numClasses, KernelRouting? routing = null)
     {
         TorchNative.EnsureLoaded();
-        var arch = ArchitectureOf(backbone);
-        if (weights is null)
-        {
-            var scratch = new ResNet(arch, numClasses);
-            scratch.ResetClassifier(numClasses);
-            return scratch;
-        }
-        if (!string.Equals(weights.Backbone, backbone, StringComparison.OrdinalIgnoreCase))
-            throw new WeightsMismatchException($"Weights '{weights.Name}' are for {weights.Backbone}, not {backbone}: pick weights made for {backbone}.");
-
-        var model = new ResNet(weights.Architecture, Math.Max(weights.ClassCount, 1));
-        var state = weights.LoadStateDict();
-        try
-        {
-            bool keepHead = weights.ClassCount == numClasses;
-            StateDictLoader.Load(model, state, weights.Provenance, skipClassifier: !keepHead);
-            if (!keepHead) model.ResetClassifier(numClasses);
-        }
-        finally
-        {
-            foreach (var t in state.Values) t.Dispose();
-        }
+        var model = new ResNet(ArchitectureOf(backbone), numClasses, routing);
+        model.ResetClassifier(numClasses);
         return model;
     }
 }

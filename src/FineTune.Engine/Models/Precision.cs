@@ -1,13 +1,7 @@
-using FineTune.Kernels;
+using FineTune.Config;
+using FineTune.Native;
 
 namespace FineTune.Models;
-
-/// <summary>
-/// What a config or command line asks for (training.precision, --precision). Fp64 is for verification: every parameter,
-/// activation and gradient in float64, where rounding (~1e-16) is too small to be amplified into a visible difference by
-/// a few steps of training, so two computations of the same function agree to ~1e-12 on any CPU.
-/// </summary>
-public enum PrecisionSetting { Auto, Fp32, Bf16, Fp64 }
 
 /// <summary>What the model's convolutions and classifier compute in (see <see cref="ResNet.Precision"/>).</summary>
 public enum ComputePrecision { Fp32, Bf16, Fp64 }
@@ -64,24 +58,6 @@ public static class Precision
         _ => "fp32",
     };
 
-    public static string ToName(this PrecisionSetting p) => p switch
-    {
-        PrecisionSetting.Fp32 => "fp32",
-        PrecisionSetting.Bf16 => "bf16",
-        PrecisionSetting.Fp64 => "fp64",
-        _ => "auto",
-    };
-
-    /// <summary>"fp32", "bf16", "fp64" (also "float32", "bfloat16", "float64") or "auto", any case; null for anything else.</summary>
-    public static PrecisionSetting? TryParse(string? text) => text?.Trim().ToLowerInvariant() switch
-    {
-        "auto" => PrecisionSetting.Auto,
-        "fp32" or "float32" => PrecisionSetting.Fp32,
-        "bf16" or "bfloat16" => PrecisionSetting.Bf16,
-        "fp64" or "float64" => PrecisionSetting.Fp64,
-        _ => null,
-    };
-
     /// <summary>
     /// The precision for <paramref name="requested"/> on a CPU that offers <paramref name="cpu"/>.
     /// <paramref name="bf16KernelsVerified"/> is the kernel check's verdict on libtorch's bf16 convolution, BatchNorm,
@@ -121,22 +97,21 @@ public static class Precision
         }
     }
 
-    /// <summary>This machine's bf16 support, from the CPU's vendor and flags as <see cref="Kernels.CpuInfo"/> read them once from /proc/cpuinfo.</summary>
-    public static CpuBf16 ThisCpu() => CpuBf16.From(Kernels.CpuInfo.Current.Vendor, Kernels.CpuInfo.Current.Flags.ToHashSet(StringComparer.Ordinal));
+    /// <summary>This machine's bf16 support, from the CPU's vendor and flags as <see cref="CpuInfo"/> read them once from /proc/cpuinfo.</summary>
+    public static CpuBf16 ThisCpu() => CpuBf16.From(CpuInfo.Current.Vendor, CpuInfo.Current.Flags.ToHashSet(StringComparer.Ordinal));
 
     /// <summary>
-    /// The choice for this machine, with the verdict of this process's kernel check (<see cref="KernelPlan.Current"/>).
+    /// The choice for this machine, with the verdict of the kernel check that <paramref name="kernels"/> came from.
     /// On a GPU auto stays fp32: the bf16 path was built and measured for the CPU only.
     /// </summary>
-    public static PrecisionChoice ForThisMachine(PrecisionSetting requested, bool onCpu = true)
+    public static PrecisionChoice ForThisMachine(PrecisionSetting requested, KernelRouting kernels, bool onCpu = true)
     {
         if (!onCpu && requested == PrecisionSetting.Auto)
             return new(ComputePrecision.Fp32, "auto: bf16 autocast is implemented for the CPU only");
         // The kernel check (Kernels/, issue 11) probes bf16 kernels where the CPU has native bf16; not run: no verdict.
-        var plan = KernelPlan.Current;
-        var choice = Resolve(requested, ThisCpu(), plan.Bf16Verdict(requested == PrecisionSetting.Bf16));
-        return requested == PrecisionSetting.Bf16 && choice.Precision == ComputePrecision.Fp32 && plan.Bf16Failure is { } failed
-            ? choice with { Reason = $"{choice.Reason}; e.g. {failed.Probe}: {failed.Detail}" }
+        var choice = Resolve(requested, ThisCpu(), kernels.Bf16Verdict(requested == PrecisionSetting.Bf16));
+        return requested == PrecisionSetting.Bf16 && choice.Precision == ComputePrecision.Fp32 && kernels.Bf16Failure is { } failed
+            ? choice with { Reason = $"{choice.Reason}; e.g. {failed}" }
             : choice;
     }
 }

@@ -1,4 +1,3 @@
-using FineTune.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,6 +32,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     public ResNetArchitecture Architecture { get; }
 
+    /// <summary>How this model's kernels run on this CPU (routes around failing convolutions, channels-last, the bf16 verdict), fixed when it is built.</summary>
+    public KernelRouting Routing { get; }
+
     /// <summary>
     /// What the convolutions and the classifier compute in. For fp32 and bf16 the parameters stay fp32 (checkpoints,
     /// exports and the optimiser see fp32; bf16 is autocast, see <see cref="Autocast"/>) and the logits are fp32.
@@ -53,11 +55,13 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     public int NumClasses => (int)fc.weight!.shape[0];
 
-    public ResNet(ResNetArchitecture architecture, int numClasses = 1000) : base("ResNet")
+    /// <param name="routing">How its kernels run (default: libtorch's own, unchecked); the kernel check's plan makes one.</param>
+    public ResNet(ResNetArchitecture architecture, int numClasses = 1000, KernelRouting? routing = null) : base("ResNet")
     {
         if (architecture.Layers.Length != 4 || architecture.Layers.Any(n => n < 1))
             throw new ArgumentException($"A ResNet needs four stages of at least one block each; got [{string.Join(", ", architecture.Layers)}].");
         Architecture = architecture;
+        Routing = routing ?? KernelRouting.Default;
         int inplanes = 64;
         conv1 = Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
         bn1 = BatchNorm2d(64);
@@ -89,8 +93,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
             if (i == 0 && (stride != 1 || inplanes != planes * expansion))
                 downsample = Sequential(Conv2d(inplanes, planes * expansion, 1, stride: s, bias: false), BatchNorm2d(planes * expansion));
             modules.Add(Architecture.Block == BlockKind.Basic
-                ? new BasicBlock(inplanes, planes, s, downsample)
-                : new Bottleneck(inplanes, planes, s, downsample));
+                ? new BasicBlock(inplanes, planes, s, downsample, Routing)
+                : new Bottleneck(inplanes, planes, s, downsample, Routing));
             inplanes = planes * expansion;
         }
         return Sequential(modules);
@@ -112,7 +116,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var computeIn = Autocast.DtypeOf(Precision);
         var input = x.dtype == computeIn ? x : x.to(computeIn); // keeps a channels-last batch channels-last
-        var y = ConvBatchNorm.Apply(conv1, bn1, input);
+        var y = ConvBatchNorm.Apply(Routing, conv1, bn1, input);
         if (!ReferenceEquals(input, x)) input.Dispose();
         y = Then(y, relu.call(y));
         y = Then(y, maxpool.call(y));
@@ -153,13 +157,13 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     /// <summary>
     /// A block's shortcut: x itself, or its downsample (1x1 convolution, then BatchNorm) through
-    /// <see cref="ConvBatchNorm"/> (and so <see cref="ConvRoutes"/>) like every other one.
+    /// <see cref="ConvBatchNorm"/> (and so <paramref name="routing"/>) like every other one.
     /// </summary>
-    internal static Tensor Shortcut(Sequential? downsample, Tensor x)
+    internal static Tensor Shortcut(KernelRouting routing, Sequential? downsample, Tensor x)
     {
         if (downsample is null) return x;
         var parts = downsample.children().ToArray();
-        return ConvBatchNorm.Apply((Conv2d)parts[0], (BatchNorm2d)parts[1], x);
+        return ConvBatchNorm.Apply(routing, (Conv2d)parts[0], (BatchNorm2d)parts[1], x);
     }
 
     public override Tensor forward(Tensor x)
@@ -211,9 +215,11 @@ sealed class BasicBlock : Module<Tensor, Tensor>
     readonly BatchNorm2d bn1, bn2;
     readonly ReLU relu;
     readonly Sequential? downsample;
+    readonly KernelRouting routing;
 
-    public BasicBlock(int inplanes, int planes, int stride, Sequential? downsample) : base("BasicBlock")
+    public BasicBlock(int inplanes, int planes, int stride, Sequential? downsample, KernelRouting routing) : base("BasicBlock")
     {
+        this.routing = routing;
         conv1 = Conv2d(inplanes, planes, 3, stride: stride, padding: 1, bias: false);
         bn1 = BatchNorm2d(planes);
         relu = ReLU(inplace: true);
@@ -226,10 +232,10 @@ sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = ConvBatchNorm.Apply(conv1, bn1, x);
+        var y = ConvBatchNorm.Apply(routing, conv1, bn1, x);
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, ConvBatchNorm.Apply(conv2, bn2, y));
-        var identity = ResNet.Shortcut(downsample, x);
+        y = ResNet.Then(y, ConvBatchNorm.Apply(routing, conv2, bn2, y));
+        var identity = ResNet.Shortcut(routing, downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
 }
@@ -241,9 +247,11 @@ sealed class Bottleneck : Module<Tensor, Tensor>
     readonly BatchNorm2d bn1, bn2, bn3;
     readonly ReLU relu;
     readonly Sequential? downsample;
+    readonly KernelRouting routing;
 
-    public Bottleneck(int inplanes, int planes, int stride, Sequential? downsample) : base("Bottleneck")
+    public Bottleneck(int inplanes, int planes, int stride, Sequential? downsample, KernelRouting routing) : base("Bottleneck")
     {
+        this.routing = routing;
         conv1 = Conv2d(inplanes, planes, 1, bias: false);
         bn1 = BatchNorm2d(planes);
         conv2 = Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false);
@@ -258,12 +266,12 @@ sealed class Bottleneck : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = ConvBatchNorm.Apply(conv1, bn1, x);
+        var y = ConvBatchNorm.Apply(routing, conv1, bn1, x);
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, ConvBatchNorm.Apply(conv2, bn2, y));
+        y = ResNet.Then(y, ConvBatchNorm.Apply(routing, conv2, bn2, y));
         y = ResNet.Then(y, relu.call(y));
-        y = ResNet.Then(y, ConvBatchNorm.Apply(conv3, bn3, y));
-        var identity = ResNet.Shortcut(downsample, x);
+        y = ResNet.Then(y, ConvBatchNorm.Apply(routing, conv3, bn3, y));
+        var identity = ResNet.Shortcut(routing, downsample, x);
         return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
     }
 }

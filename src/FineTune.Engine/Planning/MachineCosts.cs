@@ -33,10 +33,11 @@ public sealed record MachineCosts(double ForwardSeconds, double TrainSeconds, do
     /// </summary>
     /// <param name="freezeStages">Stages that get no gradient, as training.freeze_stages.</param>
     /// <param name="precision">What the run will compute in (the trainer's choice for training.precision on this machine).</param>
-    public static MachineCosts Measure(string backbone, int classes, int freezeStages, bool channelsLast, ComputePrecision precision, Device device, IReadOnlyList<string> samplePhotos)
+    public static MachineCosts Measure(string backbone, int classes, int freezeStages, bool channelsLast, ComputePrecision precision, Device device, IReadOnlyList<string> samplePhotos,
+                                       KernelRouting routing)
     {
         manual_seed(0);
-        using var model = ModelFactory.Create(backbone, null, classes);
+        using var model = ModelFactory.Create(backbone, classes, routing);
         model.to(device);
         if (channelsLast) ChannelsLast.Convert(model);
         model.Precision = precision; // what training will compute in (auto may choose bf16 on this CPU)

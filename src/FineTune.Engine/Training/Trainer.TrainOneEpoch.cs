@@ -46,7 +46,7 @@ public sealed partial class Trainer
             using var scope = NewDisposeScope();
             if (!batches.MoveNext()) break;
             using var batch = batches.Current;
-            var images = ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast);
+            var images = ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast, model.Routing);
             var labels = batch.Labels.to(_device);
 
             var rates = schedule.Rates(epoch, b);

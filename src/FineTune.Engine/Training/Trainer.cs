@@ -183,7 +183,7 @@ public sealed partial class Trainer(
     /// <summary>Training, validation and the probe's feature pass all run in the model's precision; parameters stay fp32.</summary>
     void ChoosePrecision()
     {
-        var precision = Precision.ForThisMachine(_t.Precision, onCpu: _device.type == DeviceType.CPU);
+        var precision = Precision.ForThisMachine(_t.Precision, model.Routing, onCpu: _device.type == DeviceType.CPU);
         if (collective is not null)
         {
             // Rank 0's choice on every rank: `auto` reads each machine's CPU, and ranks must compute alike.

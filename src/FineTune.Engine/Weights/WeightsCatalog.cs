@@ -1,3 +1,4 @@
+using FineTune.IO;
 using FineTune.Models;
 
 namespace FineTune.Weights;
@@ -11,11 +12,8 @@ public static class WeightsCatalog
     /// <summary>The choices <see cref="Resolve"/> takes besides a file path.</summary>
     public static IReadOnlyList<string> Choices { get; } = ["auto", "torchvision", "bundled", "download"];
 
-    /// <summary>FINETUNE_HOME, else ~/.cache/finetune: where torchvision files and converted weights are kept.</summary>
-    public static string CacheDir =>
-        Environment.GetEnvironmentVariable("FINETUNE_HOME") is { Length: > 0 } home
-            ? home
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "finetune");
+    /// <summary>Where torchvision files and converted weights are kept: <see cref="FineTuneHome.Folder"/>.</summary>
+    public static string CacheDir => FineTuneHome.Folder;
 
     /// <summary>Where a torchvision file is looked for: the cache folder, and its hub/checkpoints like torch.hub's.</summary>
     public static IReadOnlyList<string> SearchFolders(string cacheDir) => [cacheDir, Path.Combine(cacheDir, "hub", "checkpoints")];

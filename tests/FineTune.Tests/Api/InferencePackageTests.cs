@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Export;
 using FineTune.Models;
 using FineTune.Tests.Export;

@@ -24,7 +24,7 @@ public class ChannelsLastTests
     public void A_converted_resnet_computes_the_same_logits()
     {
         manual_seed(3);
-        using var model = ModelFactory.Create("resnet18", null, 10);
+        using var model = ModelFactory.Create("resnet18", 10, TestSetup.Routing);
         model.eval();
         using var x = randn(2, 3, 64, 64);
         using var expected = model.call(x);

@@ -23,7 +23,7 @@ public class FlopCountTests
     {
         // Convolutions go through the kernel routes (functional calls, no module hooks), but each is followed by its
         // BatchNorm, whose output has the convolution's shape: bn1 after conv1, downsample.1 after downsample.0.
-        using var model = ModelFactory.Create(backbone, null, 10);
+        using var model = ModelFactory.Create(backbone, 10, TestSetup.Routing);
         model.eval();
         var modules = model.named_modules().ToDictionary(m => m.name, m => m.module);
         double counted = 0;

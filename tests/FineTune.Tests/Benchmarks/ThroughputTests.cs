@@ -31,7 +31,7 @@ public class ThroughputTests
         // Measured through the benchmark's own step functions: the loss of the fixed batch falls after the timed
         // training steps, and the timed forward passes leave the weights as they were.
         TorchSharp.torch.manual_seed(0);
-        using var model = FineTune.Models.ModelFactory.Create("resnet18", null, 10);
+        using var model = FineTune.Models.ModelFactory.Create("resnet18", 10, TestSetup.Routing);
         using var images = TorchSharp.torch.randn(4, 3, 32, 32);
         using var labels = TorchSharp.torch.tensor(new long[] { 1, 2, 3, 4 });
         float Loss() { using var _ = TorchSharp.torch.no_grad(); using var l = TorchSharp.torch.nn.functional.cross_entropy(model.call(images), labels); return l.item<float>(); }

@@ -25,7 +25,7 @@ static class ExportFixtures
         var weights = BundledResNet18.TryLoad(BundledResNet18.ExpectedLocation, BundledResNet18.PreprocessingLocation, Path.Combine(dir, "cache"))
             ?? throw new InvalidOperationException($"The build did not copy {BundledResNet18.ExpectedLocation}: run dotnet restore.");
         torch.random.manual_seed(21);
-        using var model = ModelFactory.Create("resnet18", weights, Classes);
+        using var model = PretrainedModel.Create("resnet18", weights, Classes, TestSetup.Routing);
         using (no_grad()) model.Head.bias!.uniform_(-0.5, 0.5);
         return Save(dir, "bundled.ckpt", model, weights.Preprocessing, "bundled", evalSize, resize);
     }

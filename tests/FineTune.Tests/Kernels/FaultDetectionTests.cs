@@ -1,5 +1,6 @@
 using FineTune.Kernels;
 using FineTune.Models;
+using FineTune.MpiHost;
 using Xunit;
 
 namespace FineTune.Tests.Kernels;
@@ -7,7 +8,7 @@ namespace FineTune.Tests.Kernels;
 /// <summary>
 /// Detection, not routing: faults that only a probe comparing every element of every output and gradient, at the
 /// batches and BatchNorm modes a run uses, against the stated tolerance, can find. Each runs the request's own probes
-/// of the faulty operation in a real probe process; only the fault is injected (FINETUNE_KERNEL_FAULT).
+/// of the faulty operation in a real probe process; only the fault is injected (<see cref="FaultyKernels"/>, in the tests' probe host).
 /// </summary>
 public class FaultDetectionTests
 {
@@ -19,7 +20,7 @@ public class FaultDetectionTests
     {
         var probes = request.Probes().Where(p => p.Shape.ToString().StartsWith(shape, StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(probes);
-        return ProbeProcess.Run(probes, null, TimeSpan.FromMinutes(3), new Dictionary<string, string> { [KernelFault.Variable] = fault });
+        return ProbeProcess.Run(probes, null, TimeSpan.FromMinutes(3), FaultyKernels.ProbeHost(fault));
     }
 
     static string Describe(IEnumerable<ProbeResult> results) => string.Join("\n", results.Select(r => $"{r.Probe}: {r.Verdict}, {r.Detail}"));

@@ -1,6 +1,7 @@
 using FineTune.Tests.Cli;
 using FineTune.Comparison;
 using FineTune.Kernels;
+using FineTune.MpiHost;
 using FineTune.Tests.Training;
 using FineTune.Training.Checkpoints;
 using Xunit;
@@ -8,21 +9,28 @@ using Xunit;
 namespace FineTune.Tests.Kernels;
 
 /// <summary>
-/// `finetune train` as a process on a CPU made faulty (FINETUNE_KERNEL_FAULT acts in the product's convolution
-/// path, as a broken oneDNN kernel would): the check routes around the fault and the run learns what a sound CPU
-/// learns; a native crash mid-run keeps the checkpoint and the next start says what happened.
+/// `finetune train` as a process on a CPU made faulty (the tests' host runs `finetune train`'s Experiment.Train with
+/// FineTune.MpiHost's <see cref="FaultyKernels"/> in the model's convolutions and in the kernel check's probes, where a
+/// broken oneDNN kernel would act): the check routes around the fault and the run learns what a sound CPU learns; a
+/// native crash mid-run keeps the checkpoint and the next start says what happened.
 /// </summary>
 public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    static (int Code, string Out, string Err) Train(string dir, Dictionary<string, string> environment, int epochs = 2)
+    /// <summary>
+    /// A training run in <paramref name="dir"/>: by `finetune` itself when <paramref name="fault"/> is null, else by the
+    /// tests' host on a CPU with that fault ("none": the same host, nothing injected).
+    /// </summary>
+    static (int Code, string Out, string Err) Train(string dir, string? fault, Dictionary<string, string> environment, int epochs = 2)
     {
         File.WriteAllText(Path.Combine(dir, "run.yaml"),
             "data:\n  source: synthetic\n  synthetic_images_per_class: 8\n  image_size: 64\n  batch_size: 4\n  seed: 5\n" +
             "model:\n  backbone: resnet18\n  pretrained: false\n  num_classes: 3\n" +
             $"training:\n  num_epochs: {epochs}\n  threads: 1\n  precision: fp32\n  optimizer: sgd\n  base_lr: 0.01\n  channels_last: true\n  early_stopping: 0\n  freeze_batchnorm: true\n" +
             $"experiment:\n  name: run\n  checkpoint_dir: {dir}/ckpt\n  log_dir: {dir}/logs\n  export_pytorch: false\n  save_every: 1\n");
-        var run = FinetuneProgram.Run(dir, new Dictionary<string, string>(environment) { ["FINETUNE_HOME"] = Path.Combine(dir, "home") },
-            "train", "--config", "run.yaml");
+        var withHome = new Dictionary<string, string>(environment) { ["FINETUNE_HOME"] = Path.Combine(dir, "home") };
+        var run = fault is null
+            ? FinetuneProgram.Run(dir, withHome, "train", "--config", "run.yaml")
+            : Processes.Run(MpiJob.Dotnet, [MpiJob.HostDll, "train-with-faults", fault, "train", "--config", "run.yaml"], dir, withHome);
         return (run.Code, run.Out, run.Err);
     }
 
@@ -45,13 +53,13 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
         var sound = Tiny.TempFolder();
         var faulty = Tiny.TempFolder();
         var unchecked_ = Tiny.TempFolder();
-        var a = Train(sound, []);
+        var a = Train(sound, "none", []);
         Assert.True(a.Code == 0, a.Err);
         Assert.Contains("Kernels: channels-last on", a.Out);
         var (fault, route) = InjectedFaults.WhereSound(a.Out);
         output.WriteLine($"injected: {fault}");
-        var b = Train(faulty, new() { [KernelFault.Variable] = fault });
-        var c = Train(unchecked_, new() { [KernelFault.Variable] = fault, ["FINETUNE_KERNEL_CHECK"] = "off" });
+        var b = Train(faulty, fault, []);
+        var c = Train(unchecked_, fault, new() { ["FINETUNE_KERNEL_CHECK"] = "off" });
         Assert.True(b.Code == 0, $"exit {b.Code}: {b.Out}\n{b.Err}");
         // Unchecked, the fault is real: training parts from the sound run, or (a wrong 3x3 convolution) diverges to NaN.
         var diverged = c.Code != 0;
@@ -87,14 +95,14 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var dir = Tiny.TempFolder();
         // The 12th call of layer4's shortcut is in epoch 2 (6 training and 3 or 4 validation batches per epoch); unchecked, it kills the run.
-        var crashed = Train(dir, new() { [KernelFault.Variable] = "kind=crash,cin=256,cout=512,k=1,after=11", ["FINETUNE_KERNEL_CHECK"] = "off" }, epochs: 3);
+        var crashed = Train(dir, "kind=crash,cin=256,cout=512,k=1,after=11", new() { ["FINETUNE_KERNEL_CHECK"] = "off" }, epochs: 3);
         Assert.True(crashed.Code == 136, $"exit {crashed.Code}: {crashed.Err}");
         var folder = Path.Combine(dir, "ckpt", "run");
         var kept = Path.Combine(folder, "checkpoint_best.ckpt");
         Assert.Equal(1, CheckpointFile.Load(kept).Info.Epoch);
         Assert.True(File.Exists(Path.Combine(folder, RunMarker.FileName)));
 
-        var next = Train(dir, [], epochs: 1);
+        var next = Train(dir, null, [], epochs: 1);
         Assert.True(next.Code == 0, next.Err);
         Assert.Contains("ended without finishing and without a message", next.Out);
         Assert.Contains("checkpoint_best.ckpt", next.Out);
@@ -106,12 +114,12 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // A clean run at the lower plan keeps it (it proves nothing about the faster one); doctor --recheck clears the
         // step-down, and the next run is checked from the fastest plan again.
-        var again = Train(dir, [], epochs: 1);
+        var again = Train(dir, null, [], epochs: 1);
         Assert.Contains("more conservative after 1 run(s)", again.Out);
         var doctor = FinetuneProgram.Run(dir, new Dictionary<string, string> { ["FINETUNE_HOME"] = Path.Combine(dir, "home") }, "doctor", "--config", "run.yaml", "--recheck");
         Assert.True(doctor.Code == 0, doctor.Err);
         Assert.Contains("Cleared 1 step-down(s)", doctor.Out);
-        var restored = Train(dir, [], epochs: 1);
+        var restored = Train(dir, null, [], epochs: 1);
         Assert.True(restored.Code == 0, restored.Err);
         Assert.Contains("Kernels: channels-last on", restored.Out);
         Assert.DoesNotContain("more conservative", restored.Out);
@@ -122,7 +130,7 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var dir = Tiny.TempFolder();
         // A fault no route or layout avoids, gone at AVX2: the plan caps oneDNN there, after libtorch has loaded.
-        var run = Train(dir, new() { [KernelFault.Variable] = "kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2", ["ONEDNN_VERBOSE"] = "1" }, epochs: 1);
+        var run = Train(dir, "kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2", new() { ["ONEDNN_VERBOSE"] = "1" }, epochs: 1);
         Assert.True(run.Code == 0, run.Err);
         output.WriteLine(string.Join("\n", run.Out.Split('\n').Where(l => !l.StartsWith("onednn_verbose,v1,primitive") && !l.StartsWith("onednn_verbose,v1,exec"))));
         Assert.Contains("oneDNN ISA AVX2", run.Out);

@@ -1,11 +1,12 @@
 using FineTune.Kernels;
 using FineTune.Models;
+using FineTune.MpiHost;
 using Xunit;
 
 namespace FineTune.Tests.Kernels;
 
 /// <summary>
-/// The kernel check against injected faults (FINETUNE_KERNEL_FAULT in its child processes): a wrong result and a
+/// The kernel check against injected faults (<see cref="FaultyKernels"/> in its child processes, the tests' probe host): a wrong result and a
 /// crash must both be found, pinned on their probe, and change the configuration chosen. Real probe processes,
 /// real libtorch kernels; only the fault is injected, where a broken oneDNN kernel would act.
 /// </summary>
@@ -14,7 +15,7 @@ public class KernelCheckTests
     // ResNet-18's shapes at 32 px, batch 2, channels-last, fp32: a few seconds of probes.
     static readonly KernelRequest Small = new([BlockKind.Basic], 32, 2, 32, 2, 5, ChannelsLast: true, Training: true, Bf16: false, Threads: 1);
 
-    static Dictionary<string, string> Fault(string spec) => new() { [KernelFault.Variable] = spec };
+    static ProbeHost Fault(string spec) => FaultyKernels.ProbeHost(spec);
 
     // This CPU's own faults: what the check finds with nothing injected. A real CPU may have some (an AMD EPYC of family
     // 26 gets 1x1 256->512 s2 channels-last wrong and dies on some 1x1 s2 backward kernels: docs/platform.md), so each
@@ -35,7 +36,7 @@ public class KernelCheckTests
     [Fact]
     public void A_wrong_channels_last_convolution_is_found_and_routed_around()
     {
-        var plan = KernelCheck.Search(Small, environment: Fault("kind=wrong,cin=256,cout=512,k=1,layout=channels_last"));
+        var plan = KernelCheck.Search(Small, host: Fault("kind=wrong,cin=256,cout=512,k=1,layout=channels_last"));
         Assert.All(Added(plan, SoundSmall.Value), finding =>
         {
             Assert.True(finding.Verdict == ProbeVerdict.Wrong, $"{finding.Probe}: {finding.Verdict}, {finding.Detail}");
@@ -74,7 +75,7 @@ public class KernelCheckTests
     [Fact]
     public void A_crash_in_a_backward_kernel_is_pinned_on_its_probe_and_the_rest_still_run()
     {
-        var plan = KernelCheck.Search(Small, environment: Fault("kind=crash,cin=128,cout=256,k=1,stride=2,pass=backward"));
+        var plan = KernelCheck.Search(Small, host: Fault("kind=crash,cin=128,cout=256,k=1,stride=2,pass=backward"));
         // Pinned on the training probe; the same kernel's other probes (evaluation at batch 1) are not run after a death.
         var added = Added(plan, SoundSmall.Value);
         var finding = Assert.Single(added, f => !f.Detail.StartsWith("not run", StringComparison.Ordinal));
@@ -93,9 +94,9 @@ public class KernelCheckTests
         // suite computes on both (tests that train set threads: 1 for the whole process), and so probes both.
         const string fault = "kind=wrong,cin=64,cout=64,k=3,layout=channels_last,threads=1";
         var twoThreads = Small with { Threads = 2 };
-        Assert.Empty(Added(KernelCheck.Search(twoThreads, environment: Fault(fault)), SoundTwoThreads.Value));
+        Assert.Empty(Added(KernelCheck.Search(twoThreads, host: Fault(fault)), SoundTwoThreads.Value));
 
-        var plan = KernelCheck.Search(twoThreads with { AlsoOneThread = true }, environment: Fault(fault));
+        var plan = KernelCheck.Search(twoThreads with { AlsoOneThread = true }, host: Fault(fault));
         var added = Added(plan, SoundTwoThreads.Value);
         Assert.NotEmpty(added);
         Assert.All(added, f => Assert.Equal(1, f.Probe.Threads));
@@ -105,7 +106,7 @@ public class KernelCheckTests
     [Fact]
     public void A_fault_no_route_avoids_turns_channels_last_off()
     {
-        var plan = KernelCheck.Search(Small, environment: Fault("kind=wrong,cin=64,cout=64,k=3,layout=channels_last,route=any"));
+        var plan = KernelCheck.Search(Small, host: Fault("kind=wrong,cin=64,cout=64,k=3,layout=channels_last,route=any"));
         Assert.False(plan.ChannelsLast);
         Assert.Null(plan.Isa);
         Assert.Contains("channels-last off", plan.Summary());
@@ -115,7 +116,7 @@ public class KernelCheckTests
     public void A_fault_in_every_layout_and_route_caps_oneDNNs_instruction_set()
     {
         var plan = KernelCheck.Search(Small with { Blocks = [BlockKind.Basic] },
-            environment: Fault("kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2"));
+            host: Fault("kind=crash,cin=64,cout=128,k=3,route=any,isa_above=AVX2"));
         Assert.Equal("AVX2", plan.Isa);
         Assert.Contains(plan.Findings, f => f.Verdict == ProbeVerdict.Crashed);
         Assert.Contains("oneDNN ISA AVX2", plan.Summary());

@@ -37,7 +37,7 @@ public sealed class BatchNormFoldingTests(BundledWeightsFixture bundled, ITestOu
     {
         // Random weights, and BatchNorm statistics and affine terms far from identity, as training leaves them.
         random.manual_seed(5);
-        using var model = ModelFactory.Create(backbone, null, 10);
+        using var model = ModelFactory.Create(backbone, 10, TestSetup.Routing);
         using (no_grad())
             foreach (var bn in model.modules().OfType<BatchNorm2d>())
             {

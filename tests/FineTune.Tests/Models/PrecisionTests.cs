@@ -114,7 +114,7 @@ public class PrecisionTests
     [InlineData("bfloat16", PrecisionSetting.Bf16)]
     [InlineData("auto", PrecisionSetting.Auto)]
     [InlineData("fp16", null)]
-    public void Words_parse_to_settings(string text, PrecisionSetting? expected) => Assert.Equal(expected, Precision.TryParse(text));
+    public void Words_parse_to_settings(string text, PrecisionSetting? expected) => Assert.Equal(expected, PrecisionSettings.TryParse(text));
 
     [Fact]
     public void The_config_key_defaults_to_auto_reads_each_choice_and_names_a_wrong_one()

@@ -1,5 +1,6 @@
 using FineTune.Kernels;
 using FineTune.Models;
+using FineTune.Native;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ public class ResNet50TrainingTests(ITestOutputHelper log)
     public void Resnet50_training_steps_give_the_same_gradients_in_both_layouts()
     {
         var gen = new Generator(11);
-        using var model = ModelFactory.Create("resnet50", null, 4);
+        using var model = ModelFactory.Create("resnet50", 4, TestSetup.Routing);
         // BatchNorm on running statistics (as training.freeze_batchnorm): batch statistics over 4 images make a random
         // ResNet-50 so ill-conditioned that rounding alone parts the layouts' gradients by percents.
         model.eval();
@@ -29,7 +30,7 @@ public class ResNet50TrainingTests(ITestOutputHelper log)
         {
             model.zero_grad();
             using var scope = NewDisposeScope();
-            var loss = nn.functional.cross_entropy(model.call(ChannelsLast.Input(images, CPU, channelsLast)), labels);
+            var loss = nn.functional.cross_entropy(model.call(ChannelsLast.Input(images, CPU, channelsLast, model.Routing)), labels);
             loss.backward();
             Assert.True(float.IsFinite(loss.item<float>()));
             return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.detach().contiguous().clone().MoveToOuterDisposeScope());
@@ -51,7 +52,7 @@ public class ResNet50TrainingTests(ITestOutputHelper log)
         // (on float64 against fp32, ResNet-50 at 64-224 px, one and two threads), and it happens or not with the
         // thread count and the CPU. A wrong kernel is off by 0.1-0.5 everywhere it computes.
         Assert.True(worst.Item2 <= 5e-2,
-            $"{worst.Item1}: channels-last gradient off by {worst.Item2:G3} of its norm on {CpuInfo.Current.ModelName}, {get_num_threads()} thread(s); {KernelPlan.Current.Summary()}");
+            $"{worst.Item1}: channels-last gradient off by {worst.Item2:G3} of its norm on {CpuInfo.Current.ModelName}, {get_num_threads()} thread(s); {TestSetup.Plan.Summary()}");
 
         // And a training-mode step (batch statistics): runs, finite, and the optimiser sees every gradient.
         model.train();

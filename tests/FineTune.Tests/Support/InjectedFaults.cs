@@ -2,7 +2,7 @@
 namespace FineTune.Tests;
 
 /// <summary>
-/// Wrong-kernel faults for FINETUNE_KERNEL_FAULT, each with the route the kernel check gives it in a plan's summary
+/// Wrong-kernel faults (specs of FineTune.MpiHost's <see cref="FineTune.MpiHost.KernelFault"/>), each with the route the kernel check gives it in a plan's summary
 /// line. A real CPU may need a route of its own at one of these shapes (an AMD EPYC of family 26 gets the layer4
 /// shortcut 1x1 256->512 wrong by itself: docs/platform.md), so a test injects the first one whose route a run with
 /// nothing injected does not already take: there, the "sound" run is sound.

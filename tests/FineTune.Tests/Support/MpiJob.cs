@@ -15,8 +15,8 @@ static class MpiJob
     // The test project references FineTune.Cli, so the program is built next to the test assembly.
     static string FinetuneDll => Path.Combine(AppContext.BaseDirectory, "finetune.dll");
     // tests/FineTune.MpiHost: the real TrainCommand and collectives with test-only inputs (NaN pixels on one rank, ...).
-    static string HostDll => Path.Combine(AppContext.BaseDirectory, "finetune-mpihost.dll");
-    static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+    public static string HostDll => Path.Combine(AppContext.BaseDirectory, "finetune-mpihost.dll");
+    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
     public sealed record Result(int ExitCode, string Output, bool TimedOut, bool Signalled = false);
 

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Models;
 using FineTune.Tests.Cli;
 using FineTune.Training;

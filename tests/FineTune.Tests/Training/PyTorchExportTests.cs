@@ -13,7 +13,7 @@ public class PyTorchExportTests
         var dir = Tiny.TempFolder();
         var pth = Path.Combine(dir, "model.pth");
         random.manual_seed(5);
-        using var model = ModelFactory.Create("resnet18", null, 5);
+        using var model = ModelFactory.Create("resnet18", 5, TestSetup.Routing);
         PyTorchExport.Save(model, pth);
 
         model.eval();

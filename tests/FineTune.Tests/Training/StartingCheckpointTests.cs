@@ -91,7 +91,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         var source = CheckpointFile.Load(experiment.CheckpointPath);
         var started = Started(config);
         using var before = source.CreateModel();
-        using var after = started.CreateModel();
+        using var after = started.CreateModel(TestSetup.Routing);
         Assert.Equal(0, MaxDifference(before, after, _ => true));
         Assert.Equal(0, LogitDifference(before, after));
         Assert.Equal(source.Info.Preprocessing!.ToString(), started.Info.Preprocessing!.ToString()); // a record of arrays: compared as its description
@@ -113,7 +113,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         output.WriteLine(log);
         Assert.Contains("(epoch 1, 3 classes); classes differ (3 new, 2 gone): new head for 4 classes.", log);
         using var before = CheckpointFile.Load(experiment.CheckpointPath).CreateModel();
-        using var after = Started(config).CreateModel();
+        using var after = Started(config).CreateModel(TestSetup.Routing);
         Assert.Equal(4, after.NumClasses);
         Assert.Equal(0, MaxDifference(before, after, key => !IsHead(key)));
         Assert.Equal([4L, after.Architecture.FeatureCount], after.Head.weight!.shape);
@@ -122,7 +122,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         // Seeded by data.seed: a second run of the same config starts with the same new head.
         var again = config with { Experiment = config.Experiment with { Name = "continued_again" } };
         StartOnly(again);
-        using var second = Started(again).CreateModel();
+        using var second = Started(again).CreateModel(TestSetup.Routing);
         Assert.Equal(0, MaxDifference(after, second, _ => true));
     }
 
@@ -141,7 +141,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
 
         Assert.Contains("the same classes in another order: its head's rows are reordered by class name.", log);
         using var before = CheckpointFile.Load(reversed).CreateModel();
-        using var after = Started(config).CreateModel();
+        using var after = Started(config).CreateModel(TestSetup.Routing);
         Assert.Equal(0, MaxDifference(before, after, key => !IsHead(key)));
         using var expectedWeight = before.Head.weight!.flip(0);
         using var expectedBias = before.Head.bias!.flip(0);

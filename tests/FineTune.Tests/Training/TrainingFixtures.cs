@@ -37,14 +37,14 @@ static class Tiny
     /// </summary>
     public static ResNet Model(int seed = 1)
     {
-        var model = new ResNet(Architecture, Classes);
+        var model = new ResNet(Architecture, Classes, TestSetup.Routing);
         model.ResetClassifier(Classes);
         lock (InitialWeights)
         {
             if (!InitialWeights.TryGetValue(seed, out var weights))
             {
                 random.manual_seed(seed);
-                using var template = new ResNet(Architecture, Classes);
+                using var template = new ResNet(Architecture, Classes, TestSetup.Routing);
                 template.ResetClassifier(Classes);
                 weights = template.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
                 InitialWeights[seed] = weights;

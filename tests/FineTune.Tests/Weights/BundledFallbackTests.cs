@@ -25,7 +25,7 @@ public sealed class BundledFallbackTests
         {
             var weights = BundledResNet18.TryLoad();
             Assert.NotNull(weights);
-            using var model = ModelFactory.Create("resnet18", weights, 101);
+            using var model = PretrainedModel.Create("resnet18", weights, 101, TestSetup.Routing);
             model.eval();
 
             using var scope = NewDisposeScope();

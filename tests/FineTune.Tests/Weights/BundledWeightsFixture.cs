@@ -19,7 +19,7 @@ public sealed class BundledWeightsFixture : IDisposable
         Weights = BundledResNet18.TryLoad(BundledResNet18.ExpectedLocation, BundledResNet18.PreprocessingLocation, CacheDir)
             ?? throw new InvalidOperationException($"The build did not copy {BundledResNet18.ExpectedLocation} from NuGet package {BundledResNet18.PackageId}: run dotnet restore.");
         HostState = Weights.LoadHostStateDict();
-        Model = ModelFactory.Create("resnet18", Weights, 1000);
+        Model = PretrainedModel.Create("resnet18", Weights, 1000, TestSetup.Routing);
         Model.eval();
     }
 

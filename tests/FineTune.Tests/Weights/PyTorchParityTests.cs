@@ -34,7 +34,7 @@ public class PyTorchParityTests(ITestOutputHelper output)
         Assert.Equal(Classes, weights.ClassCount);
 
         using var scope = NewDisposeScope();
-        using var model = ModelFactory.Create(backbone, weights, Classes); // 1000 classes: PyTorch's fc is kept
+        using var model = PretrainedModel.Create(backbone, weights, Classes, TestSetup.Routing); // 1000 classes: PyTorch's fc is kept
         model.eval();
         var input = tensor(ReadFloats(Path.Combine(fixtures, "input.f32"))).view(Batch, 3, 224, 224);
         var expected = tensor(ReadFloats(Path.Combine(fixtures, backbone + ".logits.f32"))).view(Batch, Classes);

@@ -11,7 +11,7 @@ static class TestFiles
     /// <summary>A state dict of a freshly initialised <paramref name="backbone"/> (1000 classes); the caller disposes it.</summary>
     public static Dictionary<string, Tensor> StateDict(string backbone)
     {
-        using var model = ModelFactory.Create(backbone, null, 1000);
+        using var model = ModelFactory.Create(backbone, 1000, TestSetup.Routing);
         return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
     }
 

@@ -110,7 +110,7 @@ public class WeightsCatalogTests
         }
         finally { TestFiles.Dispose(state); }
         var weights = WeightsCatalog.Resolve("resnet18", path, cache.Path);
-        var e = Assert.Throws<WeightsMismatchException>(() => ModelFactory.Create("resnet18", weights, 1000));
+        var e = Assert.Throws<WeightsMismatchException>(() => PretrainedModel.Create("resnet18", weights, 1000, TestSetup.Routing));
         Assert.Contains("layer2.1.conv2.weight", e.Message);
         Assert.Contains("[128, 128, 5, 5]", e.Message);
         Assert.Contains("[128, 128, 3, 3]", e.Message);

@@ -33,7 +33,7 @@ public static class DdpBenchCommand
         int batch = globalBatch / dist.WorldSize;
 
         torch.manual_seed(1);
-        using var model = ModelFactory.Create(backbone, null, 101);
+        using var model = ModelFactory.Create(backbone, 101);
         dist.BroadcastState(model);
         model.train();
         using var reducer = dist.CreateGradientReducer(model);

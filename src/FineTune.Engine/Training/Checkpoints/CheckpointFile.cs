@@ -94,11 +94,11 @@ public sealed class CheckpointFile
             throw new CheckpointException($"Checkpoint '{Path}' has {Info.NumClasses} classes, but {what} asks for {numClasses}: use a checkpoint trained on this dataset or set model.num_classes: {Info.NumClasses}.");
     }
 
-    /// <summary>A fresh model with this checkpoint's architecture and weights.</summary>
-    public ResNet CreateModel()
+    /// <summary>A fresh model with this checkpoint's architecture and weights, its kernels run by <paramref name="routing"/>.</summary>
+    public ResNet CreateModel(KernelRouting? routing = null)
     {
         TorchNative.EnsureLoaded();
-        var model = new ResNet(Info.Architecture, Info.NumClasses);
+        var model = new ResNet(Info.Architecture, Info.NumClasses, routing);
         LoadModelInto(model);
         return model;
     }

@@ -64,9 +64,9 @@ public sealed class StartingCheckpoint
     }
 
     /// <summary>A model with the checkpoint's architecture, weights and head (fitted to the new classes by <see cref="FitHead"/>).</summary>
-    public ResNet CreateModel()
+    public ResNet CreateModel(KernelRouting routing)
     {
-        try { return Checkpoint.CreateModel(); }
+        try { return Checkpoint.CreateModel(routing); }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException)
         {
             throw new CheckpointException($"Checkpoint '{Checkpoint.Path}' (model.weights): its model.bin cannot be read ({e.Message}): it is damaged; use another checkpoint of that run.");

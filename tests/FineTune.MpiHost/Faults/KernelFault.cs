@@ -1,6 +1,7 @@
+using FineTune.Kernels;
 using static TorchSharp.torch;
 
-namespace FineTune.Kernels;
+namespace FineTune.MpiHost;
 
 public enum FaultKind { Wrong, Nan, Crash }
 
@@ -9,8 +10,8 @@ public enum FaultPass { Forward, Backward, BackwardData, BackwardWeight, Backwar
 
 /// <summary>
 /// Test-only: makes chosen operations behave like the broken oneDNN kernels seen on some CPUs, so the kernel
-/// check and the routes around a fault can be tested on a machine without one. Set
-/// <c>FINETUNE_KERNEL_FAULT</c> to faults separated by ';', each a comma-separated list of key=value:
+/// check and the routes around a fault can be tested on a machine without one (<see cref="FaultyKernels"/> puts them
+/// where a broken kernel would act). A spec is faults separated by ';', each a comma-separated list of key=value:
 /// <c>kind=wrong|nan|crash</c> (required), <c>op=conv|batchnorm|batchnorm_eval|maxpool|avgpool|linear</c> (default conv),
 /// <c>cin</c>, <c>cout</c>, <c>k</c>, <c>stride</c>, <c>layout=nchw|channels_last</c>, <c>dtype=fp32|bf16</c>,
 /// <c>pass=forward|backward|backward_data|backward_weight|backward_bias</c> (the result or gradient that is wrong;
@@ -22,13 +23,12 @@ public enum FaultPass { Forward, Backward, BackwardData, BackwardWeight, Backwar
 /// count). nan puts one NaN in the middle of the result (of sample N); a crash is a real SIGFPE. Convolutions act in
 /// the model and the probes alike (<see cref="ConvRoutes"/>); the other operations have no seam in the model (libtorch's
 /// own modules), so their faults act in the kernel check's probes, which is where a detector is tested.
+/// The engine knows none of this: it has only the seam, <see cref="IKernelInterceptor"/>.
 /// </summary>
 public sealed partial record KernelFault(FaultKind Kind, int? Cin, int? Cout, int? K, int? Stride, Layout? Layout, KernelDtype? Dtype,
                                          FaultPass Pass, bool AnyRoute, string? IsaAbove, int After = 0, int? Threads = null)
 {
     int _calls;
-
-    public const string Variable = "FINETUNE_KERNEL_FAULT";
 
     public ProbeOp Op { get; init; } = ProbeOp.Conv;
     public int? Batch { get; init; }
@@ -37,12 +37,9 @@ public sealed partial record KernelFault(FaultKind Kind, int? Cin, int? Cout, in
 
     public bool InBackward => Pass != FaultPass.Forward;
 
-    static readonly IReadOnlyList<KernelFault> Active = Parse(Environment.GetEnvironmentVariable(Variable));
-
-    public static bool Any => Active.Count > 0;
-
-    public static KernelFault? Find(OpShape shape, Layout layout, KernelDtype dtype, ConvRoute route, long batch) =>
-        Active.FirstOrDefault(f => f.Matches(shape, layout, dtype, route, batch) && Interlocked.Increment(ref f._calls) > f.After);
+    /// <summary>Whether this fault acts on this call (counting the calls it matches, for <see cref="After"/>).</summary>
+    internal bool ActsOn(OpShape shape, Layout layout, KernelDtype dtype, ConvRoute route, long batch) =>
+        Matches(shape, layout, dtype, route, batch) && Interlocked.Increment(ref _calls) > After;
 
     bool Matches(OpShape s, Layout layout, KernelDtype dtype, ConvRoute route, long batch) =>
         Op == s.Op && (Cin ?? s.Cin) == s.Cin && (Cout ?? s.Cout) == s.Cout && (K ?? s.K) == s.K && (Stride ?? s.Stride) == s.Stride
@@ -56,6 +53,7 @@ public sealed partial record KernelFault(FaultKind Kind, int? Cin, int? Cout, in
         return cap is not null && OneDnnIsa.Rank(cap) <= OneDnnIsa.Rank(level);
     }
 
+    /// <summary>Every fault of <paramref name="text"/>; none for null or blank.</summary>
     public static IReadOnlyList<KernelFault> Parse(string? text)
     {
         if (string.IsNullOrWhiteSpace(text)) return [];
@@ -69,9 +67,9 @@ public sealed partial record KernelFault(FaultKind Kind, int? Cin, int? Cout, in
             T Word<T>(string key, T fallback) where T : struct, Enum =>
                 !kv.TryGetValue(key, out var v) ? fallback
                 : Enum.TryParse<T>(v.Replace("_", ""), ignoreCase: true, out var parsed) ? parsed
-                : throw new ArgumentException($"{Variable}: {key} cannot be '{v}' in '{spec}'.");
-            if (!kv.ContainsKey("kind")) throw new ArgumentException($"{Variable}: kind must be wrong, nan or crash in '{spec}'.");
-            Layout? layout = kv.GetValueOrDefault("layout") switch { null => null, "nchw" => Kernels.Layout.Nchw, _ => Kernels.Layout.ChannelsLast };
+                : throw new ArgumentException($"kernel fault: {key} cannot be '{v}' in '{spec}'.");
+            if (!kv.ContainsKey("kind")) throw new ArgumentException($"kernel fault: kind must be wrong, nan or crash in '{spec}'.");
+            Layout? layout = kv.GetValueOrDefault("layout") switch { null => null, "nchw" => FineTune.Kernels.Layout.Nchw, _ => FineTune.Kernels.Layout.ChannelsLast };
             KernelDtype? dtype = kv.GetValueOrDefault("dtype") switch { null => null, "bf16" => KernelDtype.Bf16, _ => KernelDtype.Fp32 };
             faults.Add(new KernelFault(Word("kind", FaultKind.Wrong), Int("cin"), Int("cout"), Int("k"), Int("stride"), layout, dtype,
                 Word("pass", FaultPass.Forward), kv.GetValueOrDefault("route") == "any", kv.GetValueOrDefault("isa_above"), Int("after") ?? 0, Int("threads"))

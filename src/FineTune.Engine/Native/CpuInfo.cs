@@ -1,4 +1,4 @@
-namespace FineTune.Kernels;
+namespace FineTune.Native;
 
 /// <summary>What identifies a CPU for the kernel check: oneDNN picks kernels (and their blocking) from these.</summary>
 public sealed record CpuInfo(string? Vendor, string ModelName, string Family, string Model, string Stepping, IReadOnlyList<string> Flags, string Caches)

@@ -1,31 +1,29 @@
 using System.Runtime.InteropServices;
+using FineTune.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FineTune.Kernels;
+namespace FineTune.MpiHost;
 
 /// <summary>How an injected fault acts on the tensors, where a broken kernel would.</summary>
 public sealed partial record KernelFault
 {
     /// <summary>
     /// <paramref name="op"/> on data <paramref name="x"/>, weight <paramref name="w"/> and bias <paramref name="b"/>
-    /// (null where the operation has none), as a broken kernel for <paramref name="shape"/> would compute it when an
-    /// active fault matches: the result or one gradient wrong, or the process killed.
+    /// (null where the operation has none), as a broken kernel computes it: the result or one gradient wrong, or the process killed.
     /// </summary>
-    public static Tensor Apply(OpShape shape, ConvRoute route, Tensor x, Tensor? w, Tensor? b, Func<Tensor, Tensor?, Tensor?, Tensor> op)
+    internal Tensor Apply(Tensor x, Tensor? w, Tensor? b, Func<Tensor, Tensor?, Tensor?, Tensor> op)
     {
-        var fault = Any ? Find(shape, ConvRoutes.LayoutOf(x), ConvRoutes.DtypeOf(x), route, x.shape[0]) : null;
-        if (fault is null) return op(x, w, b);
-        if (fault.Kind == FaultKind.Crash)
+        if (Kind == FaultKind.Crash)
         {
-            if (fault.Pass == FaultPass.Forward) CrashNow();
+            if (Pass == FaultPass.Forward) CrashNow();
             var crashing = op(x, w, b);
             return crashing.requires_grad ? CrashingIdentity.apply(crashing) : crashing;
         }
         Tensor? OnGradient(Tensor? t, FaultPass pass) =>
-            t is not null && fault.Pass == pass && t.requires_grad ? WrongGradient.apply(t, fault, pass == FaultPass.BackwardData) : t;
+            t is not null && Pass == pass && t.requires_grad ? WrongGradient.apply(t, this, pass == FaultPass.BackwardData) : t;
         var y = op(OnGradient(x, FaultPass.BackwardData)!, OnGradient(w, FaultPass.BackwardWeight), OnGradient(b, FaultPass.BackwardBias));
-        return fault.Pass == FaultPass.Forward ? fault.Corrupt(y, batched: true) : y;
+        return Pass == FaultPass.Forward ? Corrupt(y, batched: true) : y;
     }
 
     /// <summary>
