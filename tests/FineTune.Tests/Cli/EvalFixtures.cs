@@ -54,7 +54,7 @@ sealed class FolderExperiment
     public static void SaveCheckpoint(string path, FineTuneConfig config, IReadOnlyList<string> classNames, string splitHash)
     {
         random.manual_seed(11);
-        using var model = new ResNet(Tiny.Architecture, classNames.Count);
+        using var model = new ResNet(Tiny.Architecture, classNames.Count, TestSetup.Routing);
         var info = new CheckpointInfo
         {
             Reason = "best",

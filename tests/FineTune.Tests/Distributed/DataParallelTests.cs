@@ -19,7 +19,7 @@ public sealed class DataParallelTests(Xunit.Abstractions.ITestOutputHelper outpu
 
     static Dictionary<string, Tensor> Load(string path)
     {
-        var model = new ResNet(new ResNetArchitecture(BlockKind.Basic, [1, 1, 1, 1]), DdpSelfTestCommand.Classes) { Precision = ComputePrecision.Fp64 };
+        var model = new ResNet(new ResNetArchitecture(BlockKind.Basic, [1, 1, 1, 1]), DdpSelfTestCommand.Classes, TestSetup.Routing) { Precision = ComputePrecision.Fp64 };
         model.load(path);
         return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float64));
     }

@@ -35,7 +35,7 @@ static class ExportFixtures
         PrecisionSetting precision = PrecisionSetting.Auto)
     {
         torch.random.manual_seed(22);
-        using var model = new ResNet(architecture ?? ModelFactory.ArchitectureOf("resnet18"), Classes);
+        using var model = new ResNet(architecture ?? ModelFactory.ArchitectureOf("resnet18"), Classes, TestSetup.Routing);
         using (no_grad())
         {
             foreach (var (name, t) in model.state_dict())
@@ -74,7 +74,7 @@ static class ExportFixtures
     public static float[][] FineTuneLogits(string checkpointPath, IReadOnlyList<float[]> rgb01, int size)
     {
         var checkpoint = CheckpointFile.Load(checkpointPath);
-        using var model = checkpoint.CreateModel();
+        using var model = checkpoint.CreateModel(TestSetup.Routing);
         model.eval();
         var preprocessing = checkpoint.Info.Preprocessing!;
         var result = new List<float[]>();

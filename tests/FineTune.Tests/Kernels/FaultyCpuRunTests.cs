@@ -39,8 +39,8 @@ public class FaultyCpuRunTests(Xunit.Abstractions.ITestOutputHelper output)
     /// <summary>The largest difference between two runs' final weights, and where.</summary>
     static (double Difference, string Name) MaxWeightDifference(string dirA, string dirB)
     {
-        using var a = CheckpointFile.Load(Path.Combine(dirA, "ckpt", "run", "checkpoint_epoch_2.ckpt")).CreateModel();
-        using var b = CheckpointFile.Load(Path.Combine(dirB, "ckpt", "run", "checkpoint_epoch_2.ckpt")).CreateModel();
+        using var a = CheckpointFile.Load(Path.Combine(dirA, "ckpt", "run", "checkpoint_epoch_2.ckpt")).CreateModel(TestSetup.Routing);
+        using var b = CheckpointFile.Load(Path.Combine(dirB, "ckpt", "run", "checkpoint_epoch_2.ckpt")).CreateModel(TestSetup.Routing);
         var sb = b.state_dict();
         return a.state_dict().Where(kv => kv.Value.is_floating_point())
             .Select(kv => ((double)(kv.Value - sb[kv.Key]).abs().max().item<float>(), kv.Key))

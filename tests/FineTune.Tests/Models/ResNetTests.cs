@@ -32,7 +32,7 @@ public class ResNetTests
     [Fact]
     public void Any_layer_counts_build_and_run()
     {
-        using var model = new ResNet(new ResNetArchitecture(BlockKind.Basic, [2, 2, 2, 3]), 7);
+        using var model = new ResNet(new ResNetArchitecture(BlockKind.Basic, [2, 2, 2, 3]), 7, TestSetup.Routing);
         model.eval();
         using var x = randn(2, 3, 64, 64);
         using var y = model.call(x);

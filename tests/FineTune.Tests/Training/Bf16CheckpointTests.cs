@@ -28,7 +28,7 @@ public class Bf16CheckpointTests
             Assert.True(dtype == (name.EndsWith("num_batches_tracked", StringComparison.Ordinal) ? ScalarType.Int64 : ScalarType.Float32), $"{name} is saved as {dtype}");
 
         var checkpoint = CheckpointFile.Load(path);
-        using var restored = checkpoint.CreateModel();
+        using var restored = checkpoint.CreateModel(TestSetup.Routing);
         Assert.Equal(ComputePrecision.Fp32, restored.Precision);
         Assert.Equal(0, Tiny.MaxDifference(model, restored));
         restored.eval();

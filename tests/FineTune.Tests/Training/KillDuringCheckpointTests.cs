@@ -41,8 +41,8 @@ public class KillDuringCheckpointTests(Xunit.Abstractions.ITestOutputHelper outp
 
     static double Difference(string a, string b)
     {
-        using var ma = CheckpointFile.Load(a).CreateModel();
-        using var mb = CheckpointFile.Load(b).CreateModel();
+        using var ma = CheckpointFile.Load(a).CreateModel(TestSetup.Routing);
+        using var mb = CheckpointFile.Load(b).CreateModel(TestSetup.Routing);
         return Tiny.MaxDifference(ma, mb);
     }
 

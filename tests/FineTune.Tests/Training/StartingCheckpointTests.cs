@@ -90,7 +90,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         Assert.Contains("Linear probe skipped (training.linear_probe_epochs: 3)", log);
         var source = CheckpointFile.Load(experiment.CheckpointPath);
         var started = Started(config);
-        using var before = source.CreateModel();
+        using var before = source.CreateModel(TestSetup.Routing);
         using var after = started.CreateModel(TestSetup.Routing);
         Assert.Equal(0, MaxDifference(before, after, _ => true));
         Assert.Equal(0, LogitDifference(before, after));
@@ -112,7 +112,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
 
         output.WriteLine(log);
         Assert.Contains("(epoch 1, 3 classes); classes differ (3 new, 2 gone): new head for 4 classes.", log);
-        using var before = CheckpointFile.Load(experiment.CheckpointPath).CreateModel();
+        using var before = CheckpointFile.Load(experiment.CheckpointPath).CreateModel(TestSetup.Routing);
         using var after = Started(config).CreateModel(TestSetup.Routing);
         Assert.Equal(4, after.NumClasses);
         Assert.Equal(0, MaxDifference(before, after, key => !IsHead(key)));
@@ -140,7 +140,7 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
         var log = StartOnly(config);
 
         Assert.Contains("the same classes in another order: its head's rows are reordered by class name.", log);
-        using var before = CheckpointFile.Load(reversed).CreateModel();
+        using var before = CheckpointFile.Load(reversed).CreateModel(TestSetup.Routing);
         using var after = Started(config).CreateModel(TestSetup.Routing);
         Assert.Equal(0, MaxDifference(before, after, key => !IsHead(key)));
         using var expectedWeight = before.Head.weight!.flip(0);

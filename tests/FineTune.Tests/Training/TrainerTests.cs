@@ -64,7 +64,7 @@ public class TrainerTests
         Assert.Equal(Preprocessing.ImageNet.Mean, info.Preprocessing!.Mean);
         Assert.Equal("AdamW", info.Optimizer);
         Assert.Equal(config with { Source = "stored" }, ConfigLoader.Parse(info.ConfigYaml, "stored"));
-        using var restored = checkpoint.CreateModel();
+        using var restored = checkpoint.CreateModel(TestSetup.Routing);
         Assert.Equal(0, Tiny.MaxDifference(model, restored));
     }
 
@@ -111,7 +111,7 @@ public class TrainerTests
         Assert.Equal(1, result.LastEpoch);
         var best = CheckpointFile.Load(bestPath);
         Assert.Equal(1, best.Info.Epoch);
-        using var model = best.CreateModel();
+        using var model = best.CreateModel(TestSetup.Routing);
         Assert.All(model.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
         Assert.False(File.Exists(Path.Combine(Folder(config), "checkpoint_epoch_2.ckpt")));
         Assert.NotNull(bestBeforeNan);

@@ -149,7 +149,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(Tiny.MaxDifference(a, b) < 1e-3, $"weights differ by {Tiny.MaxDifference(a, b)}");
         Assert.Equal(ra.History[0].TrainLoss, rb.History[0].TrainLoss, tolerance: 1e-3);
 
-        using var restored = CheckpointFile.Load(rb.BestCheckpoint!).CreateModel();
+        using var restored = CheckpointFile.Load(rb.BestCheckpoint!).CreateModel(TestSetup.Routing);
         Assert.Equal(0, Tiny.MaxDifference(b, restored));
     }
 

@@ -14,7 +14,7 @@ public sealed class BundledResNet18Tests(BundledWeightsFixture bundled, ITestOut
     [Fact]
     public void Conversion_gives_the_keys_and_shapes_of_a_2_2_2_3_resnet_without_fc()
     {
-        using var reference = new ResNet(new ResNetArchitecture(BlockKind.Basic, [2, 2, 2, 3]), 1);
+        using var reference = new ResNet(new ResNetArchitecture(BlockKind.Basic, [2, 2, 2, 3]), 1, TestSetup.Routing);
         var expected = reference.state_dict().Where(kv => !kv.Key.StartsWith("fc.", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key, kv => kv.Value.shape);
 
