@@ -94,5 +94,7 @@ static class TrainScenarios
                 else yield return batch;
             }
         }
+
+        public void Dispose() => inner.Dispose();
     }
 }

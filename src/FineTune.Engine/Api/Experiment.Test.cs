@@ -49,7 +49,7 @@ public static partial class Experiment
         using var model = checkpoint.CreateModel();
         model.to(device);
         model.eval();
-        var precisionChoice = ModelSetup.ApplyPrecision(model, precision, device, log);
+        var precisionChoice = PrecisionSetup.Apply(model, precision, device, log.WriteLine);
         log.WriteLine($"Testing {checkpointPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
 
         var clock = Stopwatch.StartNew();
@@ -72,7 +72,7 @@ public static partial class Experiment
     /// <summary>The test split of the experiment's split.json (saved beside the checkpoint by training), checked against checkpoint and files.</summary>
     static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, ProgressReporter progress)
     {
-        TrainingDataFactory.EnsureDatasetPresent(config);
+        FolderTrainingData.EnsureDatasetPresent(config);
         var experimentDir = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
         var splitPath = Path.Combine(experimentDir, SplitManifest.FileName);
         if (!File.Exists(splitPath))
