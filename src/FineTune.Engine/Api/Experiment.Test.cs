@@ -1,3 +1,4 @@
+using FineTune.Reports;
 using System.Diagnostics;
 using FineTune.Comparison;
 using FineTune.Config;
@@ -59,7 +60,7 @@ public static partial class Experiment
         clock.Stop();
 
         var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
-        var written = report.WriteTo(reportDir).ToList();
+        var written = TestReportFiles.Write(report, reportDir).ToList();
         var heatmaps = GradCamFor(config, pass, checkpoint.Info.ClassNames, model, preprocessing, imageSize, device, log);
         var card = RunCardFor(checkpoint, pass, plan, precisionChoice, device, wall.Elapsed) with { Experiment = experiment };
         written.Add(WriteHtmlReport(reportDir, report, card, checkpoint, pass.ImageFile, heatmaps));

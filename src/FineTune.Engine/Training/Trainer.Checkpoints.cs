@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using FineTune.IO;
 using FineTune.Config;
-using FineTune.Export;
 using FineTune.Training.Checkpoints;
 using TorchSharp.Modules;
 

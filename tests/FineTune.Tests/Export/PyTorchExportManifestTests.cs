@@ -8,6 +8,7 @@ using FineTune.Tests.Weights;
 using SkiaSharp;
 using Xunit;
 using Xunit.Abstractions;
+using FineTune.Training.Checkpoints;
 
 namespace FineTune.Tests.Export;
 
