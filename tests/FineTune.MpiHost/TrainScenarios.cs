@@ -108,5 +108,7 @@ static class TrainScenarios
                 else yield return batch;
             }
         }
+
+        public void Dispose() => inner.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using FineTune.Training;
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
@@ -82,7 +83,7 @@ public sealed class Classifier : IDisposable
             model.to(device);
             model.eval();
             // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
-            ModelSetup.ApplyPrecision(model, precision, device, log, ModelExport.Bf16PredictNote);
+            PrecisionSetup.Apply(model, precision, device, log.WriteLine, ModelExport.Bf16PredictNote);
             return new Classifier(path, model, device, info, preprocessing, transform, batchSize);
         }
         catch { model.Dispose(); throw; }

@@ -1,3 +1,4 @@
+using FineTune.Reports;
 using System.Diagnostics;
 using FineTune.Comparison;
 using FineTune.Config;
@@ -49,7 +50,7 @@ public static partial class Experiment
         using var model = checkpoint.CreateModel(plan.Routing());
         model.to(device);
         model.eval();
-        var precisionChoice = ModelSetup.ApplyPrecision(model, precision, device, log);
+        var precisionChoice = PrecisionSetup.Apply(model, precision, device, log.WriteLine);
         log.WriteLine($"Testing {checkpointPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
 
         var clock = Stopwatch.StartNew();
@@ -59,7 +60,7 @@ public static partial class Experiment
         clock.Stop();
 
         var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
-        var written = report.WriteTo(reportDir).ToList();
+        var written = TestReportFiles.Write(report, reportDir).ToList();
         var heatmaps = GradCamFor(config, pass, checkpoint.Info.ClassNames, model, preprocessing, imageSize, device, log);
         var card = RunCardFor(checkpoint, pass, plan, precisionChoice, device, wall.Elapsed) with { Experiment = experiment };
         written.Add(WriteHtmlReport(reportDir, report, card, checkpoint, pass.ImageFile, heatmaps));
@@ -72,7 +73,7 @@ public static partial class Experiment
     /// <summary>The test split of the experiment's split.json (saved beside the checkpoint by training), checked against checkpoint and files.</summary>
     static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, ProgressReporter progress)
     {
-        TrainingDataFactory.EnsureDatasetPresent(config);
+        FolderTrainingData.EnsureDatasetPresent(config);
         var experimentDir = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
         var splitPath = Path.Combine(experimentDir, SplitManifest.FileName);
         if (!File.Exists(splitPath))

@@ -43,10 +43,7 @@ public static partial class Experiment
         // before any weights load.
         PreparedSplit? split = null;
         if (config.Data.Source == DataSource.Folder && options.Data is null)
-        {
-            TrainingDataFactory.EnsureDatasetPresent(config);
             split = FolderTrainingData.Prepare(config);
-        }
         // model.weights naming a checkpoint (not a resume, which restores its own weights): read and checked up front.
         var startingCheckpoint = options.ResumeFrom is null ? StartingCheckpoint.For(config) : null;
         OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
@@ -116,7 +113,8 @@ public static partial class Experiment
                 : $"Model: {config.Model.Backbone} from {weights.Name} ({weights.Provenance}), {config.Model.NumClasses} classes.");
         }
         using var _ = model;
-        var data = options.Data?.Invoke(config, preprocessing) ?? new TrainingDataFactory(dist.Rank, dist.WorldSize, split).Open(config, preprocessing);
+        using var data = options.Data is { } own ? Checked(own(config, preprocessing), config)
+            : new TrainingDataFactory(dist.Rank, dist.WorldSize, split).Open(config, preprocessing);
         // A checkpoint's head fits only its own classes, which are known once the data is open.
         bool headTrained = false;
         if (startingCheckpoint is not null)
@@ -131,21 +129,32 @@ public static partial class Experiment
 
         // Other ranks only warn (a file they could not read); their lines and progress would repeat the main rank's.
         var progress = dist.IsMain ? new ProgressReporter(console, options.Progress, console) : new ProgressReporter(TextWriter.Null, warnings: console);
-        var trainer = new Trainer(config, model, data, preprocessing, progress, cancellationToken, dist.IsDistributed ? dist : null, device, options.StopReason)
+        var start = new ModelToTrain(model, preprocessing) { StartingWeights = startingCheckpoint?.Provenance, HeadTrained = headTrained };
+        var run = new RunContext(progress)
         {
+            Stop = cancellationToken,
+            StopReason = options.StopReason,
+            Collective = dist.IsDistributed ? dist : null,
+            Device = device,
             EpochDeadline = options.EpochDeadline,
-            StartingWeights = startingCheckpoint?.Provenance,
-            HeadTrained = headTrained,
         };
-        var result = trainer.Run(resume);
+        var result = new Trainer(config, start, data, run).Run(resume);
         if (dist.IsMain) WriteRunSummary(config, result, log);
-        (data.Train as IDisposable)?.Dispose();
-        (data.Val as IDisposable)?.Dispose();
-        (data.TrainUnaugmented as IDisposable)?.Dispose();
         // Every outcome is agreed by all ranks (a stop, a diverged loss), so all of them leave MPI together; a rank
         // that throws skips this and exits non-zero, which makes mpirun end the whole job.
         dist.Finish();
         return result;
+    }
+
+    /// <summary>
+    /// Data of the caller's own (<see cref="TrainOptions.Data"/>) checked against the config: the config's own folder was
+    /// checked when its split was prepared, and synthetic data is drawn with the config's class count.
+    /// </summary>
+    static TrainingData Checked(TrainingData data, FineTuneConfig config)
+    {
+        if (data.ClassNames.Count == config.Model.NumClasses) return data;
+        data.Dispose();
+        throw new ConfigException($"{config.Source}: model.num_classes is {config.Model.NumClasses}, but the dataset has {data.ClassNames.Count} classes: set model.num_classes: {data.ClassNames.Count}.");
     }
 
     /// <summary>

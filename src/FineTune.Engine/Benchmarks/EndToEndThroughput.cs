@@ -3,6 +3,7 @@ using FineTune.Models;
 using FineTune.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Training.Memory;
 
 namespace FineTune.Benchmarks;
 

@@ -3,6 +3,7 @@ using FineTune.Models;
 using FineTune.Native;
 using TorchSharp;
 using static TorchSharp.torch;
+using FineTune.Training.Memory;
 
 namespace FineTune.Benchmarks;
 

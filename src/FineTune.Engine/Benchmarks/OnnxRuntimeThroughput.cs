@@ -7,6 +7,8 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;
+using FineTune.Training.Memory;
+using FineTune.Training.Checkpoints;
 
 namespace FineTune.Benchmarks;
 

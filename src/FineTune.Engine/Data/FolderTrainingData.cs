@@ -13,10 +13,11 @@ public static class FolderTrainingData
 {
     /// <summary>
     /// The experiment's split, checked against the config, with nothing written: train calls this before it makes any
-    /// output folder, so a data folder it refuses (<see cref="FolderLayout"/>, class sizes, num_classes) leaves nothing behind.
+    /// output folder, so a data folder it refuses (missing, <see cref="FolderLayout"/>, class sizes, num_classes) leaves nothing behind.
     /// </summary>
     public static PreparedSplit Prepare(FineTuneConfig config)
     {
+        EnsureDatasetPresent(config);
         var d = config.Data;
         var (manifest, scan) = SplitManifest.Prepare(config.Experiment.RunCheckpointDir, d.DataDir,
             new SplitRatios(d.TrainSize, d.ValSize, d.TestSize), (ulong)d.Seed);
@@ -24,6 +25,16 @@ public static class FolderTrainingData
             throw new DatasetException(
                 $"'{d.DataDir}' has {manifest.Classes.Count} classes but model.num_classes in {config.Source} is {config.Model.NumClasses}: set num_classes to {manifest.Classes.Count}.");
         return new PreparedSplit(manifest, scan);
+    }
+
+    /// <summary>A missing dataset is the commonest first-run error: say where it was looked for and how to get it.</summary>
+    public static void EnsureDatasetPresent(FineTuneConfig config)
+    {
+        var dir = config.Data.DataDir;
+        if (!Directory.Exists(dir) || !Directory.EnumerateDirectories(dir).Any())
+            throw new DatasetNotFoundException(
+                $"Dataset folder '{Path.GetFullPath(dir)}' (data.data_dir in {config.Source}) {(Directory.Exists(dir) ? "has no class subfolders" : "does not exist")}: " +
+                "run `finetune data prepare` to unpack Caltech-101 there, or point data.data_dir at a folder with one subfolder of images per class.");
     }
 
     /// <param name="split">From <see cref="Prepare"/>; prepared here when null. A fresh split is saved into the experiment folder.</param>
@@ -63,7 +74,7 @@ public static class FolderTrainingData
         Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(experimentDir, SplitManifest.FileName))));
 
     /// <summary>The loader seen through the trainer's interface; batches pass straight through (the trainer disposes them).</summary>
-    sealed class LoaderSource(DataLoader loader) : IBatchSource, IDisposable
+    sealed class LoaderSource(DataLoader loader) : IBatchSource
     {
         public int ImageCount => loader.Dataset.Count;
         public int BatchCount => loader.BatchesPerEpoch();

@@ -7,9 +7,10 @@ namespace FineTune.Data;
 
 /// <summary>
 /// What the trainer needs from a data pipeline: the batches of one epoch, in an order that depends only on
-/// the epoch number (so a resumed run sees the same batches as an uninterrupted one).
+/// the epoch number (so a resumed run sees the same batches as an uninterrupted one). Disposing it releases what it
+/// holds (loader threads, cached images, tensors).
 /// </summary>
-public interface IBatchSource
+public interface IBatchSource : IDisposable
 {
     int ImageCount { get; }
     int BatchCount { get; }
@@ -19,14 +20,24 @@ public interface IBatchSource
     IReadOnlyCollection<ImageProblem> Problems => [];
 }
 
-/// <summary>A dataset ready to train on: training and validation batches, the class names, and the split's identity.</summary>
-public sealed record TrainingData(IBatchSource Train, IBatchSource Val, IReadOnlyList<string> ClassNames, string SplitManifestHash)
+/// <summary>
+/// A dataset ready to train on: training and validation batches, the class names, and the split's identity. Whoever
+/// opens it disposes it, which disposes its sources.
+/// </summary>
+public sealed record TrainingData(IBatchSource Train, IBatchSource Val, IReadOnlyList<string> ClassNames, string SplitManifestHash) : IDisposable
 {
     /// <summary>
     /// The training images with the evaluation transform (no augmentation, a fixed order), for features computed
     /// once (training.linear_probe_epochs); null where the source has none, and the probe then reads <see cref="Train"/>.
     /// </summary>
     public IBatchSource? TrainUnaugmented { get; init; }
+
+    public void Dispose()
+    {
+        Train.Dispose();
+        Val.Dispose();
+        TrainUnaugmented?.Dispose();
+    }
 }
 
 /// <summary>Raised when the dataset is missing; the message says how to get it.</summary>

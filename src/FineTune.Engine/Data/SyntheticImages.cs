@@ -80,7 +80,7 @@ public static class SyntheticImages
 }
 
 /// <summary>A dataset held as two tensors; batches are slices in an epoch-seeded order, of this rank's shard of it.</summary>
-public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchSize, bool shuffle, int seed) : IBatchSource, IDisposable
+public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchSize, bool shuffle, int seed) : IBatchSource
 {
     public InMemoryBatchSource((Tensor Images, Tensor Labels) data, int batchSize, bool shuffle, int seed)
         : this(data.Images, data.Labels, batchSize, shuffle, seed) { }

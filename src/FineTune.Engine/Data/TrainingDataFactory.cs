@@ -18,17 +18,6 @@ public sealed class TrainingDataFactory(int rank = 0, int worldSize = 1, Prepare
         if (d.Source == DataSource.Synthetic)
             return SyntheticImages.Create(config.Model.NumClasses, d.SyntheticImagesPerClass, size, d.BatchSize, d.Seed, preprocessing, rank, worldSize);
 
-        EnsureDatasetPresent(config);
         return FolderTrainingData.Open(config, preprocessing, rank, worldSize, split);
-    }
-
-    /// <summary>A missing dataset is the commonest first-run error: say where it was looked for and how to get it.</summary>
-    public static void EnsureDatasetPresent(FineTuneConfig config)
-    {
-        var dir = config.Data.DataDir;
-        if (!Directory.Exists(dir) || !Directory.EnumerateDirectories(dir).Any())
-            throw new DatasetNotFoundException(
-                $"Dataset folder '{Path.GetFullPath(dir)}' (data.data_dir in {config.Source}) {(Directory.Exists(dir) ? "has no class subfolders" : "does not exist")}: " +
-                "run `finetune data prepare` to unpack Caltech-101 there, or point data.data_dir at a folder with one subfolder of images per class.");
     }
 }

@@ -96,10 +96,6 @@ public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainin
                 Comm.Broadcast(t, 0);
     }
 
-    /// <summary>The gradient averager for <paramref name="model"/>'s trainable parameters (see <see cref="GradientAllReducer"/>).</summary>
-    public GradientAllReducer CreateGradientReducer(nn.Module model, long bucketBytes = GradientAllReducer.DefaultBucketBytes) =>
-        new(Comm, model.parameters(), bucketBytes);
-
     GradientAllReducer? _reducer;
     IntPtr[] _reducerParameters = [];
 
@@ -124,6 +120,9 @@ public sealed class DistributedContext : IDisposable, FineTune.Training.ITrainin
 
     /// <summary>Wall seconds of the last <see cref="AverageGradients"/> (0 before the first or with one process).</summary>
     public double LastAverageSeconds => _reducer?.LastStepSeconds ?? 0;
+
+    /// <summary>The buckets the last <see cref="AverageGradients"/> sent (0 before the first or with one process).</summary>
+    public int GradientBuckets => _reducer?.Buckets.Count ?? 0;
 
     /// <summary>Element-wise sum over all ranks (the seam's name for <see cref="SumOverRanks"/>).</summary>
     public double[] Sum(double[] values) => SumOverRanks(values);

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using FineTune.Charts;
-using FineTune.IO;
 
 namespace FineTune.Evaluation;
 
@@ -19,7 +16,7 @@ public sealed record TestSummary(
 
 /// <summary>
 /// Everything <c>finetune test</c> reports about one model on one split: metrics, confusion matrix and
-/// the wrongly classified files, built from the per-image predictions.
+/// the wrongly classified files, built from the per-image predictions (written by <c>Reports.TestReportFiles</c>).
 /// </summary>
 public sealed class TestReport
 {
@@ -66,32 +63,5 @@ public sealed class TestReport
         };
         lines.AddRange(Metrics.Warnings.Select(w => "warning: " + w));
         return string.Join("\n", lines) + "\n";
-    }
-
-    /// <summary>
-    /// Writes the report files into <paramref name="folder"/> (created if needed), each atomically, and
-    /// returns their paths. <paramref name="digits"/> is the text report's decimals (scikit-learn's default 2).
-    /// </summary>
-    public IReadOnlyList<string> WriteTo(string folder, int digits = 2)
-    {
-        try { Directory.CreateDirectory(folder); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new IOException($"cannot create the report folder {folder}: {e.Message}; choose another --output_dir", e);
-        }
-        var written = new List<string>();
-        void Write(string name, Action<string> write)
-        {
-            var path = Path.Combine(folder, name);
-            write(path);
-            written.Add(path);
-        }
-        Write(ReportTextFile, p => AtomicWrite.Text(p, ClassificationReport.ToText(Metrics, digits)));
-        Write(ReportJsonFile, p => AtomicWrite.Text(p, ClassificationReport.ToJsonText(Metrics)));
-        Write(ConfusionCsvFile, p => AtomicWrite.Text(p, Confusion.ToCsv()));
-        Write(ConfusionPngFile, p => ConfusionMatrixChart.Save(p, Confusion, Summary.Experiment is { } name ? $"Confusion matrix: {name}" : "Confusion matrix"));
-        Write(MisclassifiedCsvFile, p => AtomicWrite.Text(p, MisclassifiedFiles.ToCsv(Samples, ClassNames)));
-        Write(SummaryJsonFile, p => AtomicWrite.Text(p, JsonSerializer.Serialize(Summary, new JsonSerializerOptions { WriteIndented = true }) + "\n"));
-        return written;
     }
 }

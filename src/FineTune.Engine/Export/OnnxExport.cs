@@ -6,6 +6,7 @@ using Google.Protobuf;
 using Onnx;
 using static FineTune.Prediction.OnnxModelFile;
 using static TorchSharp.torch;
+using FineTune.Training.Checkpoints;
 
 namespace FineTune.Export;
 

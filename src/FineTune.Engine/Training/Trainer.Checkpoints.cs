@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using FineTune.IO;
 using FineTune.Config;
-using FineTune.Export;
 using FineTune.Training.Checkpoints;
 using TorchSharp.Modules;
 
@@ -18,7 +17,6 @@ public sealed partial class Trainer
     void Restore(CheckpointFile checkpoint, OptimizerHelper optimizer, LearningRateSchedule schedule)
     {
         var info = checkpoint.Info;
-        checkpoint.EnsureMatches(config.Model.Backbone, config.Model.NumClasses, $"the config {config.Source}");
         if (!info.ClassNames.SequenceEqual(data.ClassNames))
             throw new CheckpointException($"Checkpoint '{checkpoint.Path}' was trained on other classes than the dataset at {config.Data.DataDir}: resume with the same data.");
         if (info.SplitManifestHash != data.SplitManifestHash)

@@ -29,7 +29,7 @@ public sealed partial class Trainer
     {
         model.train();
         FreezeBatchNormStatistics();
-        var parameters = model.parameters().ToList();
+        var step = new TrainingStep(model, optimizer, collective, _t.LabelSmoothing, _t.GradClip);
         var partial = _state.Partial;
         int start = partial?.BatchesDone ?? 0;
         double lossSum = partial?.LossSum ?? 0;
@@ -51,25 +51,16 @@ public sealed partial class Trainer
 
             var rates = schedule.Rates(epoch, b);
             OptimizerFactory.SetRates(optimizer, rates);
-            optimizer.zero_grad();
-            var logits = model.call(images);
-            var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: _t.LabelSmoothing);
-            double lossValue = loss.ToDouble();
             // Every rank learns whether any rank's loss is non-finite before the gradient all-reduce, so all of them
             // stop after the same step instead of the healthy ones waiting in a collective the diverged one never joins.
-            if (DivergedRanks(lossValue) is { Count: > 0 } diverged)
+            List<(int Rank, string What)> diverged = [];
+            if (step.Take(images, labels, loss => (diverged = DivergedRanks(loss)).Count == 0) is not { } taken)
                 return new PhaseResult(0, 0, PhaseStop.Diverged, null,
                     $"Training stopped: the loss became {diverged[0].What}{OnRanks(diverged)} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
                     $"Lower training.base_lr or set training.grad_clip; the best checkpoint so far is kept{(File.Exists(Policy.BestPath) ? $" ({Policy.BestPath})" : "")}.");
-            loss.backward();
-            collective?.AverageGradients(parameters);
-            // Clip the averaged gradient, as DDP does (clip_grad_norm_ after backward's all-reduce): clipping each
-            // rank's own gradient first would give another update than one process at the global batch.
-            if (_t.GradClip > 0) nn.utils.clip_grad_norm_(parameters.Where(p => p.requires_grad), _t.GradClip);
-            optimizer.step();
 
             long n = batch.Count;
-            long hits = logits.argmax(1).eq(labels).sum().item<long>();
+            var (lossValue, hits) = taken;
             lossSum += lossValue * n; correct += hits; seen += n; seenThisSession += n;
             _state.GlobalStep++;
             events?.AddScalar("train/loss", lossValue, _state.GlobalStep);

@@ -19,46 +19,23 @@ namespace FineTune.Training;
 /// validation (<see cref="Evaluate"/>), step the scheduler,
 /// keep checkpoint_best when validation improves, save the checkpoints the policy asks for, stop early after
 /// `early_stopping` epochs without improvement. It also resumes from a checkpoint to the same weights, stops
-/// cleanly when its <see cref="CancellationToken"/> is cancelled, and stops on a NaN/Inf loss without touching the best checkpoint.
+/// cleanly when its <see cref="RunContext.Stop"/> is cancelled, and stops on a NaN/Inf loss without touching the best checkpoint.
 /// </summary>
-public sealed partial class Trainer(
-    FineTuneConfig config,
-    ResNet model,
-    TrainingData data,
-    Preprocessing preprocessing,
-    ProgressReporter progress,
-    CancellationToken stop = default,
-    ITrainingCollective? collective = null,
-    Device? device = null,
-    Func<string?>? stopReason = null)
+public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, TrainingData data, RunContext run)
 {
     // This file is the loop over epochs; the epoch (Trainer.TrainOneEpoch.cs), the evaluation (Trainer.Evaluate.cs) and
     // the checkpoints (Trainer.Checkpoints.cs) each have their own.
     readonly TrainingConfig _t = config.Training;
-    /// <summary>Why training stopped, once it has (stopReason names a cancelled token; ranks agree on it).</summary>
+    readonly ResNet model = start.Network;
+    readonly Preprocessing preprocessing = start.Preprocessing;
+    readonly ProgressReporter progress = run.Progress;
+    readonly ITrainingCollective? collective = run.Collective;
+    readonly Device _device = run.Device;
+    /// <summary>Why training stopped, once it has (<see cref="RunContext.StopReason"/> names a cancelled token; ranks agree on it).</summary>
     string? _stopReason;
-    readonly Device _device = device ?? CPU;
     bool IsMain => collective is null || collective.Rank == 0;
-
-    /// <summary>
-    /// No epoch starts that would end after this time (UTC), judged by the last epoch's duration: a time budget ends
-    /// training after a whole epoch, with its checkpoints, instead of cutting one. Single-process runs only (ranks would
-    /// have to agree on it); null: no deadline.
-    /// </summary>
-    public DateTime? EpochDeadline { get; init; }
-
-    /// <summary>
-    /// Where training starts, in words, for the checkpoints (<see cref="CheckpointInfo.StartingWeights"/>); null: as
-    /// model.weights or model.pretrained say. A resume takes its checkpoint's, so a continued run keeps its provenance.
-    /// </summary>
-    public string? StartingWeights { get => _startingWeights; init => _startingWeights = value; }
-    string? _startingWeights;
-
-    /// <summary>
-    /// The head came trained for these very classes (from a checkpoint, <see cref="StartingCheckpoint"/>): the linear probe
-    /// is skipped, since it fits the head from zero (<see cref="LinearProbe"/>) and would throw the trained one away.
-    /// </summary>
-    public bool HeadTrained { get; init; }
+    /// <summary>Where training started, for the checkpoints: <see cref="ModelToTrain.StartingWeights"/>, or a resumed checkpoint's.</summary>
+    string? _startingWeights = start.StartingWeights;
 
     public CheckpointPolicy Policy { get; } = new(config.Experiment.RunCheckpointDir, config.Experiment.SaveBestOnly, config.Experiment.SaveEvery, config.Training.NumEpochs);
 
@@ -75,13 +52,6 @@ public sealed partial class Trainer(
     public TrainingResult Run(CheckpointFile? resumeFrom = null)
     {
         var clock = Stopwatch.StartNew();
-        if (data.ClassNames.Count != config.Model.NumClasses)
-            throw new ConfigException($"{config.Source}: model.num_classes is {config.Model.NumClasses}, but the dataset has {data.ClassNames.Count} classes: set model.num_classes: {data.ClassNames.Count}.");
-        if (IsMain)
-        {
-            OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
-            OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
-        }
         if (_t.Threads > 0) set_num_threads(_t.Threads);
         ChoosePrecision();
 
@@ -93,7 +63,7 @@ public sealed partial class Trainer(
         if (resumeFrom is null) events?.AddText("config", "```yaml\n" + ConfigPrinter.ToYaml(config) + "```", 0);
         var outcome = TrainingOutcome.Completed;
         string message = "";
-        if (resumeFrom is null && _t.LinearProbeEpochs > 0 && HeadTrained)
+        if (resumeFrom is null && _t.LinearProbeEpochs > 0 && start.HeadTrained)
             progress.Line($"Linear probe skipped (training.linear_probe_epochs: {_t.LinearProbeEpochs}): the head came trained for these classes, and the probe would fit it again from zero.");
         else if (resumeFrom is null && _t.LinearProbeEpochs > 0 && !RunLinearProbe(events))
         {
@@ -152,7 +122,7 @@ public sealed partial class Trainer(
                 message = SaveInterrupted(epoch, null, optimizer, schedule);
                 break;
             }
-            if (collective is null && epoch < _t.NumEpochs && EpochDeadline is { } deadline && DateTime.UtcNow + epochClock.Elapsed > deadline)
+            if (collective is null && epoch < _t.NumEpochs && run.EpochDeadline is { } deadline && DateTime.UtcNow + epochClock.Elapsed > deadline)
             {
                 outcome = TrainingOutcome.EarlyStopped;
                 message = $"Stopped after epoch {epoch} of {_t.NumEpochs}: another epoch (~{ProgressReporter.Clock(epochClock.Elapsed)}) would end after the time budget's deadline.";
@@ -181,19 +151,12 @@ public sealed partial class Trainer(
     }
 
     /// <summary>Training, validation and the probe's feature pass all run in the model's precision; parameters stay fp32.</summary>
-    void ChoosePrecision()
+    void ChoosePrecision() => PrecisionSetup.Apply(model, _t.Precision, _device, progress.Line, agree: collective is null ? null : precision =>
     {
-        var precision = Precision.ForThisMachine(_t.Precision, model.Routing, onCpu: _device.type == DeviceType.CPU);
-        if (collective is not null)
-        {
-            // Rank 0's choice on every rank: `auto` reads each machine's CPU, and ranks must compute alike.
-            var rank0 = (ComputePrecision)(int)collective.Sum([collective.Rank == 0 ? (double)precision.Precision : 0])[0];
-            if (rank0 != precision.Precision) precision = new PrecisionChoice(rank0, $"rank 0's choice, for every rank (here: {precision.Reason})");
-        }
-        model.Precision = precision.Precision;
-        progress.Line(precision.ToString());
-        if (precision.SlowerWarning is not null) progress.Line("Warning: " + precision.SlowerWarning);
-    }
+        // Rank 0's choice on every rank: `auto` reads each machine's CPU, and ranks must compute alike.
+        var rank0 = (ComputePrecision)(int)collective.Sum([collective.Rank == 0 ? (double)precision.Precision : 0])[0];
+        return rank0 == precision.Precision ? precision : new PrecisionChoice(rank0, $"rank 0's choice, for every rank (here: {precision.Reason})");
+    });
 
     /// <summary>
     /// The head trained alone on the frozen backbone's features before fine-tuning (training.linear_probe_epochs, see
@@ -201,7 +164,7 @@ public sealed partial class Trainer(
     /// </summary>
     bool RunLinearProbe(EventWriter? events)
     {
-        var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, stop, StopRequested);
+        var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, run.Stop, StopRequested);
         if (probe is null) return false;
         ReportUnreadable(data.TrainUnaugmented ?? data.Train, replaced: true);
         progress.Line(probe.ToString());
@@ -223,8 +186,8 @@ public sealed partial class Trainer(
     /// </summary>
     bool StopRequested()
     {
-        bool local = stop.IsCancellationRequested;
-        if (local) _stopReason ??= stopReason?.Invoke() ?? StopReason.Cancelled;
+        bool local = run.Stop.IsCancellationRequested;
+        if (local) _stopReason ??= run.StopReason?.Invoke() ?? StopReason.Cancelled;
         if (collective is null) return local;
         if (!collective.AnyRank(local)) return false;
         var codes = new double[StopReason.Codes];

@@ -1,5 +1,6 @@
 using FineTune.Benchmarks;
 using Xunit;
+using FineTune.Training.Memory;
 
 namespace FineTune.Tests.Benchmarks;
 

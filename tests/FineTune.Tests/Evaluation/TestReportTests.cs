@@ -1,3 +1,4 @@
+using FineTune.Reports;
 using System.Text.Json.Nodes;
 using FineTune.Evaluation;
 using SkiaSharp;
@@ -23,7 +24,7 @@ public class TestReportTests
     {
         using var folder = new TempFolder();
         var report = new TestReport(Names, Samples(), TimeSpan.FromSeconds(2), "tiny", "ckpt.pth");
-        var written = report.WriteTo(System.IO.Path.Combine(folder.Path, "reports"));
+        var written = TestReportFiles.Write(report, System.IO.Path.Combine(folder.Path, "reports"));
 
         var expected = new[]
         {
@@ -47,7 +48,7 @@ public class TestReportTests
             new("x/4.jpg", 3, ranked), // wrong, but in the top 5
             new("x/5.jpg", 6, ranked), // wrong, outside the top 5
         ];
-        new TestReport(seven, samples, TimeSpan.FromSeconds(2), "tiny", "ckpt.pth").WriteTo(folder.Path);
+        TestReportFiles.Write(new TestReport(seven, samples, TimeSpan.FromSeconds(2), "tiny", "ckpt.pth"), folder.Path);
         var summary = JsonNode.Parse(File.ReadAllText(folder.File(TestReport.SummaryJsonFile)))!;
         Assert.Equal(0.6, summary["accuracy"]!.GetValue<double>());
         Assert.Equal(0.8, summary["top5_accuracy"]!.GetValue<double>());
@@ -106,7 +107,7 @@ public class TestReportTests
         File.WriteAllText(folder.File("blocker"), "a file where the folder should go");
         var report = new TestReport(Names, Samples(), TimeSpan.FromSeconds(1));
         var target = System.IO.Path.Combine(folder.File("blocker"), "reports");
-        var e = Assert.Throws<IOException>(() => report.WriteTo(target));
+        var e = Assert.Throws<IOException>(() => TestReportFiles.Write(report, target));
         Assert.Contains(target, e.Message);
     }
 }

@@ -63,7 +63,7 @@ static class ExportFixtures
             Reason = "best", Epoch = 2, BestEpoch = 2, BestValAccuracy = 0.9355,
             Backbone = "resnet18", Block = model.Architecture.Block, Layers = model.Architecture.Layers, NumClasses = Classes,
             Optimizer = "AdamW", ConfigYaml = ConfigPrinter.ToYaml(config), ClassNames = ClassNames, Preprocessing = preprocessing,
-            Evaluation = EvaluationSettings.For(config, preprocessing), StartingWeights = FineTune.Export.ExportSource.StartingWeights(config),
+            Evaluation = EvaluationSettings.For(config, preprocessing), StartingWeights = FineTune.Training.Checkpoints.ExportSource.StartingWeights(config),
         };
         var path = Path.Combine(dir, name);
         CheckpointFile.Save(path, info, model, null);

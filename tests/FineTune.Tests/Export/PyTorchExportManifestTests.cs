@@ -8,6 +8,7 @@ using FineTune.Tests.Weights;
 using SkiaSharp;
 using Xunit;
 using Xunit.Abstractions;
+using FineTune.Training.Checkpoints;
 
 namespace FineTune.Tests.Export;
 
@@ -108,7 +109,7 @@ public sealed class TrainerPyTorchExportTests
         var root = Tiny.TempFolder();
         var config = Tiny.Config(root, epochs: 1);
         config = config with { Experiment = config.Experiment with { ExportPytorch = true } };
-        new FineTune.Training.Trainer(config, Tiny.Model(), Tiny.Data(config), FineTune.Weights.Preprocessing.ImageNet, FineTune.Training.ProgressReporter.Silent()).Run(null);
+        new FineTune.Training.Trainer(config, new FineTune.Training.ModelToTrain(Tiny.Model(), FineTune.Weights.Preprocessing.ImageNet), Tiny.Data(config), FineTune.Training.RunContext.Silent()).Run(null);
         var pth = Path.Combine(root, "ckpt", "tiny", "checkpoint_best.pth");
         Assert.True(File.Exists(PyTorchManifest.PathFor(pth)), "checkpoint_best.json is missing");
         var png = ExportImages.WriteSquarePng(Path.Combine(root, "scene.png"), seed: 3, size: 32);

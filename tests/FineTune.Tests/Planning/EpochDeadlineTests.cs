@@ -16,7 +16,7 @@ public sealed class EpochDeadlineTests
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 3);
         using var model = Tiny.Model();
         var data = Tiny.Data(config);
-        return new Trainer(config, model, data, Preprocessing.ImageNet, ProgressReporter.Silent()) { EpochDeadline = deadline }.Run();
+        return new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), data, RunContext.Silent() with { EpochDeadline = deadline }).Run();
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public class Bf16CheckpointTests
     {
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { Precision = PrecisionSetting.Bf16 });
         using var model = Tiny.Model();
-        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), RunContext.Silent()).Run();
         Assert.Equal(ComputePrecision.Bf16, model.Precision); // the trainer ran it in bf16
 
         var path = Path.Combine(config.Experiment.RunCheckpointDir, "checkpoint_best.ckpt");

@@ -41,7 +41,7 @@ public sealed class CheckpointEvaluationTests : RestoresKernelPlan
 
         var config = Tiny.Config(root, epochs: 1) with { Data = Tiny.Config(root).Data with { EvalImageSize = 36 } };
         using var model = Tiny.Model();
-        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, ProgressReporter.Silent()).Run(null);
+        new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), RunContext.Silent()).Run(null);
         var trained = CheckpointFile.Load(Path.Combine(root, "ckpt", "tiny", "checkpoint_best.ckpt")).Info;
         Assert.Equal(new EvaluationSettings(36, ResizeMode.Stretch, 0.875, PrecisionSetting.Fp32), trained.Evaluation);
         Assert.Equal("trained from scratch (random init)", trained.StartingWeights);

@@ -16,7 +16,7 @@ public class ResumeTests(Xunit.Abstractions.ITestOutputHelper log)
         var data = Tiny.Data(config);
         if (stopAfterBatch >= 0)
             data = data with { Train = new InterceptingSource(data.Train, (epoch, b, batch) => { if (epoch == 1 && b == stopAfterBatch) stop!.Cancel(); return batch; }) };
-        var result = new Trainer(config, model, data, FineTune.Weights.Preprocessing.ImageNet, ProgressReporter.Silent(), stop?.Token ?? default).Run(resume);
+        var result = new Trainer(config, new ModelToTrain(model, FineTune.Weights.Preprocessing.ImageNet), data, RunContext.Silent() with { Stop = stop?.Token ?? default }).Run(resume);
         return new ResNetResult(model, result);
     }
 

@@ -57,7 +57,7 @@ public class TensorBoardTests
     {
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 2);
         var data = Tiny.Data(config);
-        new Trainer(config, Tiny.Model(), data, FineTune.Weights.Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        new Trainer(config, new ModelToTrain(Tiny.Model(), FineTune.Weights.Preprocessing.ImageNet), data, RunContext.Silent()).Run();
         var scalars = EventReader.Scalars(config.Experiment.RunLogDir);
         int steps = 2 * data.Train.BatchCount;
         Assert.Equal(Enumerable.Range(1, steps).Select(s => (long)s), scalars["train/loss"].Select(p => p.Step));

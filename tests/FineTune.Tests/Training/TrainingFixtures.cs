@@ -84,6 +84,8 @@ sealed class InterceptingSource(IBatchSource inner, Func<int, int, Batch, Batch>
         int b = skipBatches;
         foreach (var batch in inner.Epoch(epoch, skipBatches)) yield return onBatch(epoch, b++, batch);
     }
+
+    public void Dispose() => inner.Dispose();
 }
 
 /// <summary>Runs /usr/bin/python3 (Debian's, which has python3-torch) and reports whether a module imports.</summary>

@@ -57,7 +57,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         using var model = Tiny.Model();
         var before = Snapshot(model);
 
-        var result = new Trainer(config, model, data, Preprocessing.ImageNet, ProgressReporter.Silent(), stop.Token).Run();
+        var result = new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), data, RunContext.Silent() with { Stop = stop.Token }).Run();
 
         Assert.Equal(TrainingOutcome.Interrupted, result.Outcome);
         Assert.Contains("during the linear probe", result.Message);
@@ -76,7 +76,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         var output = new StringWriter();
         using var model = Tiny.Model();
         var before = Snapshot(model);
-        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output)).Run();
+        new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), new RunContext(new ProgressReporter(output))).Run();
         Assert.Contains("Linear probe: 3 epochs on the frozen backbone's features of", output.ToString());
         Assert.False(Same(before["conv1.weight"], model.state_dict()["conv1.weight"]), "the backbone should train after the probe");
     }
@@ -87,7 +87,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { FreezeBatchNorm = true });
         using var model = Tiny.Model();
         var before = Snapshot(model);
-        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), RunContext.Silent()).Run();
         var after = model.state_dict();
         Assert.True(Same(before["bn1.running_mean"], after["bn1.running_mean"]));
         Assert.True(Same(before["layer1.0.bn2.running_var"], after["layer1.0.bn2.running_var"]));
@@ -96,7 +96,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         // Without the option the same run moves the statistics: the check above can fail.
         var plain = Tiny.Config(Tiny.TempFolder(), epochs: 1);
         using var other = Tiny.Model();
-        new Trainer(plain, other, Tiny.Data(plain), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        new Trainer(plain, new ModelToTrain(other, Preprocessing.ImageNet), Tiny.Data(plain), RunContext.Silent()).Run();
         Assert.False(Same(before["bn1.running_mean"], other.state_dict()["bn1.running_mean"]));
     }
 
@@ -107,7 +107,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { FreezeStages = 2, WeightDecay = 0.1 });
         using var model = Tiny.Model();
         var before = Snapshot(model);
-        new Trainer(config, model, Tiny.Data(config), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), RunContext.Silent()).Run();
         var after = model.state_dict();
         foreach (var key in before.Keys.Where(k => k.StartsWith("conv1.") || k.StartsWith("bn1.") || k.StartsWith("layer1.") || k.StartsWith("layer2.")))
             Assert.True(Same(before[key], after[key]), $"{key} changed");
@@ -137,11 +137,11 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         // SGD: Adam's normalised steps would blow rounding differences of near-zero gradients up to the rate.
         var nchw = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { Optimizer = OptimizerKind.Sgd });
         using var a = Tiny.Model();
-        var ra = new Trainer(nchw, a, Tiny.Data(nchw), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        var ra = new Trainer(nchw, new ModelToTrain(a, Preprocessing.ImageNet), Tiny.Data(nchw), RunContext.Silent()).Run();
 
         var nhwc = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { Optimizer = OptimizerKind.Sgd, ChannelsLast = true });
         using var b = Tiny.Model();
-        var rb = new Trainer(nhwc, b, Tiny.Data(nhwc), Preprocessing.ImageNet, ProgressReporter.Silent()).Run();
+        var rb = new Trainer(nhwc, new ModelToTrain(b, Preprocessing.ImageNet), Tiny.Data(nhwc), RunContext.Silent()).Run();
 
         Assert.True(b.state_dict()["conv1.weight"].is_contiguous(), "weights stay NCHW so checkpoints can be written");
         // Same maths in another memory order: only rounding differs.
@@ -158,7 +158,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 2);
         var output = new StringWriter();
-        new Trainer(config, Tiny.Model(), Tiny.Data(config), Preprocessing.ImageNet, new ProgressReporter(output)).Run();
+        new Trainer(config, new ModelToTrain(Tiny.Model(), Preprocessing.ImageNet), Tiny.Data(config), new RunContext(new ProgressReporter(output))).Run();
         var trace = new MemoryTrace();
         trace.Load(Path.Combine(config.Experiment.RunCheckpointDir, "memory.csv"), long.MaxValue);
         Assert.Equal([1, 2], trace.Samples.Where(s => s.AtEpochEnd).Select(s => s.Epoch));

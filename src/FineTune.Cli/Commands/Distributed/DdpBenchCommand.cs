@@ -2,13 +2,14 @@ using System.Diagnostics;
 using FineTune.Distributed;
 using FineTune.Models;
 using FineTune.Native;
+using FineTune.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Cli.Commands.Distributed;
 
 /// <summary>
-/// `finetune ddp-bench` (hidden): training throughput of data-parallel SGD at a fixed global batch, e.g.
+/// `finetune ddp-bench` (hidden): training throughput of data-parallel SGD (the trainer's <see cref="TrainingStep"/>) at a fixed global batch, e.g.
 /// `finetune ddp-bench --threads 2` against `mpirun -np 2 finetune ddp-bench --threads 1`, and the
 /// gradient all-reduce time per step. Synthetic inputs, so only compute and communication are measured.
 /// </summary>
@@ -36,30 +37,33 @@ public static class DdpBenchCommand
         using var model = ModelFactory.Create(backbone, 101);
         dist.BroadcastState(model);
         model.train();
-        using var reducer = dist.CreateGradientReducer(model);
         using var optimizer = optim.SGD(model.parameters(), 0.01, momentum: 0.9);
         using var x = randn(batch, 3, size, size);
         using var y = randint(0, 101, [batch]);
 
         // The all-reduce of a rank includes waiting for the slowest rank to finish backward; a barrier
         // just before it separates that wait (load imbalance, noisy neighbours) from the transfer itself.
-        double reduceSeconds = 0, mpiSeconds = 0, waitSeconds = 0;
+        double reduceSeconds = 0, mpiSeconds = 0, waitSeconds = 0, before = 0;
+        bool timed = false;
         var wait = new Stopwatch();
         var watch = new Stopwatch();
+        var trainingStep = new TrainingStep(model, optimizer, dist) // the trainer's step, timed between backward and the average
+        {
+            GradientsComputed = () =>
+            {
+                wait.Restart();
+                dist.Barrier();
+                if (timed) waitSeconds += wait.Elapsed.TotalSeconds;
+                before = dist.Comm.CommunicationSeconds;
+            },
+        };
         for (int step = 0; step < warmup + steps; step++)
         {
             if (step == warmup) { dist.Barrier(); watch.Start(); }
+            timed = step >= warmup;
             using var scope = NewDisposeScope();
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.call(x), y);
-            loss.backward();
-            wait.Restart();
-            dist.Barrier();
-            if (step >= warmup) waitSeconds += wait.Elapsed.TotalSeconds;
-            double before = dist.Comm.CommunicationSeconds;
-            reducer.AllReduce();
-            optimizer.step();
-            if (step >= warmup) { reduceSeconds += reducer.LastStepSeconds; mpiSeconds += dist.Comm.CommunicationSeconds - before; }
+            trainingStep.Take(x, y);
+            if (timed) { reduceSeconds += dist.LastAverageSeconds; mpiSeconds += dist.Comm.CommunicationSeconds - before; }
         }
         dist.Barrier();
         watch.Stop();
@@ -69,7 +73,7 @@ public static class DdpBenchCommand
             double perStep = watch.Elapsed.TotalSeconds / steps;
             long parameters = model.parameters().Sum(p => p.NumberOfElements);
             Console.WriteLine(FormattableString.Invariant(
-                $"{backbone} {size}px, global batch {globalBatch} = {dist.WorldSize} rank(s) x {batch}, {threads} thread(s) per rank: {globalBatch / perStep:F2} images/s, {perStep * 1000:F0} ms/step; gradient all-reduce {worst[0] / steps * 1000:F1} ms/step (in MPI calls {worst[1] / steps * 1000:F1} ms/step, {reducer.Buckets.Count} buckets, {parameters * 4 / 1e6:F1} MB of gradients); waiting for the slowest rank before it {worst[2] / steps * 1000:F1} ms/step"));
+                $"{backbone} {size}px, global batch {globalBatch} = {dist.WorldSize} rank(s) x {batch}, {threads} thread(s) per rank: {globalBatch / perStep:F2} images/s, {perStep * 1000:F0} ms/step; gradient all-reduce {worst[0] / steps * 1000:F1} ms/step (in MPI calls {worst[1] / steps * 1000:F1} ms/step, {dist.GradientBuckets} buckets, {parameters * 4 / 1e6:F1} MB of gradients); waiting for the slowest rank before it {worst[2] / steps * 1000:F1} ms/step"));
         }
         dist.Finish();
         return 0;

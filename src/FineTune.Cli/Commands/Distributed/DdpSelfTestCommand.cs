@@ -3,13 +3,14 @@ using System.Runtime.InteropServices;
 using FineTune.Distributed;
 using FineTune.Models;
 using FineTune.Native;
+using FineTune.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineTune.Cli.Commands.Distributed;
 
 /// <summary>
-/// `finetune ddp-selftest` (hidden): k SGD steps of a tiny ResNet on deterministic synthetic data, where
+/// `finetune ddp-selftest` (hidden): k SGD steps (the trainer's <see cref="TrainingStep"/>) of a tiny ResNet on deterministic synthetic data, where
 /// rank r of w takes the r-th contiguous shard of each global batch. Its final state dict is written to
 /// a file per rank, so a test can check that 2 ranks x batch b equal 1 rank x batch 2b, and that all
 /// ranks agree. Options make one rank die or ask to stop, to test that the job ends together.
@@ -60,6 +61,7 @@ public static class DdpSelfTestCommand
         var stem = model.named_parameters().First(p => p.name == "conv1.weight").parameter;
         stem.requires_grad = unfreezeStep <= 0;
         using var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9, weight_decay: 1e-4);
+        var trainingStep = new TrainingStep(model, optimizer, dist); // the trainer's step: what passes here is what trains
 
         int completed = 0;
         for (int step = 0; step < steps; step++)
@@ -69,14 +71,8 @@ public static class DdpSelfTestCommand
             using (var scope = NewDisposeScope())
             {
                 var (x, y) = Shard(seed, step, batch, rank, world, size);
-                optimizer.zero_grad();
-                var logits = model.call(x);
-                var loss = nn.functional.cross_entropy(logits, y);
-                loss.backward();
-                dist.AverageGradients(model.parameters()); // the training loop's seam
-                optimizer.step();
-                var correct = logits.argmax(1).eq(y).sum().item<long>();
-                var sums = dist.SumOverRanks(loss.ToDouble() * batch, correct, batch);
+                var (loss, correct) = trainingStep.Take(x, y)!.Value;
+                var sums = dist.SumOverRanks(loss * batch, correct, batch);
                 if (dist.IsMain)
                     Console.WriteLine(FormattableString.Invariant($"step {step}: global loss {sums[0] / sums[2]:R} accuracy {sums[1] / sums[2]:F4} over {sums[2]} samples, all-reduce {dist.LastAverageSeconds * 1000:F1} ms"));
             }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using FineTune.Benchmarks;
 using FineTune.IO;
 
 namespace FineTune.Training.Memory;

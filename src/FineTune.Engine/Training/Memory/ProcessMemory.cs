@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace FineTune.Benchmarks;
+namespace FineTune.Training.Memory;
 
 /// <summary>
 /// The process's peak resident set (VmHWM in /proc/self/status), the figure PyTorch's side reports as

@@ -2,10 +2,9 @@ using System.Reflection;
 using FineTune.Config;
 using FineTune.Data;
 using FineTune.Models;
-using FineTune.Training.Checkpoints;
 using FineTune.Weights;
 
-namespace FineTune.Export;
+namespace FineTune.Training.Checkpoints;
 
 /// <summary>
 /// Everything an exported file must carry so that another runtime classifies exactly as FineTune does: the network,

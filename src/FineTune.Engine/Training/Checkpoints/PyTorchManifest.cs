@@ -5,7 +5,7 @@ using FineTune.IO;
 using FineTune.Models;
 using FineTune.Weights;
 
-namespace FineTune.Export;
+namespace FineTune.Training.Checkpoints;
 
 /// <summary>
 /// The JSON written next to an exported .pth: what a state dict alone does not say. The architecture to build
