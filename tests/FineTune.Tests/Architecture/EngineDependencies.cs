@@ -19,9 +19,9 @@ public static class EngineDependencies
     public static string EngineRoot => RepoFiles.Path("src", "FineTune.Engine");
 
 #if DEBUG
-    const string Configuration = "Debug";
+    internal const string Configuration = "Debug";
 #else
-    const string Configuration = "Release";
+    internal const string Configuration = "Release";
 #endif
 
     /// <summary>The engine's top-level folders that hold C# sources.</summary>
@@ -82,7 +82,7 @@ public static class EngineDependencies
         return (edges, errors);
     }
 
-    static INamedTypeSymbol? DeclaringType(ISymbol? symbol) => symbol switch
+    internal static INamedTypeSymbol? DeclaringType(ISymbol? symbol) => symbol switch
     {
         INamedTypeSymbol t => t.OriginalDefinition,
         IMethodSymbol { ReducedFrom: { } m } => m.ContainingType?.OriginalDefinition,
@@ -94,9 +94,9 @@ public static class EngineDependencies
     /// What the engine compiles against: the runtime's assemblies and the packages beside this test assembly (TorchSharp,
     /// SkiaSharp, ONNX Runtime, FineTune.Inference...), less the engine itself and the programs built on it.
     /// </summary>
-    static IEnumerable<MetadataReference> References()
+    internal static IEnumerable<MetadataReference> References(bool withEngine = false)
     {
-        string[] onTop = ["FineTune.Engine", "FineTune.Tests", "finetune", "finetune-probe", "FineTune.MpiHost", "ClassifyService"];
+        string[] onTop = [.. withEngine ? [] : new[] { "FineTune.Engine" }, "FineTune.Tests", "finetune", "finetune-probe", "finetune-mpihost", "ClassifyService"];
         var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         var beside = Directory.EnumerateFiles(AppContext.BaseDirectory, "*.dll");
         foreach (var dll in platform.Concat(beside).DistinctBy(Path.GetFileName))
