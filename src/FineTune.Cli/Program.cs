@@ -56,7 +56,7 @@ try
 {
     return command(args[1..]);
 }
-// Every failure a user can fix is a FineTuneException that carries its exit code (README, "Exit codes"): 2 for the
+// Every failure a user can fix is a FineTuneException that carries its exit code (docs/reliability.md, "Exit codes"): 2 for the
 // command line (an unusable --gpu included, as in the seed), 1 for everything else.
 catch (FineTuneException e) { return Fail(e.Message, e.ExitCode); }
 // What the system reports about a file (missing, unreadable, disk full) or a format: these types cannot derive from

@@ -7,7 +7,7 @@ using FineTune.MpiHost;
 // on a CPU made faulty (tests/FineTune.Tests/Kernels: train-with-faults, and the kernel check's probe host kernel-probe-with-faults).
 try
 {
-    FineTune.Native.TorchNative.EnsureLoaded(); // libtorch on a system whose libstdc++ is older than TorchSharp's (see README)
+    FineTune.Native.TorchNative.EnsureLoaded(); // libtorch on a system whose libstdc++ is older than TorchSharp's (see docs/platform.md)
     return args.FirstOrDefault() switch
     {
         "train-nan" => TrainScenarios.NanOnRank(int.Parse(args[1]), int.Parse(args[2]), args[3..]),

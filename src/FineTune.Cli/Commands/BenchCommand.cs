@@ -314,7 +314,7 @@ public static class BenchCommand
         return modes.Distinct().ToList();
     }
 
-    /// <summary>Channels-last unless --nchw: measured faster on both sides (see README's benchmark notes).</summary>
+    /// <summary>Channels-last unless --nchw: measured faster on both sides (see docs/throughput.md).</summary>
     static bool MemoryFormatFrom(CommandLine cl)
     {
         bool channelsLast = cl.Flag("channels_last"), nchw = cl.Flag("nchw");

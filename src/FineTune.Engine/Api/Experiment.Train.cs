@@ -71,7 +71,7 @@ public static partial class Experiment
             : KernelPlan.Unchecked("waiting for rank 0's plan");
         using var marker = mainRank ? RunMarker.Begin(config.Experiment.RunCheckpointDir, kernels.Summary()) : null;
         TorchNative.EnsureLoaded();
-        // One process, or rank r of N under mpirun with --distributed (see README: data-parallel training).
+        // One process, or rank r of N under mpirun with --distributed (see docs/distributed.md).
         using var dist = DistributedContext.Create(options.Distributed);
         if (dist.IsDistributed)
         {

@@ -11,7 +11,7 @@ namespace FineTune.Kernels;
 /// Verifies libtorch's CPU kernels on the machine they run on, before a run uses them, and chooses the fastest
 /// configuration that computes right. Why: on some CPUs libtorch 2.10's oneDNN dies with SIGFPE planning the
 /// backward pass of ResNet-50's strided 1x1 convolutions, or computes a channels-last 1x1 convolution wrong;
-/// docs/platform.md and the README's *Kernel check* have the details.
+/// docs/platform.md and docs/kernel-check.md have the details.
 ///
 /// Order of choices, fastest first: libtorch's own kernels; a route around each failing convolution shape
 /// (<see cref="ConvRoute"/>); channels-last off; oneDNN capped at a lower instruction set (<see cref="OneDnnIsa.Fallbacks"/>).

@@ -5,7 +5,7 @@ namespace FineTune.Native;
 /// <summary>
 /// How the native heap treats tensor memory. Why it matters: a ResNet training step allocates and frees
 /// gigabytes of activations and gradients. glibc serves big blocks with mmap and unmaps them on free, so every
-/// step faults in (and the kernel zeroes) the same pages again. Measured on the 2-core machine (README,
+/// step faults in (and the kernel zeroes) the same pages again. Measured on the 2-core machine (docs/throughput.md,
 /// "Throughput against PyTorch"): ResNet-18 training at 224 px spent about 0.25 s of each 1.5 s step in the kernel.
 /// </summary>
 public static class TensorMemory

@@ -13,7 +13,7 @@ public abstract class FineTuneException(string message, int exitCode = ExitCodes
     public int ExitCode { get; } = exitCode;
 }
 
-/// <summary>The exit codes of `finetune` (README, "Exit codes"); a stop by signal exits 128 + the signal's number.</summary>
+/// <summary>The exit codes of `finetune` (docs/reliability.md, "Exit codes"); a stop by signal exits 128 + the signal's number.</summary>
 public static class ExitCodes
 {
     /// <summary>Something the user can fix outside the command line: a file, a dataset, a config, weights, the machine.</summary>

@@ -15,7 +15,7 @@ namespace FineTune.Tests.Export;
 /// The exports, fed real Caltech-101 photographs of their own sizes and aspect ratios the way their users would feed
 /// them, classify as `finetune predict` does on the checkpoint. The other export tests feed images already at the
 /// evaluation size, where every runtime sees the same pixels; here each resizes on its own, so what is measured is
-/// how far another program's pixels move the answer. README's *Export* quotes these numbers.
+/// how far another program's pixels move the answer. docs/export.md quotes these numbers.
 /// </summary>
 public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
 {
@@ -59,7 +59,7 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
         var sampleApp = run.Out.TrimEnd('\n').Split('\n').Select(l => l.Split('\t')).GroupBy(f => f[0])
             .ToDictionary(g => g.Key, g => Ordered(g.Select(f => (f[1], double.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture)))));
 
-        // Measured 7e-7, 0.096, 0.096 and 0.106 with every top-1 equal (README, Export): the bounds leave about 1.5x for
+        // Measured 7e-7, 0.096, 0.096 and 0.106 with every top-1 equal (docs/export.md): the bounds leave about 1.5x for
         // other JPEG and PIL builds. The decode, not the network, sets them (the last check below).
         var bounds = new (string What, Dictionary<string, float[]> Probabilities, double MaxDifference, int MaxTop1Disagreements)[]
         {
@@ -137,7 +137,7 @@ public sealed class ExportFaithfulnessTests(ITestOutputHelper output)
         return (Path.Combine(experiment, "checkpoint_best.ckpt"), photos);
     }
 
-    /// <summary>RGB 0..1 [n, 3, S, S] as a Python user makes it: README's recipe, run by Debian's PIL.</summary>
+    /// <summary>RGB 0..1 [n, 3, S, S] as a Python user makes it: docs/export.md's recipe, run by Debian's PIL.</summary>
     float[] PilPixels(string dir, string onnx, List<string> photos)
     {
         var list = Path.Combine(dir, "photos.txt");

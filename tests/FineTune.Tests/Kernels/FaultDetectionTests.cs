@@ -87,6 +87,6 @@ public class FaultDetectionTests
         Assert.All(above, r => Assert.True(!r.Passed && r.Error is > 1e-3 and < 2e-3, Describe([r])));
         var below = Probed(Run, "conv 3x3 64->64 s1 @8", "kind=wrong,cin=64,cout=64,k=3,size=0.0005");
         Assert.All(below, r => Assert.True(r.Passed, Describe([r])));
-        Assert.Equal(1e-3, ProbeRunner.Tolerance(KernelDtype.Fp32)); // the tolerance the README states
+        Assert.Equal(1e-3, ProbeRunner.Tolerance(KernelDtype.Fp32)); // the tolerance docs/kernel-check.md states
     }
 }

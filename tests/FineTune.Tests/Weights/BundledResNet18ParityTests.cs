@@ -7,7 +7,7 @@ namespace FineTune.Tests.Weights;
 
 /// <summary>
 /// The converted bundled ResNet-18 in TorchSharp against ONNX Runtime running the package's original two ONNX
-/// graphs: the pooled 512-d features must agree within 2e-6 of the largest feature (relative). README claims the
+/// graphs: the pooled 512-d features must agree within 2e-6 of the largest feature (relative). docs/weights.md states the
 /// measured 5e-7; the bar leaves 4x for another CPU's summation order (other SIMD widths, thread counts).
 /// </summary>
 public sealed class BundledResNet18ParityTests(BundledWeightsFixture bundled, ITestOutputHelper output) : IClassFixture<BundledWeightsFixture>

@@ -5,7 +5,7 @@ namespace FineTune.Tests.Weights;
 
 /// <summary>
 /// `finetune train` on an install whose bundled ResNet-18 files are damaged (a truncated copy, a disk error): one line
-/// naming the file and the fix, exit code 1 (README, "Exit codes"), no stack trace.
+/// naming the file and the fix, exit code 1 (docs/reliability.md, "Exit codes"), no stack trace.
 /// </summary>
 public sealed class DamagedBundledWeightsTests
 {

@@ -46,7 +46,7 @@ public class PyTorchParityTests(ITestOutputHelper output)
         var line = $"{backbone}{extension}: largest |logit| {largest:G4}, largest difference {difference:G3} ({difference / largest:G3} of it)";
         output.WriteLine(line);
         Console.WriteLine(line);
-        // README claims the measured 1.6e-6 of the largest logit; the bar leaves 3x for another CPU's summation order.
+        // docs/weights.md states the measured 1.6e-6 of the largest logit; the bar leaves 3x for another CPU's summation order.
         Assert.True(difference <= 5e-6 * largest, line);
     }
 
