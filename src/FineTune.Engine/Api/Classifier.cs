@@ -1,4 +1,3 @@
-using FineTune.Training;
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
@@ -7,6 +6,7 @@ using FineTune.Kernels;
 using FineTune.Models;
 using FineTune.Native;
 using FineTune.Prediction;
+using FineTune.Training;
 using FineTune.Training.Checkpoints;
 using FineTune.Weights;
 using SkiaSharp;

@@ -1,4 +1,3 @@
-using FineTune.Reports;
 using System.Diagnostics;
 using FineTune.Comparison;
 using FineTune.Config;
@@ -8,6 +7,7 @@ using FineTune.Kernels;
 using FineTune.Logging;
 using FineTune.Models;
 using FineTune.Native;
+using FineTune.Reports;
 using FineTune.Training;
 using FineTune.Training.Checkpoints;
 using FineTune.Weights;

@@ -1,4 +1,5 @@
 using FineTune.Models;
+
 namespace FineTune.Benchmarks;
 
 /// <summary>What a benchmark times: a training step (forward, loss, backward, SGD step) or an evaluation forward.</summary>
