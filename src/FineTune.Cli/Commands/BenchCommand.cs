@@ -35,6 +35,7 @@ public static class BenchCommand
             Threads = cl.GetInt("threads", 0),
             InteropThreads = cl.GetInt("interop_threads", 0),
             ChannelsLast = MemoryFormatFrom(cl),
+            EvalEngine = ParseEvalEngine(cl.Get("eval_engine") ?? "auto"),
             EvalGradMode = ParseGradMode(cl.Get("eval_grad_mode") ?? "no_grad"),
             ReferenceNchw = cl.Flag("reference_nchw"),
             HugePages = cl.Flag("huge_pages"),
@@ -117,6 +118,9 @@ public static class BenchCommand
         }
 
         PrintTable(rows, reference is not null);
+        var engines = rows.Where(r => r.Mode == BenchmarkMode.Eval && r.Ours is not null).Select(r => $"{r.Model} {r.Precision.ToName()}: {r.Ours!.Engine}").ToList();
+        if (engines.Count > 0)
+            Console.WriteLine($"Our evaluation rows ran on (--eval-engine {Config.EvalEngineSettings.ToName(settings.EvalEngine)}): {string.Join("; ", engines)}.");
         PrintEfficiency(rows, settings, peak);
         PrintPrecisionRatios(rows);
         // ONNX Runtime runs the exported fp32 graph: beside our fp32 evaluation rows.
@@ -178,7 +182,7 @@ public static class BenchCommand
         var interop = s.InteropThreads > 0 ? $", {s.InteropThreads} inter-op" : "";
         Console.WriteLine($"finetune bench: {string.Join(", ", models)} | {string.Join(", ", modes.Select(Lower))} | batch {s.Batch}, {s.Size}x{s.Size} px, {s.Classes} classes");
         Console.WriteLine($"  {s.Warmup} warm-up + {s.Steps} timed steps x {rounds} round(s), medians | {s.EffectiveThreads} threads{interop} (both sides) | "
-                          + $"{(s.ChannelsLast ? (s.ReferenceNchw ? "ours channels-last, PyTorch NCHW" : "channels-last") : "NCHW")} | eval under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
+                          + $"{(s.ChannelsLast ? (s.ReferenceNchw ? "ours channels-last, PyTorch NCHW" : "channels-last") : "NCHW")} | eval {(s.EvalEngine == Config.EvalEngineSetting.Torch ? "in libtorch" : "on ONNX Runtime where it agrees (fp32)")} under {(s.EvalGradMode == EvalGradMode.InferenceMode ? "inference_mode" : "no_grad")} | "
                           + $"train: SGD lr {BenchmarkSettings.LearningRate}, momentum {BenchmarkSettings.Momentum}, wd {BenchmarkSettings.WeightDecay}");
         var version = typeof(torch).Assembly.GetName().Version;
         Console.WriteLine($"ours:    TorchSharp {version?.ToString(3)} ({Environment.ProcessorCount} cores, .NET {Environment.Version}{(s.HugePages ? ", huge pages" : "")})");
@@ -321,6 +325,14 @@ public static class BenchCommand
         if (channelsLast && nchw) throw new UsageException("--channels-last and --nchw contradict each other: pass one (channels-last is the default).");
         return !nchw;
     }
+
+    static Config.EvalEngineSetting ParseEvalEngine(string text) => text.ToLowerInvariant() switch
+    {
+        "auto" => Config.EvalEngineSetting.Auto,
+        "torch" => Config.EvalEngineSetting.Torch,
+        "onnxruntime" => Config.EvalEngineSetting.OnnxRuntime,
+        _ => throw new UsageException($"--eval-engine takes auto, torch or onnxruntime; got '{text}'."),
+    };
 
     static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch
     {

@@ -180,6 +180,7 @@ public static class CommandCatalog
             Flag("channels-last", "channels-last memory format (the default)"),
             Flag("nchw", "NCHW memory format on our side"),
             Flag("reference-nchw", "NCHW on PyTorch's side too (the seed's layout)"),
+            Value("eval-engine", "auto|torch|onnxruntime", "what runs our evaluation rows, as training.eval_engine (default auto: ONNX Runtime over the exported graph for fp32)"),
             Value("eval-grad-mode", "no_grad|inference_mode", "how evaluation turns autograd off (default no_grad)"),
             Flag("huge-pages", "back tensors with transparent huge pages (Linux, glibc)"),
             Flag("default-heap", "glibc's default heap instead of keeping freed memory mapped"),

@@ -30,6 +30,7 @@ public sealed class Classifier : IDisposable
     readonly Preprocessing? _preprocessing;
     readonly EvalTransform? _transform;
     readonly int _batchSize;
+    readonly IEvalEngine? _engine;
 
     /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -40,9 +41,9 @@ public sealed class Classifier : IDisposable
     /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
     public int InputSize => _onnx?.InputSize ?? _transform!.Size;
 
-    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize)
+    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize, IEvalEngine? engine)
     {
-        (ModelPath, _model, _device, _preprocessing, _transform, _batchSize) = (path, model, device, preprocessing, transform, batchSize);
+        (ModelPath, _model, _device, _preprocessing, _transform, _batchSize, _engine) = (path, model, device, preprocessing, transform, batchSize, engine);
         ClassNames = info.ClassNames;
     }
 
@@ -84,7 +85,7 @@ public sealed class Classifier : IDisposable
             model.eval();
             // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
             PrecisionSetup.Apply(model, precision, device, log.WriteLine, ModelExport.Bf16PredictNote);
-            return new Classifier(path, model, device, info, preprocessing, transform, batchSize);
+            return new Classifier(path, model, device, info, preprocessing, transform, batchSize, EvalEngineChoice.For(options.EvalEngine, log.WriteLine));
         }
         catch { model.Dispose(); throw; }
     }
@@ -100,7 +101,7 @@ public sealed class Classifier : IDisposable
         var options = new LoaderOptions(BatchSize: _batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
         using var loader = new DataLoader(dataset, _transform!, _preprocessing!, options);
         var byIndex = new ImagePrediction?[imagePaths.Count];
-        EvalPass.ForInference(_model!, _device!).Run(loader.Epoch(0), (batch, logits) =>
+        EvalPass.ForInference(_model!, _device!, _engine).Run(loader.Epoch(0), (batch, logits) =>
         {
             var probabilities = EvalPass.Probabilities(logits);
             for (int i = 0; i < batch.Count; i++)

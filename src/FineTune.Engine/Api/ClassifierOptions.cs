@@ -14,6 +14,12 @@ public sealed record ClassifierOptions
     /// <summary>Overrides the checkpoint's own training.precision (fp32, bf16, auto).</summary>
     public PrecisionSetting? Precision { get; init; }
 
+    /// <summary>
+    /// What runs a checkpoint's forward passes on lists of files: ONNX Runtime over its exported graph where it can (auto,
+    /// checked against libtorch on each list's first batch), or libtorch (torch). See training.eval_engine in docs/config.md.
+    /// </summary>
+    public EvalEngineSetting EvalEngine { get; init; } = EvalEngineSetting.Auto;
+
     /// <summary>Images per forward pass when classifying a list of files.</summary>
     public int BatchSize { get; init; } = 16;
 

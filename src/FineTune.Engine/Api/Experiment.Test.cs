@@ -53,10 +53,11 @@ public static partial class Experiment
         var precisionChoice = PrecisionSetup.Apply(model, precision, device, log.WriteLine);
         log.WriteLine($"Testing {checkpointPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
 
+        var engine = EvalEngineChoice.For(config.Training.EvalEngine, log.WriteLine);
         var clock = Stopwatch.StartNew();
         var pass = config.Data.Source == DataSource.Synthetic
-            ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, progress)
-            : TestFolder(config, checkpoint, model, preprocessing, imageSize, device, progress);
+            ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, engine, progress)
+            : TestFolder(config, checkpoint, model, preprocessing, imageSize, device, engine, progress);
         clock.Stop();
 
         var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
@@ -71,7 +72,7 @@ public static partial class Experiment
     }
 
     /// <summary>The test split of the experiment's split.json (saved beside the checkpoint by training), checked against checkpoint and files.</summary>
-    static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, ProgressReporter progress)
+    static TestPass TestFolder(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, IEvalEngine? engine, ProgressReporter progress)
     {
         FolderTrainingData.EnsureDatasetPresent(config);
         var experimentDir = Path.GetDirectoryName(Path.GetFullPath(checkpoint.Path))!;
@@ -92,7 +93,7 @@ public static partial class Experiment
         progress.Line($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
         var samples = new List<SamplePrediction>(dataset.Count);
         var step = TestSteps(progress, loader.BatchesPerEpoch(0));
-        EvalPass.ForInference(model, device).Run(loader.Epoch(0), (batch, logits) =>
+        EvalPass.ForInference(model, device, engine).Run(loader.Epoch(0), (batch, logits) =>
         {
             step(batch.Count);
             var probabilities = EvalPass.Probabilities(logits);
@@ -109,7 +110,7 @@ public static partial class Experiment
     }
 
     /// <summary>A synthetic run's held-out test images: the same generator and parameters, a seed used neither for training nor validation.</summary>
-    static TestPass TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, ProgressReporter progress)
+    static TestPass TestSynthetic(FineTuneConfig config, CheckpointFile checkpoint, ResNet model, Preprocessing preprocessing, int imageSize, Device device, IEvalEngine? engine, ProgressReporter progress)
     {
         var d = config.Data;
         var classes = config.Model.NumClasses;
@@ -119,7 +120,7 @@ public static partial class Experiment
         progress.Line($"Test split: {test.ImageCount} synthetic images in {classes} classes (held out: drawn with a seed used neither for training nor validation).");
         var samples = new List<SamplePrediction>(test.ImageCount);
         var step = TestSteps(progress, test.BatchCount);
-        EvalPass.ForInference(model, device).Run(test.Epoch(1), (batch, logits) =>
+        EvalPass.ForInference(model, device, engine).Run(test.Epoch(1), (batch, logits) =>
         {
             step(batch.Count);
             var probabilities = EvalPass.Probabilities(logits);

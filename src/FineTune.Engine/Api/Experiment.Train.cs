@@ -137,6 +137,7 @@ public static partial class Experiment
             Collective = dist.IsDistributed ? dist : null,
             Device = device,
             EpochDeadline = options.EpochDeadline,
+            EvalEngine = EvalEngineChoice.For(config.Training.EvalEngine, dist.IsMain ? log.WriteLine : null),
         };
         var result = new Trainer(config, start, data, run).Run(resume);
         if (dist.IsMain) WriteRunSummary(config, result, log);

@@ -26,6 +26,8 @@ public sealed record BenchmarkSettings
     /// <summary>How the measured models' kernels run: the kernel check's plan (`finetune bench` checks first).</summary>
     public KernelRouting Routing { get; init; } = KernelRouting.Default;
     public EvalGradMode EvalGradMode { get; init; } = EvalGradMode.NoGrad;
+    /// <summary>What runs our evaluation rows: FineTune's own choice (auto: ONNX Runtime over the exported graph for fp32, as training.eval_engine), or libtorch.</summary>
+    public Config.EvalEngineSetting EvalEngine { get; init; } = Config.EvalEngineSetting.Auto;
     public int Classes { get; init; } = 1000;
 
     /// <summary>

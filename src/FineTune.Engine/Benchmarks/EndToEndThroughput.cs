@@ -55,9 +55,19 @@ public static class EndToEndThroughput
         using var batches = FullBatches(loader, s.Batch).GetEnumerator();
 
         int collections = GC.CollectionCount(0);
-        var times = train ? TimeTraining(model, batches, s) : TimeEvaluation(model, batches, s);
+        using var engine = train ? null : OpenEngine(model, s);
+        var times = train ? TimeTraining(model, batches, s)
+            : engine is not null ? engine.Time(() => Next(batches), s)
+            : TimeEvaluation(model, batches, s);
         collections = GC.CollectionCount(0) - collections;
-        return new ThroughputResult(backbone, mode, s.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections);
+        return new ThroughputResult(backbone, mode, s.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections) { Engine = engine?.Name ?? "libtorch" };
+    }
+
+    /// <summary>Our evaluation engine, checked on a random batch of the loader's shape (<see cref="BenchEngine"/>).</summary>
+    static BenchEngine? OpenEngine(ResNet model, BenchmarkSettings s)
+    {
+        using var sample = randn(s.Batch, 3, s.Size, s.Size);
+        return BenchEngine.Open(model, sample, s);
     }
 
     static StepTimes TimeTraining(ResNet model, IEnumerator<Batch> batches, BenchmarkSettings s)

@@ -46,11 +46,12 @@ public static class ModelThroughput
 
         // Collections during the timed steps show whether the managed side adds GC pressure (dispose scopes should keep it at ~0).
         int collections = GC.CollectionCount(0);
-        var times = mode == BenchmarkMode.Train
-            ? TimeTraining(model, images, labels, settings)
+        using var engine = mode == BenchmarkMode.Eval ? BenchEngine.Open(model, plain, settings) : null;
+        var times = mode == BenchmarkMode.Train ? TimeTraining(model, images, labels, settings)
+            : engine is not null ? engine.Time(plain, settings)
             : TimeEvaluation(model, images, settings);
         collections = GC.CollectionCount(0) - collections;
-        return new ThroughputResult(backbone, mode, settings.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections);
+        return new ThroughputResult(backbone, mode, settings.Batch, times, ProcessMemory.PeakResidentBytes(), perRow, collections) { Engine = engine?.Name ?? "libtorch" };
     }
 
     /// <summary>The timed training steps (warm-up, then measured): SGD steps on <paramref name="model"/>, which they change.</summary>

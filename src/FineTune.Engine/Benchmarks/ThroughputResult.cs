@@ -8,4 +8,7 @@ public sealed record ThroughputResult(string Model, BenchmarkMode Mode, int Batc
                                       int? GarbageCollections = null)
 {
     public double ImagesPerSecond => Times.ImagesPerSecond(Batch);
+
+    /// <summary>What computed it: "libtorch", "PyTorch", or our evaluation engine ("ONNX Runtime 1.31.1").</summary>
+    public string Engine { get; init; } = "libtorch";
 }

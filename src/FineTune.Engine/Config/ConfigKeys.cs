@@ -57,6 +57,11 @@ public static class ConfigKeys
         ["auto"] = PrecisionSetting.Auto, ["fp32"] = PrecisionSetting.Fp32, ["bf16"] = PrecisionSetting.Bf16, ["fp64"] = PrecisionSetting.Fp64,
     };
 
+    static readonly Dictionary<string, EvalEngineSetting> EvalEngines = new()
+    {
+        ["auto"] = EvalEngineSetting.Auto, ["torch"] = EvalEngineSetting.Torch, ["onnxruntime"] = EvalEngineSetting.OnnxRuntime,
+    };
+
     static string NameOf<T>(Dictionary<string, T> choices, T value) where T : struct, Enum =>
         choices.First(c => EqualityComparer<T>.Default.Equals(c.Value, value)).Key;
 
@@ -194,6 +199,8 @@ public static class ConfigKeys
             (s, k, t) => t with { ChannelsLast = s.Bool(k, t.ChannelsLast) }, t => t.ChannelsLast) with { New = true },
         Training("precision", OneOf(Precisions), "`fp32`, `bf16`, `auto` or `fp64`. `bf16` runs convolutions and the classifier in bfloat16 as `torch.autocast('cpu', dtype=torch.bfloat16)` does (BatchNorm statistics, loss, softmax, the fp32 master weights, the optimiser and checkpoints stay fp32), in training, validation, the linear probe, `test` and `predict`. `auto` picks bf16 only where this CPU runs it faster than fp32 (`amx_bf16`, or `avx512_bf16` on AMD; an Intel CPU with `avx512_bf16` but no AMX measured slower in bf16) and the kernel check has not failed it. `--precision` on `train`, `test`, `predict` and `bench` overrides it; every run prints which precision it uses and why. TensorBoard's hparams log the precision the run computed in (auto resolved). `fp64` is for verification, not speed: parameters, activations, gradients, optimiser state and checkpoints all in float64 (several times slower), so that two computations of the same function (say 2 ranks against 1 process) agree to ~1e-12 whatever the CPU's rounding; `test` and `predict` of such a checkpoint run in fp32 unless `--precision fp64`",
             (s, k, t) => t with { Precision = s.Choice(k, t.Precision, Precisions) }, t => t.Precision.ToName()) with { New = true, HParam = true },
+        Training("eval_engine", OneOf(EvalEngines), "what runs evaluation (validation, the linear probe's feature pass, `test`, `predict`): `auto` and `onnxruntime` run fp32 evaluation on the CPU with ONNX Runtime over the model's exported graph (faster than libtorch on the CPUs measured: docs/throughput.md), checked against libtorch on the first batch of every pass (a disagreement beyond 1e-4 of the largest output switches back to libtorch for the rest of the process, with a warning); bf16, fp64 and GPU runs always use libtorch. `torch`: libtorch only",
+            (s, k, t) => t with { EvalEngine = s.Choice(k, t.EvalEngine, EvalEngines) }, t => t.EvalEngine.ToName()) with { New = true },
         Training("grad_clip", Number, "clip the global gradient norm to this value; `0` is off",
             (s, k, t) => t with { GradClip = s.Double(k, t.GradClip, 0, double.PositiveInfinity) }, t => t.GradClip) with { New = true },
         Training("threads", Whole, "CPU threads for tensor maths; `0` keeps libtorch's default (one per core)",

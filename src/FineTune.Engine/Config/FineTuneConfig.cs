@@ -118,6 +118,8 @@ public sealed record TrainingConfig
     public bool ChannelsLast { get; init; }
     /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>
     public PrecisionSetting Precision { get; init; } = PrecisionSetting.Auto;
+    /// <summary>What runs evaluation forwards: ONNX Runtime over the exported graph where it can (auto), or libtorch.</summary>
+    public EvalEngineSetting EvalEngine { get; init; } = EvalEngineSetting.Auto;
     /// <summary>Largest gradient norm; 0 turns clipping off.</summary>
     public double GradClip { get; init; }
     /// <summary>Intra-op CPU threads; 0 leaves libtorch's default (one per core).</summary>

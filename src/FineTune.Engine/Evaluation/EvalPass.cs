@@ -31,12 +31,85 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
     {
         model.eval();
         using var guard = AutogradOff();
-        foreach (var batch in batches)
+        var session = OpenSession();
+        bool checkedFirst = false;
+        try
         {
-            using var _ = batch;
-            using var scope = NewDisposeScope();
-            perBatch(batch, Forward(Input(batch.Images)));
+            foreach (var batch in batches)
+            {
+                using var _ = batch;
+                using var scope = NewDisposeScope();
+                Tensor outputs;
+                if (session is null) outputs = Forward(Input(batch.Images));
+                else if (checkedFirst) outputs = session.Forward(batch.Images);
+                else
+                {
+                    outputs = CheckFirstBatch(ref session, batch.Images);
+                    checkedFirst = true;
+                }
+                perBatch(batch, outputs);
+            }
         }
+        finally
+        {
+            session?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Another engine for this pass's forwards (<see cref="IEvalEngine"/>: ONNX Runtime over the exported graph), used
+    /// where it can run the model; null: libtorch. Either way the first batch also runs in libtorch, and the engine is
+    /// trusted for the rest of the pass only if it agreed (<see cref="EngineCheck"/>).
+    /// </summary>
+    public IEvalEngine? Engine { get; init; }
+
+    IEvalSession? OpenSession()
+    {
+        if (Engine is null || Engine.CannotRun(model, device) is not null) return null;
+        try
+        {
+            return Engine.Open(model, output);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Engine.Disagreed($"it could not load the model ({e.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// libtorch's outputs of the pass's first batch, which are the ones handed on; the engine's are compared with them.
+    /// On a disagreement the session is closed (the pass goes on in libtorch) and the engine is told, so it is not used
+    /// again. A model whose own outputs are not finite (a diverged run) decides nothing: this pass uses libtorch.
+    /// </summary>
+    Tensor CheckFirstBatch(ref IEvalSession? session, Tensor images)
+    {
+        var reference = Forward(Input(images));
+        string? problem = null;
+        double difference = double.NaN;
+        bool decidable = reference.isfinite().all().item<bool>();
+        if (decidable)
+        {
+            try
+            {
+                using var engineOutputs = session!.Forward(images);
+                difference = EngineCheck.RelativeDifference(reference, engineOutputs);
+                problem = EngineCheck.Problem(difference);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                problem = $"it failed on the first batch ({e.Message})";
+            }
+        }
+        if (decidable && problem is null)
+        {
+            Engine!.Agreed(difference);
+            return reference;
+        }
+        if (problem is not null) Engine!.Disagreed(problem);
+        session!.Dispose();
+        session = null;
+        return reference;
     }
 
     /// <summary>A batch of normalised NCHW images on the device, channels-last when asked and allowed.</summary>
@@ -75,8 +148,8 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
     /// The pass of `test` and `predict`, which have no training.channels_last of their own: channels-last on the CPU,
     /// where oneDNN's convolutions run faster on it (measured: finetune bench) with the same numbers; logits out.
     /// </summary>
-    public static EvalPass ForInference(ResNet model, Device device) =>
-        new(model, device, channelsLast: device.type == TorchSharp.DeviceType.CPU);
+    public static EvalPass ForInference(ResNet model, Device device, IEvalEngine? engine = null) =>
+        new(model, device, channelsLast: device.type == TorchSharp.DeviceType.CPU) { Engine = engine };
 
     /// <summary>Softmax probabilities of a batch's logits, one float[] per image (on the CPU), as test and predict report them.</summary>
     public static float[][] Probabilities(Tensor logits)

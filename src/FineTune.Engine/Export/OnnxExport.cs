@@ -63,6 +63,35 @@ public static class OnnxExport
         return proto;
     }
 
+    /// <summary>The input of <see cref="Network"/>'s graph: normalised images, [batch, 3, height, width].</summary>
+    internal const string NetworkInput = "images";
+
+    /// <summary>The output of <see cref="Network"/>'s graph: <see cref="LogitsName"/>, or this for the pooled features.</summary>
+    internal const string FeaturesOutput = "features";
+
+    /// <summary>
+    /// The network alone, for evaluating on ONNX Runtime (<see cref="OnnxRuntimeEngine"/>): normalised NCHW images of
+    /// any batch and size in (the loader has already applied the preprocessing), the pooled features or the logits out;
+    /// the same layers as <see cref="Build"/>, serialised.
+    /// </summary>
+    internal static byte[] Network(ResNet model, bool features)
+    {
+        var weights = Weights(model);
+        var g = new OnnxGraph();
+        g.Graph.Name = "finetune_eval";
+        g.Graph.Input.Add(OnnxGraph.SymbolicFloatTensor(NetworkInput, "normalised images, NCHW", "batch", "channels", "height", "width"));
+        var x = Features(g, NetworkInput, model.Architecture, weights);
+        x = g.Node("Flatten", [x], FeaturesOutput, OnnxGraph.Int("axis", 1));
+        if (!features)
+            x = g.Node("Gemm", [x, g.Constant("fc.weight", weights["fc.weight"].Values, weights["fc.weight"].Shape),
+                g.Constant("fc.bias", weights["fc.bias"].Values, weights["fc.bias"].Shape)], LogitsName, OnnxGraph.Int("transB", 1));
+        g.Graph.Output.Add(OnnxGraph.SymbolicFloatTensor(x, features ? "pooled features" : "logits", "batch", "outputs"));
+        weights.Clear();
+        var proto = new ModelProto { IrVersion = IrVersion, ProducerName = "FineTune", Graph = g.Graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return proto.ToByteArray();
+    }
+
     static string InputDoc(ExportSource s) =>
         $"Input {InputName}: float32 [batch, 3, {s.Eval.Size}, {s.Eval.Size}], RGB channel order, values 0..1 (8-bit pixel / 255), NCHW. "
         + $"Before it: {s.ResizeDescription}. The graph then does the model's own preprocessing ({s.Preprocessing}).";

@@ -16,7 +16,8 @@ namespace FineTune.Training;
 /// loop costs a full forward pass per image and epoch; on features computed once, thirty epochs take seconds.
 /// The probe's own validation accuracy is reported, so the gain of fine-tuning over the probe is visible.
 /// </summary>
-public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter progress, ITrainingCollective? collective = null, Device? device = null)
+public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter progress, ITrainingCollective? collective = null, Device? device = null,
+    IEvalEngine? engine = null)
 {
     readonly Device _device = device ?? CPU;
 
@@ -62,7 +63,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var clock = Stopwatch.StartNew();
         long seen = 0;
         int b = 0;
-        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features).Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
+        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features) { Engine = engine }.Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
         {
             // Kept past the batch's scope: they are concatenated once all batches are through.
             features.Add(batchFeatures.MoveToOuterDisposeScope());

@@ -1,3 +1,4 @@
+using FineTune.Evaluation;
 using static TorchSharp.torch;
 
 namespace FineTune.Training;
@@ -18,6 +19,12 @@ public sealed record RunContext(ProgressReporter Progress)
     public ITrainingCollective? Collective { get; init; }
 
     public Device Device { get; init; } = CPU;
+
+    /// <summary>
+    /// What runs validation and the linear probe's feature pass besides libtorch (ONNX Runtime over the exported graph,
+    /// made by the API from training.eval_engine); null: libtorch alone.
+    /// </summary>
+    public IEvalEngine? EvalEngine { get; init; }
 
     /// <summary>
     /// No epoch starts that would end after this time (UTC), judged by the last epoch's duration: a time budget ends

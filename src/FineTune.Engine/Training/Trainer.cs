@@ -164,7 +164,7 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
     /// </summary>
     bool RunLinearProbe(EventWriter? events)
     {
-        var probe = new LinearProbe(model, _t, progress, collective, _device).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, run.Stop, StopRequested);
+        var probe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, run.Stop, StopRequested);
         if (probe is null) return false;
         ReportUnreadable(data.TrainUnaugmented ?? data.Train, replaced: true);
         progress.Line(probe.ToString());
