@@ -68,17 +68,4 @@ sealed class OnnxGraph
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
         };
     }
-
-    /// <summary>A float32 tensor type whose every dimension is symbolic (named by <paramref name="symbols"/>): the runtime reads them from each input.</summary>
-    public static ValueInfoProto SymbolicFloatTensor(string name, string doc, params string[] symbols)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var symbol in symbols) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = symbol });
-        return new ValueInfoProto
-        {
-            Name = name,
-            DocString = doc,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
-        };
-    }
 }

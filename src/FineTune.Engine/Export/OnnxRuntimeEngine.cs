@@ -1,5 +1,6 @@
 using FineTune.Evaluation;
 using FineTune.Models;
+using FineTune.Weights;
 using Microsoft.ML.OnnxRuntime;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using TorchSharp;
@@ -27,11 +28,8 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
         : model.Precision != ComputePrecision.Fp32 ? $"{model.Precision.ToName()} evaluation runs in libtorch"
         : null;
 
-    public IEvalSession Open(ResNet model, EvalOutput output)
-    {
-        bool features = output == EvalOutput.Features;
-        return new Session(OnnxExport.Network(model, features), features ? OnnxExport.FeaturesOutput : Prediction.OnnxModelFile.LogitsName);
-    }
+    public IEvalSession Open(ResNet model, EvalOutput output) =>
+        new Session(model.Architecture, OnnxExport.NetworkWeights(model), output == EvalOutput.Features);
 
     public void Disagreed(string detail)
     {
@@ -47,46 +45,59 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
         say?.Invoke($"Evaluation: {Name} over the exported graph (its first batch matched libtorch's to {relativeDifference:G2} of the largest output).");
     }
 
-    /// <summary>One ORT session on fixed weights, as many threads as libtorch uses; the input is read in place.</summary>
-    sealed class Session : IEvalSession
+    /// <summary>
+    /// ORT sessions on fixed weights (copied when opened), one per image size met (a pass has one, so it compiles once):
+    /// fixed sizes let ORT plan memory and layouts once (measured 3-8% faster than symbolic ones; a fixed batch size
+    /// gained nothing more). Each runs on as many threads as libtorch uses.
+    /// </summary>
+    sealed class Session(ResNetArchitecture architecture, IReadOnlyDictionary<string, HostTensor> weights, bool features) : IEvalSession
     {
-        readonly SessionOptions _options;
-        readonly InferenceSession _session;
+        readonly Dictionary<(long, long, long), (SessionOptions Options, InferenceSession Session)> _bySize = [];
         readonly RunOptions _run = new();
-        readonly string[] _inputs = [OnnxExport.NetworkInput], _outputs;
+        readonly string[] _inputs = [OnnxExport.NetworkInput], _outputs = [features ? OnnxExport.FeaturesOutput : Prediction.OnnxModelFile.LogitsName];
+        readonly long _outputWidth = features ? weights["fc.weight"].Shape[1] : weights["fc.weight"].Shape[0];
 
-        public Session(byte[] graph, string output)
+        InferenceSession For(long[] shape)
         {
-            _outputs = [output];
-            _options = new SessionOptions
+            var key = (shape[1], shape[2], shape[3]);
+            if (_bySize.TryGetValue(key, out var open)) return open.Session;
+            var options = new SessionOptions
             {
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                 IntraOpNumThreads = torch.get_num_threads(),
                 InterOpNumThreads = 1,
             };
-            _session = new InferenceSession(graph, _options);
+            var session = new InferenceSession(OnnxExport.Network(architecture, weights, features, null, shape[2], shape[3]), options);
+            _bySize[key] = (options, session);
+            return session;
         }
 
         public unsafe Tensor Forward(Tensor images)
         {
             using var scope = NewDisposeScope();
             var input = (images.dtype == ScalarType.Float32 && images.device_type == DeviceType.CPU ? images : images.to(ScalarType.Float32, CPU)).contiguous();
-            var bytes = input.bytes; // the tensor's own CPU memory, which outlives the run
-            fixed (byte* data = bytes)
+            var session = For(input.shape);
+            // ORT reads the input and writes the output in the tensors' own CPU memory: no copies, nothing for the GC.
+            var outputs = empty(input.shape[0], _outputWidth);
+            Span<byte> inBytes = input.bytes, outBytes = outputs.bytes;
+            fixed (byte* inData = inBytes, outData = outBytes)
             {
-                using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, input.shape, (IntPtr)data, bytes.Length);
-                using var results = _session.Run(_run, _inputs, [value], _outputs);
-                var result = results[0];
-                var shape = result.GetTensorTypeAndShape().Shape;
-                return torch.tensor(result.GetTensorDataAsSpan<float>().ToArray(), shape).MoveToOuterDisposeScope();
+                using var inValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, input.shape, (IntPtr)inData, inBytes.Length);
+                using var outValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, outputs.shape, (IntPtr)outData, outBytes.Length);
+                session.Run(_run, _inputs, [inValue], _outputs, [outValue]);
             }
+            return outputs.MoveToOuterDisposeScope();
         }
 
         public void Dispose()
         {
-            _session.Dispose();
-            _options.Dispose();
+            foreach (var (options, session) in _bySize.Values)
+            {
+                session.Dispose();
+                options.Dispose();
+            }
+            _bySize.Clear();
             _run.Dispose();
         }
     }
