@@ -30,7 +30,7 @@ public sealed class Classifier : IDisposable
     readonly Preprocessing? _preprocessing;
     readonly EvalTransform? _transform;
     readonly int _batchSize;
-    readonly IEvalEngine? _engine;
+    readonly KeptSessionEngine? _engine;
 
     /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -41,7 +41,7 @@ public sealed class Classifier : IDisposable
     /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
     public int InputSize => _onnx?.InputSize ?? _transform!.Size;
 
-    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize, IEvalEngine? engine)
+    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize, KeptSessionEngine? engine)
     {
         (ModelPath, _model, _device, _preprocessing, _transform, _batchSize, _engine) = (path, model, device, preprocessing, transform, batchSize, engine);
         ClassNames = info.ClassNames;
@@ -85,7 +85,7 @@ public sealed class Classifier : IDisposable
             model.eval();
             // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
             PrecisionSetup.Apply(model, precision, device, log.WriteLine, ModelExport.Bf16PredictNote);
-            return new Classifier(path, model, device, info, preprocessing, transform, batchSize, EvalEngineChoice.For(options.EvalEngine, log.WriteLine));
+            return new Classifier(path, model, device, info, preprocessing, transform, batchSize, EvalEngineChoice.For(options.EvalEngine, log.WriteLine) is { } engine ? new KeptSessionEngine(engine) : null);
         }
         catch { model.Dispose(); throw; }
     }
@@ -154,6 +154,7 @@ public sealed class Classifier : IDisposable
 
     public void Dispose()
     {
+        _engine?.Dispose();
         _model?.Dispose();
         _onnx?.Dispose();
     }

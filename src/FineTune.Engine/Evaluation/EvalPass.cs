@@ -32,7 +32,7 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
         model.eval();
         using var guard = AutogradOff();
         var session = OpenSession();
-        bool checkedFirst = false;
+        bool checkedFirst = session?.Agreed ?? false;
         try
         {
             foreach (var batch in batches)
@@ -103,6 +103,7 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
         }
         if (decidable && problem is null)
         {
+            session!.Agreed = true;
             Engine!.Agreed(difference);
             return reference;
         }

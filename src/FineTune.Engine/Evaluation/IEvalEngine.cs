@@ -30,11 +30,73 @@ public interface IEvalEngine
 /// <summary>One engine session: fixed weights, one kind of output.</summary>
 public interface IEvalSession : IDisposable
 {
+    /// <summary>Its outputs agreed with libtorch's on a batch already (set by <see cref="EvalPass"/>): later passes need not check again.</summary>
+    bool Agreed { get; set; }
+
     /// <summary>
     /// The outputs ([N, classes] logits or [N, features], fp32, on the CPU) of normalised NCHW fp32 images on the CPU,
     /// as a new tensor the caller's dispose scope owns.
     /// </summary>
     Tensor Forward(Tensor images);
+}
+
+/// <summary>
+/// An engine for a model whose weights never change (a loaded <c>Classifier</c>): one session, opened on first use and
+/// shared by every pass until disposed, so a call that classifies one image does not export the network again, and,
+/// once it agreed with libtorch, is not checked again either.
+/// </summary>
+public sealed class KeptSessionEngine(IEvalEngine inner) : IEvalEngine, IDisposable
+{
+    readonly Lock _lock = new();
+    IEvalSession? _session;
+    EvalOutput _output;
+
+    public string Name => inner.Name;
+
+    public string? CannotRun(ResNet model, Device device) => inner.CannotRun(model, device);
+
+    public IEvalSession Open(ResNet model, EvalOutput output)
+    {
+        lock (_lock)
+        {
+            if (_session is null || _output != output)
+            {
+                _session?.Dispose();
+                _session = inner.Open(model, output);
+                _output = output;
+            }
+            return new Borrowed(_session);
+        }
+    }
+
+    public void Disagreed(string detail)
+    {
+        inner.Disagreed(detail);
+        lock (_lock)
+        {
+            _session?.Dispose();
+            _session = null;
+        }
+    }
+
+    public void Agreed(double relativeDifference) => inner.Agreed(relativeDifference);
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _session?.Dispose();
+            _session = null;
+        }
+    }
+
+    /// <summary>The kept session, lent to one pass: disposing it leaves the session open.</summary>
+    sealed class Borrowed(IEvalSession session) : IEvalSession
+    {
+        public bool Agreed { get => session.Agreed; set => session.Agreed = value; }
+        public Tensor Forward(Tensor images) => session.Forward(images);
+        public void Dispose() { }
+    }
 }
 
 /// <summary>How an engine's outputs are checked against libtorch's on the same batch.</summary>

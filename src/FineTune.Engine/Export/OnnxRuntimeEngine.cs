@@ -56,11 +56,19 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
         readonly RunOptions _run = new();
         readonly string[] _inputs = [OnnxExport.NetworkInput], _outputs = [features ? OnnxExport.FeaturesOutput : Prediction.OnnxModelFile.LogitsName];
         readonly long _outputWidth = features ? weights["fc.weight"].Shape[1] : weights["fc.weight"].Shape[0];
+        readonly Lock _lock = new(); // a kept session (KeptSessionEngine) may serve several threads; ORT's Run itself is thread-safe
+
+        public bool Agreed { get; set; }
 
         InferenceSession For(long[] shape)
         {
             var key = (shape[1], shape[2], shape[3]);
-            if (_bySize.TryGetValue(key, out var open)) return open.Session;
+            lock (_lock)
+                return _bySize.TryGetValue(key, out var open) ? open.Session : Compile(key, shape);
+        }
+
+        InferenceSession Compile((long, long, long) key, long[] shape)
+        {
             var options = new SessionOptions
             {
                 GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,

@@ -89,6 +89,28 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
     }
 
     [Fact]
+    public void A_kept_session_serves_every_pass_and_is_checked_once()
+    {
+        using var model = TrainedLooking("resnet18");
+        var said = new List<string>();
+        var counting = new Wrong(new OnnxRuntimeEngine(said.Add), 0.0);
+        using var kept = new KeptSessionEngine(counting);
+        var pass = new EvalPass(model, CPU, channelsLast: true) { Engine = kept };
+        var batches = RandomBatches(3, 2, 64);
+        var outputs = new List<Tensor>();
+        int libtorchForwards = 0;
+        var hook = model.register_forward_hook((m, input, o) => { libtorchForwards++; return o; });
+        foreach (var one in batches)
+            pass.Run([one.Batch], (_, logits) => outputs.Add(logits.detach().clone().MoveToOuterDisposeScope()));
+        hook.remove();
+        Assert.Equal(1, counting.Sessions);
+        Assert.Equal(1, libtorchForwards); // the first pass's check; the two later passes ran on ONNX Runtime alone
+        Assert.Single(said);
+        using var reference = Unfolded(model, cat(batches.Select(b => b.Images).ToList(), 0), EvalOutput.Logits);
+        AssertClose(reference, cat(outputs, 0), "three passes on one kept session");
+    }
+
+    [Fact]
     public void Bf16_and_fp64_models_are_left_to_libtorch()
     {
         using var model = ModelFactory.Create("resnet18", 5, TestSetup.Routing);
@@ -167,6 +189,8 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
 
         sealed class Session(IEvalSession inner, double error) : IEvalSession
         {
+            public bool Agreed { get; set; }
+
             public Tensor Forward(Tensor images)
             {
                 using var outputs = inner.Forward(images);
