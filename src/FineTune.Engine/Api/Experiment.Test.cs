@@ -63,7 +63,12 @@ public static partial class Experiment
         var report = new TestReport(checkpoint.Info.ClassNames, pass.Samples, clock.Elapsed, experiment, checkpointPath);
         var written = TestReportFiles.Write(report, reportDir).ToList();
         var heatmaps = GradCamFor(config, pass, checkpoint.Info.ClassNames, model, preprocessing, imageSize, device, log);
-        var card = RunCardFor(checkpoint, pass, plan, precisionChoice, device, wall.Elapsed) with { Experiment = experiment };
+        var card = RunCardFor(checkpoint, pass, plan, precisionChoice, device, wall.Elapsed) with
+        {
+            Experiment = experiment,
+            Evaluation = engine is null ? "libtorch (training.eval_engine: torch)"
+                : engine.Outcome ?? $"libtorch ({engine.CannotRun(model, device) ?? "no batch to compare"})",
+        };
         written.Add(WriteHtmlReport(reportDir, report, card, checkpoint, pass.ImageFile, heatmaps));
         log.Write(report.SummaryText());
         log.WriteLine($"Report: {reportDir} ({string.Join(", ", written.Select(Path.GetFileName))})");

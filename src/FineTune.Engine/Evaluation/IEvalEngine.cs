@@ -25,6 +25,9 @@ public interface IEvalEngine
 
     /// <summary>It agreed with libtorch on a pass's first batch, with the largest difference relative to the largest output.</summary>
     void Agreed(double relativeDifference);
+
+    /// <summary>What evaluated, in words, once a pass has decided (the engine, or libtorch and why); null before.</summary>
+    string? Outcome { get; }
 }
 
 /// <summary>One engine session: fixed weights, one kind of output.</summary>
@@ -80,6 +83,8 @@ public sealed class KeptSessionEngine(IEvalEngine inner) : IEvalEngine, IDisposa
     }
 
     public void Agreed(double relativeDifference) => inner.Agreed(relativeDifference);
+
+    public string? Outcome => inner.Outcome;
 
     public void Dispose()
     {

@@ -19,6 +19,11 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
 {
     string? _setAside;
     bool _announced;
+    double _agreedTo;
+
+    public string? Outcome => _setAside is { } why ? $"libtorch ({Name} set aside: {why})"
+        : _announced ? $"{Name} over the exported graph (first batch within {_agreedTo:G2} of libtorch's largest output)"
+        : null;
 
     public string Name => $"ONNX Runtime {OrtEnv.Instance().GetVersionString()}";
 
@@ -42,6 +47,7 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
     {
         if (_announced) return;
         _announced = true;
+        _agreedTo = relativeDifference;
         say?.Invoke($"Evaluation: {Name} over the exported graph (its first batch matched libtorch's to {relativeDifference:G2} of the largest output).");
     }
 

@@ -73,6 +73,7 @@ public static partial class HtmlReport
         Row("Checkpoint", $"<span class=\"path\">{Html.Escape(card.Checkpoint)}</span>");
         Row("Precision", Known(card.Precision));
         Row("Kernels", Known(card.KernelPlan));
+        Row("Evaluation", Known(card.Evaluation));
         Row("Device", Known(card.Device));
         Row("CPU", Known(card.Cpu));
         Row("Wall time", $"test pass {Html.Seconds(s.TestSeconds)}" + (card.WallSeconds is { } wall ? $"; the whole test until this report {Html.Seconds(wall)}" : ""));

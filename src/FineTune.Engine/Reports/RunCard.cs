@@ -24,6 +24,8 @@ public sealed record RunCard
     public string? Precision { get; init; }
     /// <summary>The kernel check's one line, when a check ran.</summary>
     public string? KernelPlan { get; init; }
+    /// <summary>What ran the test pass's forwards: ONNX Runtime (and how closely it matched libtorch), or libtorch and why.</summary>
+    public string? Evaluation { get; init; }
     public string? Device { get; init; }
     public string? Cpu { get; init; }
     /// <summary>The whole test command until the report, seconds: loading, kernel check and the test pass.</summary>

@@ -58,6 +58,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
         Assert.Single(said);
         Assert.Contains("ONNX Runtime", said[0]);
         Assert.Contains("matched libtorch", said[0]);
+        Assert.StartsWith("ONNX Runtime", engine.Outcome);
         using var reference = Unfolded(model, cat(batches.Select(b => b.Images).ToList(), 0), EvalOutput.Logits);
         AssertClose(reference, cat(outputs, 0), "eval pass on ONNX Runtime");
         Assert.Null(engine.CannotRun(model, CPU));
@@ -78,6 +79,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
         Assert.Single(said);
         Assert.Contains("set aside", said[0]);
         Assert.Contains(double.IsNaN(error) ? "NaN" : "differ from libtorch", said[0]);
+        Assert.StartsWith("libtorch (ONNX Runtime", engine.Outcome);
         Assert.Equal(1, engine.Sessions);
         using var reference = Unfolded(model, cat(batches.Select(b => b.Images).ToList(), 0), EvalOutput.Logits);
         AssertClose(reference, cat(outputs, 0), "libtorch after the engine was set aside");
@@ -181,6 +183,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
         public string? CannotRun(ResNet model, Device device) => inner.CannotRun(model, device);
         public void Disagreed(string detail) => inner.Disagreed(detail);
         public void Agreed(double relativeDifference) => inner.Agreed(relativeDifference);
+        public string? Outcome => inner.Outcome;
         public IEvalSession Open(ResNet model, EvalOutput output)
         {
             Sessions++;

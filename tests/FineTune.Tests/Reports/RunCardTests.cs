@@ -20,6 +20,8 @@ public class RunCardTests
         // FolderExperiment's config: num_epochs 1, batch 8, 32 px, the other training keys at their defaults.
         Assert.Contains("<dt>Recipe</dt><dd>optimizer: adamw, base_lr: 0.0001, fc_lr_multiplier: 1, weight_decay: 0.0001, scheduler: reduce_lr_on_plateau, " +
                         "num_epochs: 1, linear_probe_epochs: 0, freeze_stages: 0, batch_size: 8, image_size: 32 (evaluation 32)</dd>", html);
+        // What ran the test pass: ONNX Runtime (training.eval_engine auto, fp32 on the CPU), once it matched libtorch.
+        Assert.Matches(@"<dt>Evaluation</dt><dd>ONNX Runtime 1\.\d+\.\d+ over the exported graph \(first batch within [0-9.Ee+-]+ of libtorch&#39;s largest output\)</dd>", html);
     }
 
     [Fact]
