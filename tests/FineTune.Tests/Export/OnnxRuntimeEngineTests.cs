@@ -2,10 +2,8 @@ using FineTune.Evaluation;
 using FineTune.Export;
 using FineTune.Models;
 using FineTune.Tests.Models;
-using FineTune.Tests.Training;
 using FineTune.Tests.Weights;
 using FineTune.Weights;
-using TorchSharp.Modules;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -40,7 +38,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
     [InlineData("resnet34", 112, EvalOutput.Logits)]
     public void A_resnet_with_trained_batchnorm_statistics_gives_the_same_outputs_at_any_size(string backbone, int size, EvalOutput what)
     {
-        using var model = TrainedLooking(backbone);
+        using var model = TrainedLooking.Model(backbone, seed: 7);
         using var images = rand(3, 3, size, size) * 4 - 2;
         AssertParity(model, images, what, $"{backbone} {size} px {what}");
     }
@@ -48,7 +46,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
     [Fact]
     public void An_eval_pass_on_the_engine_gives_libtorchs_outputs_and_says_it_agreed()
     {
-        using var model = TrainedLooking("resnet18");
+        using var model = TrainedLooking.Model("resnet18", seed: 7);
         var said = new List<string>();
         var engine = new OnnxRuntimeEngine(said.Add);
         var batches = RandomBatches(3, 5, 64);
@@ -69,7 +67,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
     [InlineData(double.NaN)]
     public void An_engine_that_disagrees_is_set_aside_and_the_pass_runs_in_libtorch(double error)
     {
-        using var model = TrainedLooking("resnet18");
+        using var model = TrainedLooking.Model("resnet18", seed: 7);
         var said = new List<string>();
         var engine = new Wrong(new OnnxRuntimeEngine(said.Add), error);
         var batches = RandomBatches(2, 4, 64);
@@ -93,7 +91,7 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
     [Fact]
     public void A_kept_session_serves_every_pass_and_is_checked_once()
     {
-        using var model = TrainedLooking("resnet18");
+        using var model = TrainedLooking.Model("resnet18", seed: 7);
         var said = new List<string>();
         var counting = new Wrong(new OnnxRuntimeEngine(said.Add), 0.0);
         using var kept = new KeptSessionEngine(counting);
@@ -146,23 +144,6 @@ public sealed class OnnxRuntimeEngineTests(BundledWeightsFixture bundled, ITestO
     {
         using var _ = enable_grad();
         return (what == EvalOutput.Features ? model.Features(images) : model.call(images)).detach();
-    }
-
-    /// <summary>Random weights and BatchNorm statistics and affine terms far from identity, as training leaves them.</summary>
-    static ResNet TrainedLooking(string backbone)
-    {
-        random.manual_seed(7);
-        var model = ModelFactory.Create(backbone, 10, TestSetup.Routing);
-        using (no_grad())
-            foreach (var bn in model.modules().OfType<BatchNorm2d>())
-            {
-                bn.running_mean!.copy_(randn_like(bn.running_mean) * 0.5);
-                bn.running_var!.copy_(rand_like(bn.running_var) * 2 + 0.1);
-                bn.weight!.copy_(rand_like(bn.weight) + 0.5);
-                bn.bias!.copy_(randn_like(bn.bias) * 0.2);
-            }
-        model.eval();
-        return model;
     }
 
     static List<(Tensor Images, FineTune.Data.Batch Batch)> RandomBatches(int count, int size, int pixels) =>

@@ -35,18 +35,7 @@ public sealed class BatchNormFoldingTests(BundledWeightsFixture bundled, ITestOu
     [InlineData("resnet34", true)]
     public void A_resnet_with_trained_batchnorm_statistics_gives_the_same_logits(string backbone, bool channelsLast)
     {
-        // Random weights, and BatchNorm statistics and affine terms far from identity, as training leaves them.
-        random.manual_seed(5);
-        using var model = ModelFactory.Create(backbone, 10, TestSetup.Routing);
-        using (no_grad())
-            foreach (var bn in model.modules().OfType<BatchNorm2d>())
-            {
-                bn.running_mean!.copy_(randn_like(bn.running_mean) * 0.5);
-                bn.running_var!.copy_(rand_like(bn.running_var) * 2 + 0.1);
-                bn.weight!.copy_(rand_like(bn.weight) + 0.5);
-                bn.bias!.copy_(randn_like(bn.bias) * 0.2);
-            }
-        model.eval();
+        using var model = TrainedLooking.Model(backbone, seed: 5);
         using var images = rand(4, 3, 96, 96);
         using var input = channelsLast ? ChannelsLast.Of(images) : images.alias();
         if (channelsLast) ChannelsLast.Convert(model);
