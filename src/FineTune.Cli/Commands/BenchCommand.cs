@@ -326,13 +326,8 @@ public static class BenchCommand
         return !nchw;
     }
 
-    static Config.EvalEngineSetting ParseEvalEngine(string text) => text.ToLowerInvariant() switch
-    {
-        "auto" => Config.EvalEngineSetting.Auto,
-        "torch" => Config.EvalEngineSetting.Torch,
-        "onnxruntime" => Config.EvalEngineSetting.OnnxRuntime,
-        _ => throw new UsageException($"--eval-engine takes auto, torch or onnxruntime; got '{text}'."),
-    };
+    static Config.EvalEngineSetting ParseEvalEngine(string text) => Config.EvalEngineSettings.TryParse(text)
+        ?? throw new UsageException($"--eval-engine takes auto, torch or onnxruntime; got '{text}'.");
 
     static EvalGradMode ParseGradMode(string text) => text.Replace('-', '_').ToLowerInvariant() switch
     {

@@ -85,7 +85,7 @@ public sealed class Classifier : IDisposable
             model.eval();
             // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
             PrecisionSetup.Apply(model, precision, device, log.WriteLine, ModelExport.Bf16PredictNote);
-            return new Classifier(path, model, device, info, preprocessing, transform, batchSize, EvalEngineChoice.For(options.EvalEngine, log.WriteLine) is { } engine ? new KeptSessionEngine(engine) : null);
+            return new Classifier(path, model, device, info, preprocessing, transform, batchSize, OnnxRuntimeEngine.For(options.EvalEngine, log.WriteLine) is { } engine ? new KeptSessionEngine(engine) : null);
         }
         catch { model.Dispose(); throw; }
     }

@@ -3,6 +3,7 @@ using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Data;
 using FineTune.Evaluation;
+using FineTune.Export;
 using FineTune.Kernels;
 using FineTune.Logging;
 using FineTune.Models;
@@ -53,7 +54,7 @@ public static partial class Experiment
         var precisionChoice = PrecisionSetup.Apply(model, precision, device, log.WriteLine);
         log.WriteLine($"Testing {checkpointPath} ({checkpoint.Info.Backbone}, epoch {checkpoint.Info.Epoch}, {checkpoint.Info.NumClasses} classes) on {device}.");
 
-        var engine = EvalEngineChoice.For(config.Training.EvalEngine, log.WriteLine);
+        var engine = OnnxRuntimeEngine.For(config.Training.EvalEngine, log.WriteLine);
         var clock = Stopwatch.StartNew();
         var pass = config.Data.Source == DataSource.Synthetic
             ? TestSynthetic(config, checkpoint, model, preprocessing, imageSize, device, engine, progress)

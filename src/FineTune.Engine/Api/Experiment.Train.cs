@@ -3,6 +3,7 @@ using FineTune.Comparison;
 using FineTune.Config;
 using FineTune.Data;
 using FineTune.Distributed;
+using FineTune.Export;
 using FineTune.IO;
 using FineTune.Kernels;
 using FineTune.Models;
@@ -137,7 +138,7 @@ public static partial class Experiment
             Collective = dist.IsDistributed ? dist : null,
             Device = device,
             EpochDeadline = options.EpochDeadline,
-            EvalEngine = EvalEngineChoice.For(config.Training.EvalEngine, dist.IsMain ? log.WriteLine : null),
+            EvalEngine = OnnxRuntimeEngine.For(config.Training.EvalEngine, dist.IsMain ? log.WriteLine : null),
         };
         var result = new Trainer(config, start, data, run).Run(resume);
         if (dist.IsMain) WriteRunSummary(config, result, log);

@@ -1,4 +1,3 @@
-using FineTune.Config;
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Export;
@@ -24,15 +23,14 @@ sealed class BenchEngine : IDisposable
     /// <summary>The engine for <paramref name="model"/>, checked on <paramref name="sample"/> (NCHW); null: the row runs in libtorch (bf16, or --eval-engine torch).</summary>
     public static BenchEngine? Open(ResNet model, Tensor sample, BenchmarkSettings s)
     {
-        if (s.EvalEngine == EvalEngineSetting.Torch) return null;
-        var engine = new OnnxRuntimeEngine();
-        if (engine.CannotRun(model, CPU) is not null) return null;
+        var engine = OnnxRuntimeEngine.For(s.EvalEngine);
+        if (engine is null || engine.CannotRun(model, CPU) is not null) return null;
         model.eval();
         var session = engine.Open(model, EvalOutput.Logits);
         using (NewDisposeScope())
         {
             var reference = ModelThroughput.EvalPassFor(model, s).Forward(s.ChannelsLast ? ChannelsLast.Of(sample) : sample);
-            if (EngineCheck.Problem(EngineCheck.RelativeDifference(reference, session.Forward(sample))) is { } problem)
+            if (EngineCheck.Compare(session, sample, reference).Problem is { } problem)
             {
                 session.Dispose();
                 throw new InvalidOperationException($"{engine.Name} disagreed with libtorch on this model: {problem}. Measure libtorch alone with --eval-engine torch.");

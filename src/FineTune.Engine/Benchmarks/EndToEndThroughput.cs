@@ -54,8 +54,8 @@ public static class EndToEndThroughput
         // Disposing the enumerator stops the loader's workers and frees the batches they had ready.
         using var batches = FullBatches(loader, s.Batch).GetEnumerator();
 
+        using var engine = train ? null : OpenEngine(model, s); // before the count, as in ModelThroughput
         int collections = GC.CollectionCount(0);
-        using var engine = train ? null : OpenEngine(model, s);
         var times = train ? TimeTraining(model, batches, s)
             : engine is not null ? engine.Time(() => Next(batches), s)
             : TimeEvaluation(model, batches, s);

@@ -17,4 +17,13 @@ public static class EvalEngineSettings
         EvalEngineSetting.OnnxRuntime => "onnxruntime",
         _ => "auto",
     };
+
+    /// <summary>"auto", "torch" or "onnxruntime", any case; null for anything else.</summary>
+    public static EvalEngineSetting? TryParse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "auto" => EvalEngineSetting.Auto,
+        "torch" => EvalEngineSetting.Torch,
+        "onnxruntime" => EvalEngineSetting.OnnxRuntime,
+        _ => null,
+    };
 }

@@ -85,22 +85,8 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
     Tensor CheckFirstBatch(ref IEvalSession? session, Tensor images)
     {
         var reference = Forward(Input(images));
-        string? problem = null;
-        double difference = double.NaN;
         bool decidable = reference.isfinite().all().item<bool>();
-        if (decidable)
-        {
-            try
-            {
-                using var engineOutputs = session!.Forward(images);
-                difference = EngineCheck.RelativeDifference(reference, engineOutputs);
-                problem = EngineCheck.Problem(difference);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                problem = $"it failed on the first batch ({e.Message})";
-            }
-        }
+        var (difference, problem) = decidable ? EngineCheck.Compare(session!, images, reference) : (double.NaN, null);
         if (decidable && problem is null)
         {
             session!.Agreed = true;

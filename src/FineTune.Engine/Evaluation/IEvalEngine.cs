@@ -125,6 +125,25 @@ public static class EngineCheck
         return (r - e).abs().max().item<double>() / scale;
     }
 
+    /// <summary>
+    /// Runs <paramref name="images"/> through <paramref name="session"/> and compares its outputs with libtorch's
+    /// <paramref name="reference"/> of the same images: the relative difference, and null or the problem in words (a
+    /// failure of the engine is one).
+    /// </summary>
+    public static (double Difference, string? Problem) Compare(IEvalSession session, Tensor images, Tensor reference)
+    {
+        try
+        {
+            using var outputs = session.Forward(images);
+            double difference = RelativeDifference(reference, outputs);
+            return (difference, Problem(difference));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return (double.NaN, $"it failed on the first batch ({e.Message})");
+        }
+    }
+
     /// <summary>Null when <paramref name="relativeDifference"/> is within <see cref="Tolerance"/>; else what went wrong, in words.</summary>
     public static string? Problem(double relativeDifference) =>
         relativeDifference <= Tolerance ? null // false for NaN, so a NaN never passes

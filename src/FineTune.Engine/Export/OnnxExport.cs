@@ -69,27 +69,23 @@ public static class OnnxExport
     /// <summary>The output of <see cref="Network"/>'s graph: <see cref="LogitsName"/>, or this for the pooled features.</summary>
     internal const string FeaturesOutput = "features";
 
-    /// <summary>The model's weights as <see cref="Network"/> takes them: copied, so later training steps do not change them.</summary>
-    internal static IReadOnlyDictionary<string, HostTensor> NetworkWeights(ResNet model) => Weights(model);
-
     /// <summary>
     /// The network alone, for evaluating on ONNX Runtime (<see cref="OnnxRuntimeEngine"/>): normalised NCHW images of
     /// <paramref name="height"/> x <paramref name="width"/> in (the loader has already applied the preprocessing), any
-    /// batch when <paramref name="batch"/> is null; the pooled features or the logits out; the same layers as
-    /// <see cref="Build"/>, serialised. Fixed image sizes let ONNX Runtime plan its memory and layouts once.
+    /// batch; the pooled features or the logits out; the same layers as <see cref="Build"/>, serialised. Fixed image
+    /// sizes let ONNX Runtime plan its memory and layouts once. <paramref name="weights"/>: <see cref="Weights"/>.
     /// </summary>
-    internal static byte[] Network(ResNetArchitecture architecture, IReadOnlyDictionary<string, HostTensor> weightsByName, bool features, long? batch, long height, long width)
+    internal static byte[] Network(ResNetArchitecture architecture, Dictionary<string, HostTensor> weights, bool features, long height, long width)
     {
-        var weights = weightsByName as Dictionary<string, HostTensor> ?? new Dictionary<string, HostTensor>(weightsByName, StringComparer.Ordinal);
         var g = new OnnxGraph();
         g.Graph.Name = "finetune_eval";
-        g.Graph.Input.Add(OnnxGraph.FloatTensor(NetworkInput, "normalised images, NCHW", "batch", batch, 3, height, width));
+        g.Graph.Input.Add(OnnxGraph.FloatTensor(NetworkInput, "normalised images, NCHW", "batch", null, 3, height, width));
         var x = Features(g, NetworkInput, architecture, weights);
         x = g.Node("Flatten", [x], FeaturesOutput, OnnxGraph.Int("axis", 1));
         if (!features)
             x = g.Node("Gemm", [x, g.Constant("fc.weight", weights["fc.weight"].Values, weights["fc.weight"].Shape),
                 g.Constant("fc.bias", weights["fc.bias"].Values, weights["fc.bias"].Shape)], LogitsName, OnnxGraph.Int("transB", 1));
-        g.Graph.Output.Add(OnnxGraph.FloatTensor(x, features ? "pooled features" : "logits", "batch", batch, features ? weights["fc.weight"].Shape[1] : weights["fc.weight"].Shape[0]));
+        g.Graph.Output.Add(OnnxGraph.FloatTensor(x, features ? "pooled features" : "logits", "batch", null, features ? weights["fc.weight"].Shape[1] : weights["fc.weight"].Shape[0]));
         var proto = new ModelProto { IrVersion = IrVersion, ProducerName = "FineTune", Graph = g.Graph };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         return proto.ToByteArray();
@@ -170,8 +166,8 @@ public static class OnnxExport
         return relu ? g.Node("Relu", [x]) : x;
     }
 
-    /// <summary>The model's float tensors by torchvision name, copied to managed memory in NCHW order.</summary>
-    static Dictionary<string, HostTensor> Weights(ResNet model)
+    /// <summary>The model's float tensors by torchvision name, copied to managed memory in NCHW order (so later training steps do not change them).</summary>
+    internal static Dictionary<string, HostTensor> Weights(ResNet model)
     {
         var result = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
         foreach (var (name, tensor) in model.state_dict())

@@ -1,3 +1,4 @@
+using FineTune.Config;
 using FineTune.Evaluation;
 using FineTune.Models;
 using FineTune.Weights;
@@ -17,6 +18,10 @@ namespace FineTune.Export;
 /// <param name="say">Where the one line about the engine goes (used, or set aside and why); null: nowhere.</param>
 public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
 {
+    /// <summary>The engine <paramref name="setting"/> (training.eval_engine, `bench --eval-engine`) asks for; null: libtorch alone.</summary>
+    public static OnnxRuntimeEngine? For(EvalEngineSetting setting, Action<string>? say = null) =>
+        setting == EvalEngineSetting.Torch ? null : new OnnxRuntimeEngine(say);
+
     string? _setAside;
     bool _announced;
     double _agreedTo;
@@ -34,7 +39,7 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
         : null;
 
     public IEvalSession Open(ResNet model, EvalOutput output) =>
-        new Session(model.Architecture, OnnxExport.NetworkWeights(model), output == EvalOutput.Features);
+        new Session(model.Architecture, OnnxExport.Weights(model), output == EvalOutput.Features);
 
     public void Disagreed(string detail)
     {
@@ -56,9 +61,9 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
     /// fixed sizes let ORT plan memory and layouts once (measured 3-8% faster than symbolic ones; a fixed batch size
     /// gained nothing more). Each runs on as many threads as libtorch uses.
     /// </summary>
-    sealed class Session(ResNetArchitecture architecture, IReadOnlyDictionary<string, HostTensor> weights, bool features) : IEvalSession
+    sealed class Session(ResNetArchitecture architecture, Dictionary<string, HostTensor> weights, bool features) : IEvalSession
     {
-        readonly Dictionary<(long, long, long), (SessionOptions Options, InferenceSession Session)> _bySize = [];
+        readonly Dictionary<(long Height, long Width), (SessionOptions Options, InferenceSession Session)> _bySize = [];
         readonly RunOptions _run = new();
         readonly string[] _inputs = [OnnxExport.NetworkInput], _outputs = [features ? OnnxExport.FeaturesOutput : Prediction.OnnxModelFile.LogitsName];
         readonly long _outputWidth = features ? weights["fc.weight"].Shape[1] : weights["fc.weight"].Shape[0];
@@ -68,12 +73,12 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
 
         InferenceSession For(long[] shape)
         {
-            var key = (shape[1], shape[2], shape[3]);
+            var size = (shape[2], shape[3]);
             lock (_lock)
-                return _bySize.TryGetValue(key, out var open) ? open.Session : Compile(key, shape);
+                return _bySize.TryGetValue(size, out var open) ? open.Session : Compile(size);
         }
 
-        InferenceSession Compile((long, long, long) key, long[] shape)
+        InferenceSession Compile((long Height, long Width) size)
         {
             var options = new SessionOptions
             {
@@ -82,8 +87,8 @@ public sealed class OnnxRuntimeEngine(Action<string>? say = null) : IEvalEngine
                 IntraOpNumThreads = torch.get_num_threads(),
                 InterOpNumThreads = 1,
             };
-            var session = new InferenceSession(OnnxExport.Network(architecture, weights, features, null, shape[2], shape[3]), options);
-            _bySize[key] = (options, session);
+            var session = new InferenceSession(OnnxExport.Network(architecture, weights, features, size.Height, size.Width), options);
+            _bySize[size] = (options, session);
             return session;
         }
 
