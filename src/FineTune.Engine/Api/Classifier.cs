@@ -31,6 +31,8 @@ public sealed class Classifier : IDisposable
     readonly EvalTransform? _transform;
     readonly int _batchSize;
     readonly KeptSessionEngine? _engine;
+    /// <summary>The checkpoint's data.augmentation.eval_flip: each image classified with its mirror image, as validation and `test` did.</summary>
+    readonly bool _flip;
 
     /// <summary>The classes the model tells apart, in the order of its outputs.</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -41,9 +43,9 @@ public sealed class Classifier : IDisposable
     /// <summary>The side of the square image the model sees (after the evaluation resize).</summary>
     public int InputSize => _onnx?.InputSize ?? _transform!.Size;
 
-    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvalTransform transform, int batchSize, KeptSessionEngine? engine)
+    Classifier(string path, ResNet model, Device device, CheckpointInfo info, Preprocessing preprocessing, EvaluationSettings settings, int batchSize, KeptSessionEngine? engine)
     {
-        (ModelPath, _model, _device, _preprocessing, _transform, _batchSize, _engine) = (path, model, device, preprocessing, transform, batchSize, engine);
+        (ModelPath, _model, _device, _preprocessing, _transform, _flip, _batchSize, _engine) = (path, model, device, preprocessing, settings.ToTransform(), settings.Flip, batchSize, engine);
         ClassNames = info.ClassNames;
     }
 
@@ -73,10 +75,9 @@ public sealed class Classifier : IDisposable
         var device = ModelSetup.SelectDevice(options.Gpu);
         // The checkpoint's own evaluation size and resize (stretch or centre crop), as validation and `finetune test` used.
         var (preprocessing, settings) = EvaluationSettings.Of(info, path);
-        var transform = settings.ToTransform();
-        int imageSize = transform.Size, batchSize = options.BatchSize;
+        int imageSize = settings.ImageSize, batchSize = options.BatchSize;
         var precision = options.Precision ?? settings.Precision;
-        var kernels = KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, batchSize, info.NumClasses,
+        var kernels = KernelCheck.PrepareAndReport(new KernelRequest([KernelRequest.BlockOf(info.Backbone)], imageSize, batchSize, imageSize, settings.Flip ? 2 * batchSize : batchSize, info.NumClasses,
             ChannelsLast: true, Training: false, Bf16: KernelRequest.MayUseBf16(precision), Threads: 0), log);
         var model = checkpoint.CreateModel(kernels.Routing());
         try
@@ -85,7 +86,7 @@ public sealed class Classifier : IDisposable
             model.eval();
             // The checkpoint's own training.precision unless Precision says otherwise; its exports are fp32 whatever it says.
             PrecisionSetup.Apply(model, precision, device, log.WriteLine, ModelExport.Bf16PredictNote);
-            return new Classifier(path, model, device, info, preprocessing, transform, batchSize, OnnxRuntimeEngine.For(options.EvalEngine, log.WriteLine) is { } engine ? new KeptSessionEngine(engine) : null);
+            return new Classifier(path, model, device, info, preprocessing, settings, batchSize, OnnxRuntimeEngine.For(options.EvalEngine, log.WriteLine) is { } engine ? new KeptSessionEngine(engine) : null);
         }
         catch { model.Dispose(); throw; }
     }
@@ -101,7 +102,7 @@ public sealed class Classifier : IDisposable
         var options = new LoaderOptions(BatchSize: _batchSize, NumWorkers: Math.Clamp(Environment.ProcessorCount, 1, 4), Shuffle: false);
         using var loader = new DataLoader(dataset, _transform!, _preprocessing!, options);
         var byIndex = new ImagePrediction?[imagePaths.Count];
-        EvalPass.ForInference(_model!, _device!, _engine).Run(loader.Epoch(0), (batch, logits) =>
+        EvalPass.ForInference(_model!, _device!, _engine, _flip).Run(loader.Epoch(0), (batch, logits) =>
         {
             var probabilities = EvalPass.Probabilities(logits);
             for (int i = 0; i < batch.Count; i++)
@@ -148,7 +149,7 @@ public sealed class Classifier : IDisposable
     {
         int size = _transform!.Size;
         using var images = torch.tensor(pixels, [1, 3, size, size]);
-        var probabilities = EvalPass.ForInference(_model!, _device!).ClassProbabilities(images)[0];
+        var probabilities = EvalPass.ForInference(_model!, _device!, flipAverage: _flip).ClassProbabilities(images)[0];
         return PredictionFormat.TopK(probabilities, ClassNames, topK);
     }
 

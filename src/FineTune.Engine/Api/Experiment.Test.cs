@@ -99,7 +99,7 @@ public static partial class Experiment
         progress.Line($"Test split: {dataset.Count} images in {manifest.Classes.Count} classes from {config.Data.DataDir} ({splitPath}).");
         var samples = new List<SamplePrediction>(dataset.Count);
         var step = TestSteps(progress, loader.BatchesPerEpoch(0));
-        EvalPass.ForInference(model, device, engine).Run(loader.Epoch(0), (batch, logits) =>
+        EvalPass.ForInference(model, device, engine, config.Data.Augmentation.EvalFlip).Run(loader.Epoch(0), (batch, logits) =>
         {
             step(batch.Count);
             var probabilities = EvalPass.Probabilities(logits);
@@ -126,7 +126,7 @@ public static partial class Experiment
         progress.Line($"Test split: {test.ImageCount} synthetic images in {classes} classes (held out: drawn with a seed used neither for training nor validation).");
         var samples = new List<SamplePrediction>(test.ImageCount);
         var step = TestSteps(progress, test.BatchCount);
-        EvalPass.ForInference(model, device, engine).Run(test.Epoch(1), (batch, logits) =>
+        EvalPass.ForInference(model, device, engine, config.Data.Augmentation.EvalFlip).Run(test.Epoch(1), (batch, logits) =>
         {
             step(batch.Count);
             var probabilities = EvalPass.Probabilities(logits);

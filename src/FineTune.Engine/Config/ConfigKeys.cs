@@ -137,6 +137,8 @@ public static class ConfigKeys
             (s, k, a) => a with { RotationDegrees = s.Double(k, a.RotationDegrees, 0, 180) }, a => a.RotationDegrees),
         Augmentation("eval_resize", OneOf(EvalResizes), "evaluation: `stretch` to the square (the seed's Resize((224, 224))) or `center_crop` (keep aspect, centre 87.5%)",
             (s, k, a) => a with { EvalResize = s.Choice(k, a.EvalResize, EvalResizes) }, a => NameOf(EvalResizes, a.EvalResize)),
+        Augmentation("eval_flip", Bool, "test-time augmentation: every evaluation (validation, the linear probe's features, `test`, `predict` on a checkpoint) averages each image's outputs with its mirror image's; twice the evaluation compute",
+            (s, k, a) => a with { EvalFlip = s.Bool(k, a.EvalFlip) }, a => a.EvalFlip),
 
         Model("backbone", "one of " + string.Join(", ", ModelConfig.Backbones.Select(b => "`" + b + "`")), "`resnet18`, `resnet34`, `resnet50`, `resnet101` or `resnet152` (torchvision layout)",
             (s, k, m) => m with { Backbone = s.Choice(k, m.Backbone, ModelConfig.Backbones.ToDictionary(b => b, b => b)) }, m => m.Backbone) with { HParam = true },
@@ -147,8 +149,8 @@ public static class ConfigKeys
         Model("weights", Text, "with `pretrained: true`: `auto` (torchvision's file if cached, else the bundled ResNet-18), `bundled`, `torchvision`, `download`, a path to a `.pth`/`.safetensors` state dict, or a path to a FineTune checkpoint (`.ckpt`) to keep training a model you made: a new run from its weights and preprocessing, keeping its head when the classes are the same (see [Continuing from a checkpoint](#continuing-from-a-checkpoint))",
             (s, k, m) => m with { Weights = s.String(k, m.Weights) }, m => m.Weights) with { New = true },
 
-        Training("num_epochs", Whole, "epochs to train, at least 1",
-            (s, k, t) => t with { NumEpochs = s.Int(k, t.NumEpochs, 1) }, t => t.NumEpochs) with { HParam = true },
+        Training("num_epochs", Whole, "epochs to train; 0 with `linear_probe_epochs` > 0: the linear probe alone (its model is checkpoint_best, epoch 0)",
+            (s, k, t) => t with { NumEpochs = s.Int(k, t.NumEpochs, 0) }, t => t.NumEpochs) with { HParam = true },
         Training("optimizer", OneOf(Optimizers), "`sgd`, `adam` or `adamw`",
             (s, k, t) => t with { Optimizer = s.Choice(k, t.Optimizer, Optimizers) }, t => NameOf(Optimizers, t.Optimizer)) with { HParam = true },
         Training("base_lr", Number, "learning rate of the backbone, in (0, 10]",

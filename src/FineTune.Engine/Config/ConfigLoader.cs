@@ -76,6 +76,8 @@ public static class ConfigLoader
                 var t = config.Training;
                 if (t.Nesterov && t.Optimizer == OptimizerKind.Sgd && t.Momentum == 0)
                     throw s.Error(null, "nesterov", "needs momentum > 0 (as in PyTorch's SGD).");
+                if (t.NumEpochs == 0 && t.LinearProbeEpochs == 0)
+                    throw s.Error(null, "num_epochs", "is 0 and so is linear_probe_epochs: that trains nothing. Set num_epochs to 1 or more, or linear_probe_epochs above 0 for a run that fits the classifier alone on frozen features.");
                 break;
             case "experiment":
                 var e = config.Experiment;

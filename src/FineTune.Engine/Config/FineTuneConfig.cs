@@ -61,6 +61,8 @@ public sealed record AugmentationConfig
     public double RotationDegrees { get; init; } = 15;
     /// <summary>Evaluation resize: stretch to the square (the seed) or keep the aspect and centre-crop.</summary>
     public EvalResize EvalResize { get; init; } = EvalResize.Stretch;
+    /// <summary>Evaluate each image and its mirror image and average the two (test-time augmentation).</summary>
+    public bool EvalFlip { get; init; }
 }
 
 public enum EvalResize { Stretch, CenterCrop }

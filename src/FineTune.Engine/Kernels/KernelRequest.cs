@@ -53,8 +53,10 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
     public static KernelRequest ForConfig(FineTuneConfig config, bool training, int weightsSize = 224)
     {
         int trainSize = config.Data.ImageSize ?? weightsSize;
+        // Evaluation with mirror images runs batches of twice the size (EvalPass.FlipAverage).
+        int evalBatch = config.Data.BatchSize * (config.Data.Augmentation.EvalFlip ? 2 : 1);
         return new KernelRequest([BlockOf(config.Model.Backbone)], trainSize, config.Data.BatchSize, config.Data.EvalSizeFor(weightsSize),
-            config.Data.BatchSize, config.Model.NumClasses, config.Training.ChannelsLast || !training, training,
+            evalBatch, config.Model.NumClasses, config.Training.ChannelsLast || !training, training,
             MayUseBf16(config.Training.Precision), config.Training.Threads);
     }
 

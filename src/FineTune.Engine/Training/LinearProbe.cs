@@ -1,3 +1,4 @@
+using TorchSharp;
 using FineTune.Logging;
 using System.Diagnostics;
 using System.Globalization;
@@ -17,11 +18,12 @@ namespace FineTune.Training;
 /// The probe's own validation accuracy is reported, so the gain of fine-tuning over the probe is visible.
 /// </summary>
 public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter progress, ITrainingCollective? collective = null, Device? device = null,
-    IEvalEngine? engine = null)
+    IEvalEngine? engine = null, bool flipAverage = false)
 {
     readonly Device _device = device ?? CPU;
 
-    public sealed record Outcome(int Images, int Epochs, double TrainAccuracy, double ValAccuracy, TimeSpan FeatureTime, TimeSpan FitTime)
+    /// <summary>What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them.</summary>
+    public sealed record Outcome(int Images, int Epochs, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, TimeSpan FeatureTime, TimeSpan FitTime)
     {
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
             $"Linear probe: {Epochs} epochs on the frozen backbone's features of {Images} training images: train {TrainAccuracy * 100:0.00}%, val {ValAccuracy * 100:0.00}% " +
@@ -44,8 +46,9 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var featureTime = clock.Elapsed;
         clock.Restart();
         Fit(trainSet.Features, trainSet.Labels, seed);
-        double trainAccuracy = Accuracy(trainSet.Features, trainSet.Labels), valAccuracy = Accuracy(valSet.Features, valSet.Labels);
-        return new Outcome((int)Sum([trainSet.Features.shape[0]])[0], t.LinearProbeEpochs, trainAccuracy, valAccuracy, featureTime, clock.Elapsed);
+        var (trainLoss, trainAccuracy) = Score(trainSet.Features, trainSet.Labels);
+        var (valLoss, valAccuracy) = Score(valSet.Features, valSet.Labels);
+        return new Outcome((int)Sum([trainSet.Features.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed);
     }
 
     /// <summary>One split's pooled features and labels, freed together.</summary>
@@ -63,7 +66,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var clock = Stopwatch.StartNew();
         long seen = 0;
         int b = 0;
-        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features) { Engine = engine }.Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
+        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features) { Engine = engine, FlipAverage = flipAverage }.Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
         {
             // Kept past the batch's scope: they are concatenated once all batches are through.
             features.Add(batchFeatures.MoveToOuterDisposeScope());
@@ -140,13 +143,16 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         return most;
     }
 
-    double Accuracy(Tensor features, Tensor labels)
+    /// <summary>The head's mean cross-entropy and accuracy on one split's features, over all ranks.</summary>
+    (double Loss, double Accuracy) Score(Tensor features, Tensor labels)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var hits = model.Head.call(features).argmax(1).eq(labels).sum().item<long>();
-        var totals = Sum([hits, features.shape[0]]);
-        return totals[0] / Math.Max(1, totals[1]);
+        var logits = model.Head.call(features);
+        double loss = features.shape[0] == 0 ? 0 : nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).ToDouble();
+        var hits = logits.argmax(1).eq(labels).sum().item<long>();
+        var totals = Sum([loss, hits, features.shape[0]]);
+        return (totals[0] / Math.Max(1, totals[2]), totals[1] / Math.Max(1, totals[2]));
     }
 
     double[] Sum(double[] values) => collective is null ? values : collective.Sum(values);

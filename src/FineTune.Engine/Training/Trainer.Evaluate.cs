@@ -19,7 +19,7 @@ public sealed partial class Trainer
         int b = 0;
         var clock = Stopwatch.StartNew();
         progress.StartPhase(ProgressPhase.Validation, $"Epoch {epoch}/{_t.NumEpochs} val  ", data.Val.BatchCount);
-        new EvalPass(model, _device, _t.ChannelsLast) { Engine = run.EvalEngine }.Run(data.Val.Epoch(epoch), (batch, logits) =>
+        new EvalPass(model, _device, _t.ChannelsLast) { Engine = run.EvalEngine, FlipAverage = config.Data.Augmentation.EvalFlip }.Run(data.Val.Epoch(epoch), (batch, logits) =>
         {
             var labels = batch.Labels.to(_device);
             lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).ToDouble();

@@ -65,11 +65,16 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
         string message = "";
         if (resumeFrom is null && _t.LinearProbeEpochs > 0 && start.HeadTrained)
             progress.Line($"Linear probe skipped (training.linear_probe_epochs: {_t.LinearProbeEpochs}): the head came trained for these classes, and the probe would fit it again from zero.");
-        else if (resumeFrom is null && _t.LinearProbeEpochs > 0 && !RunLinearProbe(events))
+        else if (resumeFrom is null && _t.LinearProbeEpochs > 0)
         {
-            // Nothing trained yet, so nothing to save: a checkpoint would resume without the probe.
-            outcome = TrainingOutcome.Interrupted;
-            message = $"Stopped by {_stopReason} during the linear probe, before the first epoch; nothing was saved: run the same command again to start over.";
+            var probe = RunLinearProbe(events);
+            if (probe is null)
+            {
+                // Nothing trained yet, so nothing to save: a checkpoint would resume without the probe.
+                outcome = TrainingOutcome.Interrupted;
+                message = $"Stopped by {_stopReason} during the linear probe, before the first epoch; nothing was saved: run the same command again to start over.";
+            }
+            else if (_t.NumEpochs == 0) KeepProbe(probe, optimizer, schedule);
         }
 
         for (int epoch = _state.EpochsDone + 1; outcome == TrainingOutcome.Completed && epoch <= _t.NumEpochs; epoch++)
@@ -144,8 +149,8 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
         { StopReason = outcome == TrainingOutcome.Interrupted ? _stopReason : null };
         if (message.Length > 0) progress.Line(message);
         if (_memory.Growth() is { } growth) progress.Line(growth.ToString());
-        progress.Line(_state.BestEpoch > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"Total time {ProgressReporter.Clock(clock.Elapsed)}; best epoch {_state.BestEpoch} with validation accuracy {_state.BestValAccuracy * 100:0.00}% ({result.BestCheckpoint}).")
+        progress.Line(_state.History.Count > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"Total time {ProgressReporter.Clock(clock.Elapsed)}; best epoch {_state.BestEpoch}{(_state.BestEpoch == 0 ? " (the linear probe)" : "")} with validation accuracy {_state.BestValAccuracy * 100:0.00}% ({result.BestCheckpoint}).")
             : $"Total time {ProgressReporter.Clock(clock.Elapsed)}; no epoch finished.");
         return result;
     }
@@ -162,15 +167,29 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
     /// The head trained alone on the frozen backbone's features before fine-tuning (training.linear_probe_epochs, see
     /// <see cref="LinearProbe"/>). False when a stop came during it.
     /// </summary>
-    bool RunLinearProbe(EventWriter? events)
+    LinearProbe.Outcome? RunLinearProbe(EventWriter? events)
     {
-        var probe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, run.Stop, StopRequested);
-        if (probe is null) return false;
+        var probe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, config.Data.Augmentation.EvalFlip).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, run.Stop, StopRequested);
+        if (probe is null) return null;
         ReportUnreadable(data.TrainUnaugmented ?? data.Train, replaced: true);
         progress.Line(probe.ToString());
         events?.AddScalar("probe/train_accuracy", probe.TrainAccuracy, 0);
         events?.AddScalar("probe/val_accuracy", probe.ValAccuracy, 0);
-        return true;
+        return probe;
+    }
+
+    /// <summary>
+    /// A probe-only run (training.num_epochs: 0): the probed model is the result, kept as epoch 0 of the history and
+    /// saved as checkpoint_best, so `test`, `export`, `predict` and `compare` take it like any trained model.
+    /// </summary>
+    void KeepProbe(LinearProbe.Outcome probe, OptimizerHelper optimizer, LearningRateSchedule schedule)
+    {
+        var record = new EpochRecord(0, probe.TrainLoss, probe.TrainAccuracy, probe.ValLoss, probe.ValAccuracy, [0, _t.LinearProbeLr],
+            (probe.FeatureTime + probe.FitTime).TotalSeconds);
+        _state.Validated(0, probe.ValAccuracy);
+        _state.Completed(record);
+        if (IsMain) SaveCheckpoints(0, improved: true, earlyStop: false, optimizer, schedule);
+        progress.Line("training.num_epochs is 0: the linear probe's model is the result (checkpoint_best, epoch 0).");
     }
 
     static void TraceMemory(EventWriter? events, MemoryTrace.Sample? sample)

@@ -117,6 +117,7 @@ public class ConfigLoaderTests
     [InlineData("data:\n  augmentation:\n    flip: true\n", "bad.yaml:3: data.augmentation.flip is not a known key")]
     [InlineData("training: [1, 2]\n", "bad.yaml:1: training must be a mapping")]
     [InlineData("data:\n  seed: [1, 2]\n", "bad.yaml:2: data.seed must be a single value")]
+    [InlineData("training:\n  num_epochs: 0\n", "bad.yaml:2: training.num_epochs is 0 and so is linear_probe_epochs: that trains nothing")]
     [InlineData("data:\n  train_size: 0.6\n  val_size: 0.3\n  test_size: 0.3\n", "bad.yaml:2: data.train_size + val_size + test_size must sum to 1; got 1.2")]
     [InlineData("data:\n  batch_size: 8\n  train_size: 0.5\n  val_size: 0.2\n  test_size: 0.2\n", "bad.yaml:3: data.train_size + val_size + test_size must sum to 1; got 0.9")]
     [InlineData("data:\n  val_size: 0.1\n", "bad.yaml:2: data.train_size + val_size + test_size must sum to 1; got 0.85")]
@@ -126,6 +127,18 @@ public class ConfigLoaderTests
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml, "bad.yaml"));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_probe_only_run_with_flip_averaging_reads_and_prints_back_the_same()
+    {
+        var c = ConfigLoader.Parse("data:\n  augmentation:\n    eval_flip: true\ntraining:\n  num_epochs: 0\n  linear_probe_epochs: 30\n", "probe.yaml");
+        Assert.Equal(0, c.Training.NumEpochs);
+        Assert.True(c.Data.Augmentation.EvalFlip);
+        Assert.False(ConfigLoader.Parse("training:\n  num_epochs: 1\n", "x.yaml").Data.Augmentation.EvalFlip);
+        var again = ConfigLoader.Parse(ConfigPrinter.ToYaml(c), "printed.yaml");
+        Assert.Equal(c.Training, again.Training);
+        Assert.Equal(c.Data.Augmentation, again.Data.Augmentation);
     }
 
     [Fact]

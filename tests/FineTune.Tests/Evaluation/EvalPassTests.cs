@@ -108,6 +108,40 @@ public class EvalPassTests
         Assert.False(model.training, "probabilities come from the model in eval mode");
     }
 
+    [Theory]
+    [InlineData(EvalOutput.Logits)]
+    [InlineData(EvalOutput.Features)]
+    public void With_flip_averaging_each_output_is_the_mean_of_the_image_and_its_mirror_image(EvalOutput output)
+    {
+        using var model = Tiny.Model();
+        model.eval();
+        using var source = Images();
+        int compared = 0;
+        var pass = new EvalPass(model, CPU, channelsLast: true, output) { FlipAverage = true };
+        pass.Run(source.Epoch(1), (batch, outputs) =>
+        {
+            // Two separate forwards of the image and of its mirror image, averaged here.
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            Tensor Of(Tensor x) => output == EvalOutput.Logits ? model.call(x) : model.Features(x);
+            var expected = (Of(batch.Images) + Of(batch.Images.flip(3))) / 2;
+            Assert.Equal(expected.shape, outputs.shape);
+            // One batch of 2N against two of N: oneDNN may sum in another order, so fp32 rounding, not bits.
+            double scale = expected.abs().max().item<float>();
+            double difference = (expected - outputs).abs().max().item<float>();
+            Assert.True(difference <= 1e-5 * scale, $"batch {compared}: {difference} of {scale}");
+            // And it is not the plain forward: the mirror image changes the outputs of these asymmetric shapes.
+            Assert.True((Of(batch.Images) - outputs).abs().max().item<float>() > 1e-3 * scale, "the flip changed nothing: the test proves nothing");
+            compared++;
+        });
+        Assert.Equal(source.BatchCount, compared);
+        // One image outside the loop: the same average.
+        using var image = randn(1, 3, 32, 32);
+        using var probabilities = nn.functional.softmax((model.call(image) + model.call(image.flip(3))) / 2, 1);
+        var direct = EvalPass.ForInference(model, CPU, flipAverage: true).ClassProbabilities(image)[0];
+        Assert.Equal(probabilities.data<float>().ToArray(), direct, (a, b) => Math.Abs(a - b) <= 1e-5f);
+    }
+
     [Fact]
     public void Probabilities_are_the_softmax_of_the_logits_one_row_per_image()
     {

@@ -82,6 +82,34 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_probe_only_run_keeps_the_probed_model_as_epoch_0_and_trains_nothing_else()
+    {
+        var root = Tiny.TempFolder();
+        var config = Tiny.Config(root, epochs: 0, t => t with { LinearProbeEpochs = 10 });
+        var output = new StringWriter();
+        using var model = Tiny.Model();
+        var before = Snapshot(model);
+        var result = new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), new RunContext(new ProgressReporter(output))).Run();
+
+        Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+        Assert.Equal(0, result.BestEpoch);
+        var record = Assert.Single(result.History);
+        Assert.Equal(0, record.Epoch);
+        Assert.True(record.ValAccuracy > 0 && double.IsFinite(record.ValLoss) && double.IsFinite(record.TrainLoss), $"{record}");
+        Assert.Equal(record.ValAccuracy, result.BestValAccuracy);
+        Assert.Contains("best epoch 0 (the linear probe)", output.ToString());
+        // Only the head moved, and checkpoint_best holds exactly this model.
+        var after = model.state_dict();
+        foreach (var (key, value) in before)
+            Assert.True(key.StartsWith("fc.") ? !Same(value, after[key]) : Same(value, after[key]), key);
+        var checkpoint = CheckpointFile.Load(result.BestCheckpoint!);
+        Assert.Equal(0, checkpoint.Info.Epoch);
+        using var loaded = Tiny.Model();
+        checkpoint.LoadModelInto(loaded);
+        Assert.True(Same(after["fc.weight"], loaded.state_dict()["fc.weight"]));
+    }
+
+    [Fact]
     public void Frozen_batchnorm_keeps_running_statistics_but_learns_scale_and_shift()
     {
         var config = Tiny.Config(Tiny.TempFolder(), epochs: 1, t => t with { FreezeBatchNorm = true });

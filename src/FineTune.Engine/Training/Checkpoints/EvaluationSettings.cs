@@ -10,7 +10,7 @@ namespace FineTune.Training.Checkpoints;
 /// that `predict`, `export` and the library use. A checkpoint carries these as typed fields (format 2 on) beside its
 /// preprocessing, so using it needs no config parser: a config this version cannot read no longer changes how it classifies.
 /// </summary>
-public sealed record EvaluationSettings(int ImageSize, ResizeMode Resize, double CropFraction, PrecisionSetting Precision)
+public sealed record EvaluationSettings(int ImageSize, ResizeMode Resize, double CropFraction, PrecisionSetting Precision, bool Flip = false)
 {
     public EvalTransform ToTransform() => new(ImageSize, Resize, CropFraction);
 
@@ -18,7 +18,7 @@ public sealed record EvaluationSettings(int ImageSize, ResizeMode Resize, double
     public static EvaluationSettings For(FineTuneConfig config, Preprocessing preprocessing)
     {
         var eval = FolderTrainingData.EvalTransformFor(config, config.Data.EvalSizeFor(preprocessing.InputSize));
-        return new(eval.Size, eval.Mode, eval.CropFraction, config.Training.Precision);
+        return new(eval.Size, eval.Mode, eval.CropFraction, config.Training.Precision, config.Data.Augmentation.EvalFlip);
     }
 
     /// <summary>
