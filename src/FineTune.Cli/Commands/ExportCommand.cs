@@ -40,6 +40,7 @@ public static class ExportCommand
                               + "or `from load_export import load; model, preprocess, classes = load(path)`.");
         }
         if (ModelExport.PrecisionNote(modelPath) is { } note) Console.WriteLine(note);
+        if (ModelExport.FlipNote(modelPath) is { } flip) Console.WriteLine(flip);
         return 0;
     }
 }

@@ -69,6 +69,17 @@ public static class ModelExport
                + "so their probabilities differ slightly (up to about 0.01); `finetune predict --precision fp32` on the checkpoint gives the export's numbers.";
     }
 
+    /// <summary>
+    /// For export's output: a sentence when the checkpoint was evaluated with mirror images (data.augmentation.eval_flip),
+    /// which an export does not do (it classifies each image once, as any ONNX or PyTorch consumer calls it); else null.
+    /// </summary>
+    public static string? FlipNote(string checkpointPath)
+    {
+        if (!EvaluationSettings.Of(CheckpointFile.Load(checkpointPath).Info, checkpointPath).Settings.Flip) return null;
+        return "Flip: this export classifies each image once, while validation, `finetune test` and `finetune predict` on the checkpoint average it with its mirror image "
+               + "(data.augmentation.eval_flip), so its accuracy can be a little lower (on Caltech-101, 0.15 points for the fast recipe's model: docs/results.md).";
+    }
+
     /// <summary>The checkpoint's model; tensors that do not fit its recorded architecture mean the file is damaged.</summary>
     static Models.ResNet LoadModel(CheckpointFile checkpoint)
     {

@@ -76,9 +76,11 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         var output = new StringWriter();
         using var model = Tiny.Model();
         var before = Snapshot(model);
-        new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), new RunContext(new ProgressReporter(output))).Run();
+        var result = new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), Tiny.Data(config), new RunContext(new ProgressReporter(output))).Run();
         Assert.Contains("Linear probe: 3 epochs on the frozen backbone's features of", output.ToString());
         Assert.False(Same(before["conv1.weight"], model.state_dict()["conv1.weight"]), "the backbone should train after the probe");
+        Assert.Equal(1, result.BestEpoch);
+        Assert.Null(FineTune.Export.ModelExport.FlipNote(result.BestCheckpoint!)); // evaluated without mirror images: nothing to warn of
     }
 
     [Fact]
@@ -86,6 +88,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var root = Tiny.TempFolder();
         var config = Tiny.Config(root, epochs: 0, t => t with { LinearProbeEpochs = 10 });
+        config = config with { Data = config.Data with { Augmentation = config.Data.Augmentation with { EvalFlip = true } } };
         var output = new StringWriter();
         using var model = Tiny.Model();
         var before = Snapshot(model);
@@ -107,6 +110,9 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         using var loaded = Tiny.Model();
         checkpoint.LoadModelInto(loaded);
         Assert.True(Same(after["fc.weight"], loaded.state_dict()["fc.weight"]));
+        // It was evaluated with mirror images: the checkpoint says so, and an export (which classifies once) warns.
+        Assert.True(checkpoint.Info.Evaluation!.Flip);
+        Assert.Contains("mirror image", FineTune.Export.ModelExport.FlipNote(result.BestCheckpoint!));
     }
 
     [Fact]
