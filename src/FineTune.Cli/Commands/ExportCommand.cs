@@ -39,8 +39,7 @@ public static class ExportCommand
             Console.WriteLine($"Load both in Python: python3 tools/pytorch/load_export.py {written[0]} IMAGE..., "
                               + "or `from load_export import load; model, preprocess, classes = load(path)`.");
         }
-        if (ModelExport.PrecisionNote(modelPath) is { } note) Console.WriteLine(note);
-        if (ModelExport.FlipNote(modelPath) is { } flip) Console.WriteLine(flip);
+        foreach (var note in ModelExport.Notes(modelPath)) Console.WriteLine(note);
         return 0;
     }
 }

@@ -57,25 +57,32 @@ public static class ModelExport
     /// <summary>How `finetune predict` ends its precision line when it computes a checkpoint in bf16.</summary>
     public const string Bf16PredictNote = "exports of this checkpoint (finetune export) compute in fp32: --precision fp32 gives their numbers";
 
-    /// <summary>
-    /// For export's output: a sentence when `finetune predict` on the checkpoint would compute in bf16 here (its
-    /// training.precision, resolved for this CPU) while the export, like every export, computes in fp32; else null.
-    /// </summary>
-    public static string? PrecisionNote(string checkpointPath)
+    /// <summary>What export's output adds about how the export differs from the checkpoint it came from (the file is read once).</summary>
+    public static IEnumerable<string> Notes(string checkpointPath)
     {
-        var trained = EvaluationSettings.Of(CheckpointFile.Load(checkpointPath).Info, checkpointPath).Settings.Precision;
+        var settings = EvaluationSettings.Of(CheckpointFile.Load(checkpointPath).Info, checkpointPath).Settings;
+        return new[] { PrecisionNote(settings), FlipNote(settings) }.OfType<string>();
+    }
+
+    /// <summary>
+    /// A sentence when `finetune predict` on the checkpoint would compute in bf16 here (its training.precision,
+    /// resolved for this CPU) while the export, like every export, computes in fp32; else null.
+    /// </summary>
+    static string? PrecisionNote(EvaluationSettings settings)
+    {
+        var trained = settings.Precision;
         if (Precision.ForThisMachine(trained, KernelRouting.Default).Precision != ComputePrecision.Bf16) return null;
         return $"Precision: this export computes in fp32, while `finetune predict` on the checkpoint computes in bf16 here (training.precision: {trained.ToName()}), "
                + "so their probabilities differ slightly (up to about 0.01); `finetune predict --precision fp32` on the checkpoint gives the export's numbers.";
     }
 
     /// <summary>
-    /// For export's output: a sentence when the checkpoint was evaluated with mirror images (data.augmentation.eval_flip),
-    /// which an export does not do (it classifies each image once, as any ONNX or PyTorch consumer calls it); else null.
+    /// A sentence when the checkpoint was evaluated with mirror images (data.augmentation.eval_flip), which an export
+    /// does not do (it classifies each image once, as any ONNX or PyTorch consumer calls it); else null.
     /// </summary>
-    public static string? FlipNote(string checkpointPath)
+    public static string? FlipNote(EvaluationSettings settings)
     {
-        if (!EvaluationSettings.Of(CheckpointFile.Load(checkpointPath).Info, checkpointPath).Settings.Flip) return null;
+        if (!settings.Flip) return null;
         return "Flip: this export classifies each image once, while validation, `finetune test` and `finetune predict` on the checkpoint average it with its mirror image "
                + "(data.augmentation.eval_flip), so its accuracy can be a little lower (on Caltech-101, 0.15 points for the fast recipe's model: docs/results.md).";
     }

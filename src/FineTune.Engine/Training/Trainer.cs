@@ -165,7 +165,7 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
 
     /// <summary>
     /// The head trained alone on the frozen backbone's features before fine-tuning (training.linear_probe_epochs, see
-    /// <see cref="LinearProbe"/>). False when a stop came during it.
+    /// <see cref="LinearProbe"/>). Null when a stop came during it.
     /// </summary>
     LinearProbe.Outcome? RunLinearProbe(EventWriter? events)
     {

@@ -80,7 +80,7 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("Linear probe: 3 epochs on the frozen backbone's features of", output.ToString());
         Assert.False(Same(before["conv1.weight"], model.state_dict()["conv1.weight"]), "the backbone should train after the probe");
         Assert.Equal(1, result.BestEpoch);
-        Assert.Null(FineTune.Export.ModelExport.FlipNote(result.BestCheckpoint!)); // evaluated without mirror images: nothing to warn of
+        Assert.Null(FineTune.Export.ModelExport.FlipNote(CheckpointFile.Load(result.BestCheckpoint!).Info.Evaluation!)); // evaluated without mirror images: nothing to warn of
     }
 
     [Fact]
@@ -112,7 +112,8 @@ public class TrainingOptionsTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(Same(after["fc.weight"], loaded.state_dict()["fc.weight"]));
         // It was evaluated with mirror images: the checkpoint says so, and an export (which classifies once) warns.
         Assert.True(checkpoint.Info.Evaluation!.Flip);
-        Assert.Contains("mirror image", FineTune.Export.ModelExport.FlipNote(result.BestCheckpoint!));
+        Assert.Contains("mirror image", FineTune.Export.ModelExport.FlipNote(checkpoint.Info.Evaluation!));
+        Assert.Contains(FineTune.Export.ModelExport.Notes(result.BestCheckpoint!), note => note.Contains("mirror image"));
     }
 
     [Fact]
