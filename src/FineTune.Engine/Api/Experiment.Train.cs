@@ -47,6 +47,7 @@ public static partial class Experiment
             split = FolderTrainingData.Prepare(config);
         // model.weights naming a checkpoint (not a resume, which restores its own weights): read and checked up front.
         var startingCheckpoint = options.ResumeFrom is null ? StartingCheckpoint.For(config) : null;
+        if (split is not null) startingCheckpoint?.EnsureSomethingTrains(config, split.Manifest.Classes);
         OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
         OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
         if (mainRank && split is not null)
@@ -122,6 +123,7 @@ public static partial class Experiment
         {
             (var line, headTrained) = startingCheckpoint.FitHead(model, data.ClassNames, config.Data.Seed);
             log.WriteLine(line);
+            startingCheckpoint.EnsureSomethingTrains(config, data.ClassNames); // data not from a folder: its classes are known only now
         }
         model.to(device);
         dist.BroadcastState(model); // every rank starts from rank 0's weights

@@ -118,7 +118,12 @@ public static class ConfigKeys
             New = true, DefaultDoc = "`image_size`",
             Note = c => c.Data.EvalImageSize is null ? "image_size" : null,
         },
-        Data("cache_images", Bool, "keep decoded, resized images in memory after the first epoch",
+        Data("image_size_start", Whole + " or null", "first epoch's training size of a resolution schedule (progressive resizing), 32..1024, below `image_size`: the size rises linearly to `image_size` at the last epoch (sizes between rounded down to a multiple of 16), so early epochs cost less. Folder data only; not with `training.cache_activations` (which replays epoch 1's views)",
+            (s, k, d) => d with { ImageSizeStart = s.IntOrNull(k, 32, 1024) }, d => d.ImageSizeStart) with
+        {
+            New = true, DefaultDoc = "null (every epoch at `image_size`)",
+        },
+        Data("cache_images", Bool, "keep decoded, resized images in memory after the first epoch, up to a third of the memory available (the run says when not all of them fit)",
             (s, k, d) => d with { CacheImages = s.Bool(k, d.CacheImages) }, d => d.CacheImages) with { New = true },
         Data("synthetic_images_per_class", Whole, "training images per class with `source: synthetic` (validation gets half)",
             (s, k, d) => d with { SyntheticImagesPerClass = s.Int(k, d.SyntheticImagesPerClass, 4) }, d => d.SyntheticImagesPerClass) with { New = true },
@@ -197,6 +202,8 @@ public static class ConfigKeys
             (s, k, t) => t with { FreezeStages = s.Int(k, t.FreezeStages, 0, 4) }, t => t.FreezeStages) with { New = true },
         Training("freeze_batchnorm", Bool, "BatchNorm layers use their (pretrained) running statistics while training and do not update them; their scale and shift still learn. Steadier with small batches",
             (s, k, t) => t with { FreezeBatchNorm = s.Bool(k, t.FreezeBatchNorm) }, t => t.FreezeBatchNorm) with { New = true },
+        Training("cache_activations", Bool, "keep the frozen stages' output (needs freeze_stages 1 or more) for each training image's first-epoch view in memory, and train epochs 2 on from it: no loading, decoding or frozen forward pass after epoch 1, at the price of seeing epoch 1's augmented views again. Used only when it fits a third of the available memory; the run says which",
+            (s, k, t) => t with { CacheActivations = s.Bool(k, t.CacheActivations) }, t => t.CacheActivations) with { New = true },
         Training("channels_last", Bool, "feed the network channels-last (NHWC) batches: libtorch's CPU convolutions (oneDNN) then keep that layout through the network instead of converting at every layer",
             (s, k, t) => t with { ChannelsLast = s.Bool(k, t.ChannelsLast) }, t => t.ChannelsLast) with { New = true },
         Training("precision", OneOf(Precisions), "`fp32`, `bf16`, `auto` or `fp64`. `bf16` runs convolutions and the classifier in bfloat16 as `torch.autocast('cpu', dtype=torch.bfloat16)` does (BatchNorm statistics, loss, softmax, the fp32 master weights, the optimiser and checkpoints stay fp32), in training, validation, the linear probe, `test` and `predict`. `auto` picks bf16 only where this CPU runs it faster than fp32 (`amx_bf16`, or `avx512_bf16` on AMD; an Intel CPU with `avx512_bf16` but no AMX measured slower in bf16) and the kernel check has not failed it. `--precision` on `train`, `test`, `predict` and `bench` overrides it; every run prints which precision it uses and why. TensorBoard's hparams log the precision the run computed in (auto resolved). `fp64` is for verification, not speed: parameters, activations, gradients, optimiser state and checkpoints all in float64 (several times slower), so that two computations of the same function (say 2 ranks against 1 process) agree to ~1e-12 whatever the CPU's rounding; `test` and `predict` of such a checkpoint run in fp32 unless `--precision fp64`",

@@ -71,11 +71,23 @@ public static class ConfigLoader
                 double sum = d.TrainSize + d.ValSize + d.TestSize;
                 if (Math.Abs(sum - 1) > 1e-6)
                     throw s.ErrorAtKey("train_size", $"+ val_size + test_size must sum to 1; got {sum.ToString("0.######", CultureInfo.InvariantCulture)}. Every image goes to one split: adjust the three fractions.");
+                if (d.ImageSizeStart is { } first)
+                {
+                    int last = d.ImageSize ?? 224; // the weights' size when image_size is null: every backbone here is an ImageNet ResNet
+                    if (first > last)
+                        throw s.ErrorAtKey("image_size_start", $"is {first}, above the size it rises to (image_size {last}): a resolution schedule starts small. Lower image_size_start, or remove it to train every epoch at image_size.");
+                    if (d.Source == DataSource.Synthetic)
+                        throw s.ErrorAtKey("image_size_start", "needs source: folder (synthetic images are drawn at one size). Remove image_size_start.");
+                }
                 break;
             case "training":
                 var t = config.Training;
                 if (t.Nesterov && t.Optimizer == OptimizerKind.Sgd && t.Momentum == 0)
                     throw s.Error(null, "nesterov", "needs momentum > 0 (as in PyTorch's SGD).");
+                if (t.CacheActivations && t.FreezeStages == 0)
+                    throw s.Error(null, "cache_activations", "needs freeze_stages 1 or more: only the output of stages that never train can be kept. Set freeze_stages (2 keeps the stem, layer1 and layer2), or cache_activations: false.");
+                if (t.CacheActivations && config.Data.ImageSizeStart is not null)
+                    throw s.ErrorAtKey("cache_activations", "replays epoch 1's views at epoch 1's size, and data.image_size_start changes the size each epoch: use one of the two.");
                 if (t.NumEpochs == 0 && t.LinearProbeEpochs == 0)
                     throw s.Error(null, "num_epochs", "is 0 and so is linear_probe_epochs: that trains nothing. Set num_epochs to 1 or more, or linear_probe_epochs above 0 for a run that fits the classifier alone on frozen features.");
                 break;

@@ -32,9 +32,18 @@ public sealed record DataConfig
     /// (FixRes): random crops during training make objects look bigger than a whole resized image does at test time.
     /// </summary>
     public int? EvalImageSize { get; init; }
+    /// <summary>
+    /// First epoch's training size of a resolution schedule (progressive resizing, as fastai does it): the size rises
+    /// linearly to image_size at the last epoch. Null: every epoch at image_size.
+    /// </summary>
+    public int? ImageSizeStart { get; init; }
 
-    /// <summary>The training size for weights whose own input is <paramref name="weightsSize"/>.</summary>
+    /// <summary>The training size for weights whose own input is <paramref name="weightsSize"/> (a schedule's last and largest).</summary>
     public int TrainSizeFor(int weightsSize) => ImageSize ?? weightsSize;
+
+    /// <summary>The training sizes epoch by epoch, or null when every epoch trains at <see cref="TrainSizeFor"/>.</summary>
+    public SizeSchedule? SizeScheduleFor(int weightsSize, int epochs) =>
+        ImageSizeStart is { } first && first != TrainSizeFor(weightsSize) ? new(first, TrainSizeFor(weightsSize), epochs) : null;
 
     /// <summary>The evaluation size for weights whose own input is <paramref name="weightsSize"/>.</summary>
     public int EvalSizeFor(int weightsSize) => EvalImageSize ?? ImageSize ?? weightsSize;
@@ -116,6 +125,8 @@ public sealed record TrainingConfig
     public int FreezeStages { get; init; }
     /// <summary>BatchNorm layers keep their running statistics while training (eval mode); their scale and shift still learn.</summary>
     public bool FreezeBatchNorm { get; init; }
+    /// <summary>The frozen stages' output for epoch 1's views is kept in memory and replayed by later epochs (when it fits).</summary>
+    public bool CacheActivations { get; init; }
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
     /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>

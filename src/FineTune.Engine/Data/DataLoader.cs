@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using FineTune.IO;
 using FineTune.Weights;
 using SkiaSharp;
 using TorchSharp;
@@ -12,14 +13,16 @@ namespace FineTune.Data;
 /// <param name="DropLast">Drop the last batch when it is smaller than BatchSize.</param>
 /// <param name="Seed">Seeds the permutation and every augmentation: same seed, epoch and index give the same tensor.</param>
 /// <param name="PrefetchPerWorker">Batches each worker may have ready ahead of the consumer (bounds memory).</param>
-/// <param name="CacheImages">Keep every decoded image in memory, shrunk to the working size's shorter side (about Size² x 1.3 x 4 bytes each).</param>
+/// <param name="CacheImages">Keep decoded images in memory, shrunk to the working size's shorter side (about Size² x 1.3 x 4 bytes each),
+/// up to <paramref name="CacheBudgetBytes"/>; the images beyond it are decoded again every epoch (<see cref="DataLoader.CacheNote"/> says so).</param>
+/// <param name="CacheBudgetBytes">The most the image cache holds; null: a third of the memory available when the loader is made.</param>
 /// <param name="Rank">This process's rank among <paramref name="WorldSize"/>: it takes every WorldSize-th sample of the epoch order.</param>
 /// <param name="PadShards">Pad the shards to equal length (training: every rank takes the same number of steps); evaluation leaves them exact.</param>
 /// <param name="ReplaceUnreadable">Put the next readable image of this rank's shard in place of a file that fails to decode, so every
 /// batch is full and every rank takes the same number of steps (training); otherwise the file is left out of its batch (evaluation).</param>
 public sealed record LoaderOptions(int BatchSize = 32, int NumWorkers = 2, bool Shuffle = true, bool DropLast = false, ulong Seed = 42,
     int PrefetchPerWorker = 2, bool CacheImages = false, int Rank = 0, int WorldSize = 1, long MaxPixels = ImageDecoder.DefaultMaxPixels,
-    bool PadShards = true, bool ReplaceUnreadable = false)
+    bool PadShards = true, bool ReplaceUnreadable = false, long? CacheBudgetBytes = null)
 {
     public LoaderOptions Validate()
     {
@@ -61,6 +64,9 @@ public sealed class DataLoader : IDisposable
     readonly Preprocessing _preprocessing;
     readonly LoaderOptions _options;
     readonly ConcurrentDictionary<int, CachedImage> _cache = new();
+    readonly long _cacheBudget;
+    long _cachedBytes;
+    int _cacheFull; // 1 once an image did not fit: later ones skip the shrunk copy and decode as without a cache
     readonly ConcurrentDictionary<string, ImageProblem> _problems = new();
 
     sealed record CachedImage(SKBitmap Bitmap, int OriginalWidth, int OriginalHeight);
@@ -76,10 +82,20 @@ public sealed class DataLoader : IDisposable
         };
         _preprocessing = preprocessing;
         _options = options.Validate();
+        _cacheBudget = options.CacheImages ? options.CacheBudgetBytes ?? AvailableMemory.Bytes() / 3 : 0;
         if (dataset.Count == 0) throw new DatasetException($"The dataset under '{dataset.Root}' has no images to load; check the data folder and the split.");
     }
 
     public ImageDataset Dataset => _dataset;
+
+    /// <summary>
+    /// Null while every decoded image fits the cache's budget; once one did not, a line saying how many are kept and that
+    /// the rest are decoded every epoch. Which ones were kept depends on the workers' timing, and a kept image is rendered
+    /// from its shrunk copy, so such a run's pixels may differ from a rerun's by resampling rounding.
+    /// </summary>
+    public string? CacheNote => Volatile.Read(ref _cacheFull) == 0 ? null :
+        $"data.cache_images: {_cache.Count} of {_dataset.Count} images are kept in memory ({AvailableMemory.Format(Interlocked.Read(ref _cachedBytes))}; " +
+        $"the cache may take {AvailableMemory.Format(_cacheBudget)}, a third of the memory available when training started); the other {_dataset.Count - _cache.Count} are decoded again every epoch.";
     public IReadOnlyCollection<ImageProblem> Problems => _problems.Values.OrderBy(p => p.RelativePath, StringComparer.Ordinal).ToList();
 
     /// <summary>The sample indices this process visits in an epoch, in order.</summary>
@@ -87,6 +103,21 @@ public sealed class DataLoader : IDisposable
     {
         var order = _options.Shuffle ? EpochOrder.Shuffled(_options.Seed, epoch, _dataset.Count) : Enumerable.Range(0, _dataset.Count).ToArray();
         return _options.WorldSize == 1 ? order : EpochOrder.Shard(order, _options.Rank, _options.WorldSize, padToEqual: _options.PadShards);
+    }
+
+    /// <summary>The sample indices of each batch of <paramref name="epoch"/>, in the order <see cref="Epoch"/> yields them (before any unreadable file is replaced).</summary>
+    public List<int[]> EpochBatches(int epoch)
+    {
+        var indices = EpochIndices(epoch);
+        var bs = _options.BatchSize;
+        var batches = new List<int[]>();
+        for (int i = 0; i < indices.Length; i += bs)
+        {
+            var chunk = indices[i..Math.Min(i + bs, indices.Length)];
+            if (chunk.Length < bs && _options.DropLast) break;
+            batches.Add(chunk);
+        }
+        return batches;
     }
 
     public int BatchesPerEpoch(int epoch = 0)
@@ -102,15 +133,10 @@ public sealed class DataLoader : IDisposable
     /// </summary>
     public IEnumerable<Batch> Epoch(int epoch)
     {
+        // A resolution schedule renders each epoch at its own size; the image cache keeps the largest (the transform's own).
+        var transform = _transform is TrainTransform train ? train.ForEpoch(epoch) : _transform;
         var indices = EpochIndices(epoch);
-        var bs = _options.BatchSize;
-        var batches = new List<int[]>();
-        for (int i = 0; i < indices.Length; i += bs)
-        {
-            var chunk = indices[i..Math.Min(i + bs, indices.Length)];
-            if (chunk.Length < bs && _options.DropLast) break;
-            batches.Add(chunk);
-        }
+        var batches = EpochBatches(epoch);
         int workers = Math.Min(_options.NumWorkers, Math.Max(1, batches.Count));
         var queues = Enumerable.Range(0, workers).Select(_ => new BlockingCollection<(Batch? Batch, Exception? Error)>(_options.PrefetchPerWorker)).ToArray();
         using var stop = new CancellationTokenSource();
@@ -118,7 +144,7 @@ public sealed class DataLoader : IDisposable
         for (int w = 0; w < workers; w++)
         {
             int worker = w;
-            threads[w] = new Thread(() => Work(worker, workers, epoch, indices, batches, queues[worker], stop.Token)) { IsBackground = true, Name = $"finetune-loader-{w}" };
+            threads[w] = new Thread(() => Work(worker, workers, epoch, transform, indices, batches, queues[worker], stop.Token)) { IsBackground = true, Name = $"finetune-loader-{w}" };
             threads[w].Start();
         }
         try
@@ -143,13 +169,13 @@ public sealed class DataLoader : IDisposable
         }
     }
 
-    void Work(int worker, int workers, int epoch, int[] shard, List<int[]> batches, BlockingCollection<(Batch?, Exception?)> queue, CancellationToken stop)
+    void Work(int worker, int workers, int epoch, ImageTransform transform, int[] shard, List<int[]> batches, BlockingCollection<(Batch?, Exception?)> queue, CancellationToken stop)
     {
         Batch? pending = null;
         try
         {
             using var renderer = new ImageRenderer(_preprocessing);
-            int s = _transform.Size, plane = 3 * s * s;
+            int s = transform.Size, plane = 3 * s * s;
             for (int b = worker; b < batches.Count; b += workers)
             {
                 var wanted = batches[b];
@@ -161,8 +187,8 @@ public sealed class DataLoader : IDisposable
                     for (int j = 0; j < wanted.Length; j++)
                     {
                         stop.ThrowIfCancellationRequested();
-                        if (RenderSample(renderer, wanted[j], epoch, pixels.Slice(kept.Count * plane, plane))) kept.Add(wanted[j]);
-                        else if (_options.ReplaceUnreadable) kept.Add(Substitute(renderer, epoch, shard, b * _options.BatchSize + j, pixels.Slice(kept.Count * plane, plane)));
+                        if (RenderSample(renderer, transform, wanted[j], epoch, pixels.Slice(kept.Count * plane, plane))) kept.Add(wanted[j]);
+                        else if (_options.ReplaceUnreadable) kept.Add(Substitute(renderer, transform, epoch, shard, b * _options.BatchSize + j, pixels.Slice(kept.Count * plane, plane)));
                     }
                 }
                 catch { images.Dispose(); throw; }
@@ -201,20 +227,20 @@ public sealed class DataLoader : IDisposable
     /// <paramref name="destination"/> with its own augmentation: deterministic whatever the workers' timing, since it depends
     /// only on the files. Known-bad files are skipped without reading them again.
     /// </summary>
-    int Substitute(ImageRenderer renderer, int epoch, int[] shard, int position, Span<float> destination)
+    int Substitute(ImageRenderer renderer, ImageTransform transform, int epoch, int[] shard, int position, Span<float> destination)
     {
         for (int k = 1; k < shard.Length; k++)
         {
             int candidate = shard[(position + k) % shard.Length];
             if (_problems.ContainsKey(_dataset.Samples[candidate].RelativePath)) continue;
-            if (RenderSample(renderer, candidate, epoch, destination)) return candidate;
+            if (RenderSample(renderer, transform, candidate, epoch, destination)) return candidate;
         }
         throw new DatasetException(
             $"No image of this process's share of '{_dataset.Root}' can be decoded ({_problems.Count} unreadable, e.g. {_problems.Keys.Order(StringComparer.Ordinal).First()}): check the data folder, or run `finetune data verify`.");
     }
 
     /// <summary>Decodes and augments one sample into <paramref name="destination"/>; false (and a recorded problem) if the file is unusable.</summary>
-    bool RenderSample(ImageRenderer renderer, int index, int epoch, Span<float> destination)
+    bool RenderSample(ImageRenderer renderer, ImageTransform transform, int index, int epoch, Span<float> destination)
     {
         var sample = _dataset.Samples[index];
         var random = new SplitMix64(SplitMix64.Mix((long)_options.Seed, epoch, index));
@@ -222,7 +248,7 @@ public sealed class DataLoader : IDisposable
         {
             if (_cache.TryGetValue(index, out var cached))
             {
-                var plan = _transform.Plan(cached.OriginalWidth, cached.OriginalHeight, ref random);
+                var plan = transform.Plan(cached.OriginalWidth, cached.OriginalHeight, ref random);
                 renderer.Render(cached.Bitmap, cached.Bitmap.Width / (float)cached.OriginalWidth, plan, destination);
                 return true;
             }
@@ -230,13 +256,21 @@ public sealed class DataLoader : IDisposable
             using var data = SKData.CreateCopy(bytes);
             using var codec = ImageDecoder.OpenCodec(data, bytes, _options.MaxPixels);
             int width = codec.Info.Width, height = codec.Info.Height;
-            var planned = _transform.Plan(width, height, ref random);
-            if (_options.CacheImages)
+            var planned = transform.Plan(width, height, ref random);
+            if (_options.CacheImages && Volatile.Read(ref _cacheFull) == 0)
             {
                 using var full = ImageDecoder.DecodeRgba(codec);
                 var small = ImageRenderer.Shrink(full, _transform.Size);
+                long kept = small.ByteCount;
+                if (Interlocked.Add(ref _cachedBytes, kept) > _cacheBudget)
+                {
+                    Interlocked.Add(ref _cachedBytes, -kept);
+                    Volatile.Write(ref _cacheFull, 1);
+                    using (small) renderer.Render(small, small.Width / (float)width, planned, destination);
+                    return true;
+                }
                 var entry = _cache.GetOrAdd(index, _ => new CachedImage(small, width, height));
-                if (!ReferenceEquals(entry.Bitmap, small)) small.Dispose();
+                if (!ReferenceEquals(entry.Bitmap, small)) { small.Dispose(); Interlocked.Add(ref _cachedBytes, -kept); }
                 renderer.Render(entry.Bitmap, entry.Bitmap.Width / (float)width, planned, destination);
                 return true;
             }

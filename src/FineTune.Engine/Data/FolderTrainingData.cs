@@ -47,7 +47,10 @@ public static class FolderTrainingData
 
         int size = d.TrainSizeFor(preprocessing.InputSize);
         var a = d.Augmentation;
-        var train = new TrainTransform(size, a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax, a.FlipProbability, a.RotationDegrees);
+        var train = new TrainTransform(size, a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax, a.FlipProbability, a.RotationDegrees)
+        {
+            Schedule = d.SizeScheduleFor(preprocessing.InputSize, config.Training.NumEpochs),
+        };
         var eval = EvalTransformFor(config, d.EvalSizeFor(preprocessing.InputSize));
         var options = new LoaderOptions(d.BatchSize, Math.Max(1, d.NumWorkers), Shuffle: true, DropLast: false, Seed: (ulong)d.Seed,
             CacheImages: d.CacheImages, Rank: rank, WorldSize: worldSize, ReplaceUnreadable: true);
@@ -79,6 +82,8 @@ public static class FolderTrainingData
         public int ImageCount => loader.Dataset.Count;
         public int BatchCount => loader.BatchesPerEpoch();
         public IReadOnlyCollection<ImageProblem> Problems => loader.Problems;
+        public string? CacheNote => loader.CacheNote;
+        public IReadOnlyList<int[]>? BatchIndices(int epoch) => loader.EpochBatches(epoch);
 
         public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
         {

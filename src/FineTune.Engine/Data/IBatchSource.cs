@@ -18,6 +18,13 @@ public interface IBatchSource : IDisposable
     IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0);
     /// <summary>Files that failed to decode so far (each once); a source that decodes nothing has none.</summary>
     IReadOnlyCollection<ImageProblem> Problems => [];
+    /// <summary>A line for the user when an in-memory cache had to stop short of the whole split; null when it did not (or there is none).</summary>
+    string? CacheNote => null;
+    /// <summary>
+    /// The sample indices of each batch of <paramref name="epoch"/>, in order, without loading anything: what a cache of
+    /// per-image results needs to assemble the same batches; null where the source cannot say.
+    /// </summary>
+    IReadOnlyList<int[]>? BatchIndices(int epoch) => null;
 }
 
 /// <summary>

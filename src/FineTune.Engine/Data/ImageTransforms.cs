@@ -1,3 +1,4 @@
+using FineTune.Config;
 using SkiaSharp;
 
 namespace FineTune.Data;
@@ -9,9 +10,17 @@ namespace FineTune.Data;
 public sealed record TrainTransform(int Size = 224, double ScaleMin = 0.8, double ScaleMax = 1.0, double RatioMin = 0.8, double RatioMax = 1.2,
     double FlipProbability = 0.5, double RotationDegrees = 15) : ImageTransform(Size)
 {
+    /// <summary>A resolution schedule over epochs (<see cref="Size"/> is then its last and largest size); null: every epoch at <see cref="Size"/>.</summary>
+    public SizeSchedule? Schedule { get; init; }
+
+    /// <summary>This transform at epoch <paramref name="epoch"/>'s size.</summary>
+    public TrainTransform ForEpoch(int epoch) => Schedule is null ? this : this with { Size = Schedule.For(epoch) };
+
     public TrainTransform Validate()
     {
         ValidateSize();
+        if (Schedule is not null && (Schedule.Last != Size || Schedule.First > Size))
+            throw new DatasetException($"Resolution schedule {Schedule} does not rise to the transform's size {Size}; the size is the schedule's last.");
         if (!(ScaleMin > 0 && ScaleMin <= ScaleMax && ScaleMax <= 1)) throw new DatasetException($"Crop scale range {ScaleMin}..{ScaleMax} is invalid; use 0 < min <= max <= 1.");
         if (!(RatioMin > 0 && RatioMin <= RatioMax)) throw new DatasetException($"Crop ratio range {RatioMin}..{RatioMax} is invalid; use 0 < min <= max.");
         if (!(FlipProbability >= 0 && FlipProbability <= 1)) throw new DatasetException($"Flip probability {FlipProbability} is invalid; use 0..1.");

@@ -99,17 +99,21 @@ public sealed class InMemoryBatchSource(Tensor images, Tensor labels, int batchS
 
     public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
     {
+        foreach (var picked in BatchIndices(epoch).Skip(skipBatches))
+        {
+            using var index = tensor(picked.Select(i => (long)i).ToArray(), dtype: int64);
+            yield return new Batch(images.index_select(0, index), labels.index_select(0, index), picked, []);
+        }
+    }
+
+    public IReadOnlyList<int[]> BatchIndices(int epoch)
+    {
         var all = Enumerable.Range(0, ImageCount).ToArray();
         // The order depends only on (seed, epoch): a resumed run replays exactly the batches it would have seen,
         // and every rank computes the same order, then takes every WorldSize-th image of it from its rank on.
         if (shuffle) new Random(unchecked(seed * 100_003 + epoch) & int.MaxValue).Shuffle(all);
         var order = WorldSize == 1 ? all : EpochOrder.Shard(all, Rank, WorldSize, PadShards);
-        for (int b = skipBatches; b < BatchCount; b++)
-        {
-            var picked = order.Skip(b * batchSize).Take(batchSize).ToArray();
-            using var index = tensor(picked.Select(i => (long)i).ToArray(), dtype: int64);
-            yield return new Batch(images.index_select(0, index), labels.index_select(0, index), picked, []);
-        }
+        return Enumerable.Range(0, BatchCount).Select(b => order.Skip(b * batchSize).Take(batchSize).ToArray()).ToList();
     }
 
     public void Dispose() { images.Dispose(); labels.Dispose(); }

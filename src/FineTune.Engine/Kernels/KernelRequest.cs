@@ -57,8 +57,14 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
         int evalBatch = config.Data.BatchSize * (config.Data.Augmentation.EvalFlip ? 2 : 1);
         return new KernelRequest([BlockOf(config.Model.Backbone)], trainSize, config.Data.BatchSize, config.Data.EvalSizeFor(weightsSize),
             evalBatch, config.Model.NumClasses, config.Training.ChannelsLast || !training, training,
-            MayUseBf16(config.Training.Precision), config.Training.Threads);
+            MayUseBf16(config.Training.Precision), config.Training.Threads)
+        {
+            EarlierTrainSizes = config.Data.SizeScheduleFor(weightsSize, config.Training.NumEpochs)?.Sizes.Where(s => s != trainSize).ToList() ?? [],
+        };
     }
+
+    /// <summary>The other sizes a resolution schedule (data.image_size_start) trains at before <see cref="TrainSize"/>, probed like it.</summary>
+    public IReadOnlyList<int> EarlierTrainSizes { get; init; } = [];
 
     /// <summary>Whether a run with this precision setting may compute in bf16, so its bf16 kernels need checking.</summary>
     public static bool MayUseBf16(PrecisionSetting setting) =>
@@ -104,7 +110,9 @@ public sealed record KernelRequest(IReadOnlyList<BlockKind> Blocks, int TrainSiz
                     // Evaluation folds each BatchNorm into its convolution: forward-only convolutions carry a bias.
                     probes.Add(new Probe(shape, batch, layout, dtype, backward, Threads: threads, Bias: !backward && shape.Op == ProbeOp.Conv));
             }
-            if (Training) Add(TrainSize, TrainBatches, backward: true, ProbeOp.BatchNorm, ProbeOp.BatchNormEval);
+            if (Training)
+                foreach (var size in EarlierTrainSizes.Append(TrainSize))
+                    Add(size, TrainBatches, backward: true, ProbeOp.BatchNorm, ProbeOp.BatchNormEval);
             Add(EvalSize, EvalBatches, backward: false, ProbeOp.BatchNormEval);
         }
         return probes.Where(p => p.Backward || !probes.Contains(p with { Backward = true, Bias = false })).Distinct().ToList();

@@ -111,17 +111,33 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// The last stage's output, [N, 512·expansion, H/32, W/32], in the compute dtype (bf16 under autocast): the map the
     /// pooled features average, and the one Grad-CAM looks at (<see cref="Evaluation.GradCam"/>).
     /// </summary>
-    public Tensor FeatureMap(Tensor x)
+    public Tensor FeatureMap(Tensor x) => Stages(x, 0, StageCount);
+
+    /// <summary>The stem and the four stages of blocks: what <see cref="Stages"/> counts in.</summary>
+    public const int StageCount = 5;
+
+    /// <summary>
+    /// Stages <paramref name="from"/> up to (not including) <paramref name="to"/> of the network, 0 being the stem (conv1,
+    /// bn1, relu, maxpool) and 1-4 layer1-layer4: <c>Stages(Stages(x, 0, k), k, StageCount)</c> is <see cref="FeatureMap"/>.
+    /// Training with frozen stages runs their part under no_grad, where every BatchNorm folds into its convolution
+    /// (<see cref="ConvBatchNorm"/>), and an activation cache keeps their output; from == to returns x itself.
+    /// </summary>
+    public Tensor Stages(Tensor x, int from, int to)
     {
+        if (from < 0 || to > StageCount || from > to) throw new ArgumentOutOfRangeException(nameof(from), $"stages {from}..{to} of 0..{StageCount}");
+        if (from == to) return x;
         using var scope = NewDisposeScope();
         var computeIn = Autocast.DtypeOf(Precision);
-        var input = x.dtype == computeIn ? x : x.to(computeIn); // keeps a channels-last batch channels-last
-        var y = ConvBatchNorm.Apply(Routing, conv1, bn1, input);
-        if (!ReferenceEquals(input, x)) input.Dispose();
-        y = Then(y, relu.call(y));
-        y = Then(y, maxpool.call(y));
-        foreach (var stage in (Sequential[])[layer1, layer2, layer3, layer4])
-            foreach (var block in stage.children())
+        var y = x.dtype == computeIn ? x.alias() : x.to(computeIn); // keeps a channels-last batch channels-last
+        if (from == 0)
+        {
+            y = Then(y, ConvBatchNorm.Apply(Routing, conv1, bn1, y));
+            y = Then(y, relu.call(y));
+            y = Then(y, maxpool.call(y));
+        }
+        var stages = (Sequential[])[layer1, layer2, layer3, layer4];
+        for (int stage = Math.Max(from, 1); stage < to; stage++)
+            foreach (var block in stages[stage - 1].children())
                 y = Then(y, ((Module<Tensor, Tensor>)block).call(y));
         return y.MoveToOuterDisposeScope();
     }

@@ -38,7 +38,8 @@ public static class RunRecipe
         int weightsSize = info.Preprocessing?.InputSize ?? 224;
         int evalSize = info.Evaluation?.ImageSize ?? config.Data.EvalSizeFor(weightsSize);
         parts.Add($"batch_size: {config.Data.BatchSize}");
-        parts.Add($"image_size: {config.Data.TrainSizeFor(weightsSize)} (evaluation {evalSize})");
+        var schedule = config.Data.SizeScheduleFor(weightsSize, config.Training.NumEpochs);
+        parts.Add($"image_size: {schedule?.ToString() ?? config.Data.TrainSizeFor(weightsSize).ToString(CultureInfo.InvariantCulture)} (evaluation {evalSize})");
         return string.Join(", ", parts);
     }
 

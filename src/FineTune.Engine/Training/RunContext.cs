@@ -33,6 +33,9 @@ public sealed record RunContext(ProgressReporter Progress)
     /// </summary>
     public DateTime? EpochDeadline { get; init; }
 
+    /// <summary>The most training.cache_activations may hold, in bytes; null: a third of the memory available when it fills.</summary>
+    public long? ActivationCacheBytes { get; init; }
+
     /// <summary>No words, no stop, one process on the CPU.</summary>
     public static RunContext Silent() => new(ProgressReporter.Silent());
 }

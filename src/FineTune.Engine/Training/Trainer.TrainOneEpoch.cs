@@ -1,6 +1,7 @@
 using FineTune.Logging;
 using System.Diagnostics;
 using System.Globalization;
+using FineTune.Data;
 using FineTune.Models;
 using FineTune.Training.Checkpoints;
 using FineTune.Training.TensorBoard;
@@ -29,15 +30,21 @@ public sealed partial class Trainer
     {
         model.train();
         FreezeBatchNormStatistics();
-        var step = new TrainingStep(model, optimizer, collective, _t.LabelSmoothing, _t.GradClip);
+        var step = new TrainingStep(model, optimizer, collective, _t.LabelSmoothing, _t.GradClip, _t.FreezeStages);
         var partial = _state.Partial;
         int start = partial?.BatchesDone ?? 0;
+        // The activation cache fills during a whole first epoch; a run resumed past that point refills it from epoch 1's views first.
+        if (_activations is { Complete: false, Refusal: null } && (epoch > 1 || start > 0)) FillActivations(step);
+        bool replay = _activations?.Complete == true;
+        var filling = _activations is { Complete: false, Refusal: null } ? data.Train.BatchIndices(1) : null;
         double lossSum = partial?.LossSum ?? 0;
         long correct = partial?.Correct ?? 0, seen = partial?.Seen ?? 0, seenThisSession = 0;
         var clock = Stopwatch.StartNew();
+        if (config.Data.SizeScheduleFor(preprocessing.InputSize, _t.NumEpochs) is { } sizes)
+            progress.Line($"Epoch {epoch}/{_t.NumEpochs} trains at {sizes.For(epoch)} px (data.image_size_start: {sizes}).");
         progress.StartPhase(ProgressPhase.Training, $"Epoch {epoch}/{_t.NumEpochs} train", data.Train.BatchCount);
 
-        using var batches = data.Train.Epoch(epoch, start).GetEnumerator();
+        using var batches = (replay ? Replayed(epoch, start) : data.Train.Epoch(epoch, start)).GetEnumerator();
         for (int b = start; ; b++)
         {
             // A stop request lets the step in flight finish; it is honoured before the next one starts.
@@ -46,15 +53,17 @@ public sealed partial class Trainer
             using var scope = NewDisposeScope();
             if (!batches.MoveNext()) break;
             using var batch = batches.Current;
-            var images = ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast, model.Routing);
             var labels = batch.Labels.to(_device);
+            // A replayed batch carries the frozen stages' output in place of images.
+            var prefix = replay ? batch.Images : step.Prefix(ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast, model.Routing));
+            if (filling is not null) _activations!.Add(filling[b], batch.Indices, prefix, batch.Labels);
 
             var rates = schedule.Rates(epoch, b);
             OptimizerFactory.SetRates(optimizer, rates);
             // Every rank learns whether any rank's loss is non-finite before the gradient all-reduce, so all of them
             // stop after the same step instead of the healthy ones waiting in a collective the diverged one never joins.
             List<(int Rank, string What)> diverged = [];
-            if (step.Take(images, labels, loss => (diverged = DivergedRanks(loss)).Count == 0) is not { } taken)
+            if (step.TakeFrom(prefix, labels, loss => (diverged = DivergedRanks(loss)).Count == 0) is not { } taken)
                 return new PhaseResult(0, 0, PhaseStop.Diverged, null,
                     $"Training stopped: the loss became {diverged[0].What}{OnRanks(diverged)} at epoch {epoch}, step {b + 1} (learning rates {string.Join("/", rates.Select(r => r.ToString("0.##e0", CultureInfo.InvariantCulture)))}). " +
                     $"Lower training.base_lr or set training.grad_clip; the best checkpoint so far is kept{(File.Exists(Policy.BestPath) ? $" ({Policy.BestPath})" : "")}.");
@@ -69,8 +78,46 @@ public sealed partial class Trainer
             progress.Step(b + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
                 seenThisSession / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b + 1 - start);
         }
+        if (filling is not null) SealActivations();
         var totals = Reduce([lossSum, correct, seen]);
         return new PhaseResult(totals[0] / Math.Max(1, totals[2]), totals[1] / Math.Max(1, totals[2]), PhaseStop.None, null, "");
+    }
+
+    /// <summary>An epoch's batches from the activation cache, in the order the data would have given them.</summary>
+    IEnumerable<Batch> Replayed(int epoch, int skipBatches)
+    {
+        foreach (var indices in data.Train.BatchIndices(epoch)!.Skip(skipBatches))
+        {
+            var (prefix, labels) = _activations!.Batch(indices);
+            yield return new Batch(prefix, labels, indices, []);
+        }
+    }
+
+    /// <summary>A pass of the frozen stages alone over epoch 1's views, for a resumed run whose cache is empty.</summary>
+    void FillActivations(TrainingStep step)
+    {
+        progress.Line("training.cache_activations: computing the frozen stages' output for epoch 1's views (a resumed run starts with an empty cache).");
+        var order = data.Train.BatchIndices(1)!;
+        int b = 0;
+        foreach (var batch in data.Train.Epoch(1))
+        {
+            using var scope = NewDisposeScope();
+            using (batch)
+            {
+                using var prefix = step.Prefix(ChannelsLast.Input(batch.Images, _device, _t.ChannelsLast, model.Routing));
+                _activations!.Add(order[b++], batch.Indices, prefix, batch.Labels);
+            }
+            if (_activations!.Refusal is not null) break;
+        }
+        SealActivations();
+    }
+
+    void SealActivations()
+    {
+        var cache = _activations!;
+        progress.Line(cache.Seal()
+            ? $"training.cache_activations: the frozen stages' output for {cache.Count} training images (epoch 1's views) is kept in memory, {IO.AvailableMemory.Format(cache.Bytes)}; the epochs after the first train from it."
+            : cache.Refusal ?? "training.cache_activations: nothing was cached.");
     }
 
     /// <summary>

@@ -41,6 +41,9 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
 
     // Where training stands; all of it goes into every checkpoint (a resume replaces it with the checkpoint's).
     TrainingState _state = new();
+    /// <summary>training.cache_activations' rows for this run; null when it is off (or the data cannot list its batches ahead).</summary>
+    ActivationCache? _activations;
+    bool _imageCacheNoted;
     string? _bestPath, _lastPath;
     readonly MemoryTrace _memory = new();
     string MemoryCsv => Path.Combine(Policy.Folder, "memory.csv");
@@ -59,6 +62,7 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
         var schedule = new LearningRateSchedule(_t, data.Train.BatchCount);
         if (resumeFrom is not null) { Restore(resumeFrom, optimizer, schedule); _memory.Load(MemoryCsv, _state.GlobalStep); }
 
+        using var activations = _activations = _t.CacheActivations ? NewActivationCache() : null;
         using var events = IsMain ? new EventWriter(config.Experiment.RunLogDir) : null;
         if (resumeFrom is null) events?.AddText("config", "```yaml\n" + ConfigPrinter.ToYaml(config) + "```", 0);
         var outcome = TrainingOutcome.Completed;
@@ -86,6 +90,7 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
 
             var train = TrainOneEpoch(epoch, optimizer, schedule, events);
             ReportUnreadable(data.Train, replaced: true);
+            if (!_imageCacheNoted && data.Train.CacheNote is { } cacheNote) { progress.Line(cacheNote); _imageCacheNoted = true; }
             if (train.Stop == PhaseStop.Diverged)
             {
                 outcome = TrainingOutcome.Diverged;
@@ -153,6 +158,16 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
             ? string.Create(CultureInfo.InvariantCulture, $"Total time {ProgressReporter.Clock(clock.Elapsed)}; best epoch {_state.BestEpoch}{(_state.BestEpoch == 0 ? " (the linear probe)" : "")} with validation accuracy {_state.BestValAccuracy * 100:0.00}% ({result.BestCheckpoint}).")
             : $"Total time {ProgressReporter.Clock(clock.Elapsed)}; no epoch finished.");
         return result;
+    }
+
+    ActivationCache? NewActivationCache()
+    {
+        if (data.Train.BatchIndices(1) is not { } order)
+        {
+            progress.Line("training.cache_activations: this data source cannot list its batches ahead, so every epoch computes the frozen stages from the images.");
+            return null;
+        }
+        return new ActivationCache(order.SelectMany(b => b).Distinct().Count(), run.ActivationCacheBytes);
     }
 
     /// <summary>Training, validation and the probe's feature pass all run in the model's precision; parameters stay fp32.</summary>

@@ -8,7 +8,8 @@ namespace FineTune.Tests.Benchmarks;
 /// <summary>`finetune bench --data_dir` on a tiny synthetic image folder: both sides load real files in every step. No timing assertions.</summary>
 public class EndToEndTests
 {
-    static readonly BenchmarkSettings Tiny = new() { Batch = 4, Size = 64, Warmup = 1, Steps = 2, Threads = 1, Workers = 2, Images = 16 };
+    // With the suite's kernel routes, as `finetune bench` runs with its own check's.
+    static BenchmarkSettings Tiny => new() { Batch = 4, Size = 64, Warmup = 1, Steps = 2, Threads = 1, Workers = 2, Images = 16, Routing = TestSetup.Routing };
 
     /// <summary>16 images of 2 classes (JPEG and PNG, some grey), written once for the class.</summary>
     internal static readonly Lazy<string> Folder = new(() =>

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace FineTune.Tests.Data;
 
-public class DataLoaderTests
+public class DataLoaderTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     static ImageDataset Dataset(params int[] perClass) => ImageDataset.FromScan(DatasetScan.Run(TestFiles.Dataset(perClass)));
 
@@ -108,6 +108,42 @@ public class DataLoaderTests
         Assert.True(mean < 0.02, $"mean difference {mean}");
         var flipped = Enumerable.Range(0, plain.Length).Select(k => plain[k - k % 24 + 23 - k % 24]).ToArray();
         Assert.True(plain.Zip(flipped).Average(p => Math.Abs(p.First - p.Second)) > 1, "the images are not symmetric: a flip would show");
+    }
+
+    [Fact]
+    public void The_image_cache_stops_at_its_budget_says_so_and_still_serves_every_image()
+    {
+        // Nine 200x120+ images kept at the 24 px working size: each shrunk copy is about 24 x 40 x 4 bytes.
+        var dir = TestFiles.TempDir("cachebudget");
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 3; i++)
+                TestFiles.Write(dir, $"class{c}/img{i}.png", TestFiles.Encode(200 + 40 * i, 120 + 30 * c, SKColors.Red, SKColors.Blue, SKEncodedImageFormat.Png));
+        var data = ImageDataset.FromScan(DatasetScan.Run(dir));
+        (string? Note, int Images) Run(long? budget)
+        {
+            using var loader = new DataLoader(data, new EvalTransform(Size: 24), Preprocessing.ImageNet,
+                new LoaderOptions(BatchSize: 4, NumWorkers: 1, Shuffle: false, CacheImages: true, CacheBudgetBytes: budget));
+            int images = 0;
+            for (int e = 0; e < 2; e++)
+                foreach (var batch in loader.Epoch(e)) using (batch) images += batch.Count;
+            return (loader.CacheNote, images);
+        }
+
+        var (roomy, all) = Run(null);
+        Assert.Null(roomy); // a third of this machine's memory holds nine small images
+        Assert.Equal(18, all);
+
+        // Room for about four of them: the rest are decoded every epoch, and the run still gets all nine each epoch.
+        var (partial, served) = Run(4 * 24 * 48 * 4);
+        Assert.Equal(18, served);
+        Assert.NotNull(partial);
+        output.WriteLine(partial);
+        var kept = int.Parse(System.Text.RegularExpressions.Regex.Match(partial!, @"data.cache_images: (\d+) of 9 images are kept in memory").Groups[1].Value);
+        Assert.InRange(kept, 1, 8);
+        Assert.Contains($"the other {9 - kept} are decoded again every epoch", partial);
+
+        var (none, _) = Run(1);
+        Assert.Contains("data.cache_images: 0 of 9 images are kept in memory", none);
     }
 
     [Fact]

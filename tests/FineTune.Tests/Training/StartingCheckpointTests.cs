@@ -101,6 +101,29 @@ public class StartingCheckpointTests(Xunit.Abstractions.ITestOutputHelper output
     }
 
     [Fact]
+    public void A_probe_only_run_from_a_checkpoint_whose_head_fits_is_refused_before_anything_is_written()
+    {
+        var experiment = new FolderExperiment();
+        var continued = ContinueConfig(experiment, experiment.CheckpointPath, probeEpochs: 3);
+        var config = continued with { Training = continued.Training with { NumEpochs = 0 } };
+
+        var e = Assert.Throws<ConfigException>(() => Experiment.Train(config, new TrainOptions()));
+
+        Assert.Contains("training.num_epochs is 0", e.Message);
+        Assert.Contains($"checkpoint {experiment.CheckpointPath} already has a head trained for these classes", e.Message);
+        Assert.Contains($"finetune test --model_path {experiment.CheckpointPath}", e.Message);
+        Assert.False(Directory.Exists(config.Experiment.RunCheckpointDir));
+
+        // With other classes the head is new, so the probe runs and its model is the run's result.
+        var wider = new FolderExperiment(trained: false, classes: 4);
+        var other = ContinueConfig(wider, experiment.CheckpointPath, probeEpochs: 3, name: "probed");
+        other = other with { Training = other.Training with { NumEpochs = 0 } };
+        var result = Experiment.Train(other, new TrainOptions());
+        Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+        Assert.True(File.Exists(Path.Combine(other.Experiment.RunCheckpointDir, "checkpoint_best.ckpt")));
+    }
+
+    [Fact]
     public void With_other_classes_the_backbone_is_kept_and_the_head_is_new_seeded_and_of_the_new_size()
     {
         var experiment = new FolderExperiment();

@@ -78,6 +78,7 @@ sealed class InterceptingSource(IBatchSource inner, Func<int, int, Batch, Batch>
 {
     public int ImageCount => inner.ImageCount;
     public int BatchCount => inner.BatchCount;
+    public IReadOnlyList<int[]>? BatchIndices(int epoch) => inner.BatchIndices(epoch);
 
     public IEnumerable<Batch> Epoch(int epoch, int skipBatches = 0)
     {

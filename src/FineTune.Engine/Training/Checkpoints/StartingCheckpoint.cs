@@ -74,6 +74,17 @@ public sealed class StartingCheckpoint
     }
 
     /// <summary>
+    /// Refuses a probe-only run (training.num_epochs 0) from a checkpoint whose head already fits <paramref name="classNames"/>:
+    /// the trained head skips the probe (<see cref="ModelToTrain.HeadTrained"/>), so nothing would train and nothing be saved.
+    /// </summary>
+    public void EnsureSomethingTrains(FineTuneConfig config, IReadOnlyList<string> classNames)
+    {
+        if (config.Training.NumEpochs != 0 || !Checkpoint.Info.ClassNames.Order(StringComparer.Ordinal).SequenceEqual(classNames.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+            return;
+        throw new ConfigException($"training.num_epochs is 0 in {config.Source} (a run of the linear probe alone), but model.weights' checkpoint {Checkpoint.Path} already has a head trained for these classes, so the probe is skipped and nothing would be trained: set num_epochs to 1 or more to keep training it, or evaluate it as it is with `finetune test --model_path {Checkpoint.Path}`.");
+    }
+
+    /// <summary>
     /// Fits <paramref name="model"/>'s head (made by <see cref="CreateModel"/>) to <paramref name="classNames"/>, the new
     /// data's classes, and returns the run's one "Model:" line saying what happened and whether the head came trained.
     /// A new head is Xavier-initialised from <paramref name="seed"/> (data.seed), so two runs of one config start alike.
