@@ -119,8 +119,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>
     /// Stages <paramref name="from"/> up to (not including) <paramref name="to"/> of the network, 0 being the stem (conv1,
     /// bn1, relu, maxpool) and 1-4 layer1-layer4: <c>Stages(Stages(x, 0, k), k, StageCount)</c> is <see cref="FeatureMap"/>.
-    /// Training with frozen stages runs their part under no_grad, where every BatchNorm folds into its convolution
-    /// (<see cref="ConvBatchNorm"/>), and an activation cache keeps their output; from == to returns x itself.
+    /// Training with frozen stages runs their part alone (<see cref="Training.TrainingStep.Prefix"/>, unfolded, since autograd
+    /// stays on), and an activation cache keeps their output; from == to returns x itself.
     /// </summary>
     public Tensor Stages(Tensor x, int from, int to)
     {
