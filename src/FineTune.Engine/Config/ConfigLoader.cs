@@ -88,6 +88,10 @@ public static class ConfigLoader
                     throw s.Error(null, "cache_activations", "needs freeze_stages 1 or more: only the output of stages that never train can be kept. Set freeze_stages (2 keeps the stem, layer1 and layer2), or cache_activations: false.");
                 if (t.CacheActivations && config.Data.ImageSizeStart is not null)
                     throw s.ErrorAtKey("cache_activations", "replays epoch 1's views at epoch 1's size, and data.image_size_start changes the size each epoch: use one of the two.");
+                if (t.LinearProbeFromCache && !t.CacheActivations)
+                    throw s.ErrorAtKey("linear_probe_from_cache", "needs cache_activations: true (the probe's features come from the pass that fills the cache). Set cache_activations: true, or linear_probe_from_cache: false.");
+                if (t.LinearProbeFromCache && t.LinearProbeEpochs == 0)
+                    throw s.ErrorAtKey("linear_probe_from_cache", "is true but linear_probe_epochs is 0: there is no probe to feed. Set linear_probe_epochs (30 in configs/resnet18_fast_cpu.yaml), or remove linear_probe_from_cache.");
                 if (t.NumEpochs == 0 && t.LinearProbeEpochs == 0)
                     throw s.Error(null, "num_epochs", "is 0 and so is linear_probe_epochs: that trains nothing. Set num_epochs to 1 or more, or linear_probe_epochs above 0 for a run that fits the classifier alone on frozen features.");
                 break;

@@ -101,9 +101,13 @@ public sealed class ResNet : Module<Tensor, Tensor>
     }
 
     /// <summary>The globally pooled features ([N, 512·expansion]), i.e. everything but the classifier.</summary>
-    public Tensor Features(Tensor x)
+    public Tensor Features(Tensor x) => Features(x, 0);
+
+    /// <summary>The pooled features from stage <paramref name="fromStage"/>'s input (<see cref="Stages"/>' numbering): x is the output of the stages before it.</summary>
+    public Tensor Features(Tensor x, int fromStage)
     {
-        using var map = FeatureMap(x);
+        if (fromStage == StageCount) return Pool(x); // Stages would hand back x itself, which is the caller's to free
+        using var map = Stages(x, fromStage, StageCount);
         return Pool(map);
     }
 

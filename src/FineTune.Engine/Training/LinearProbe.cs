@@ -22,12 +22,19 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
 {
     readonly Device _device = device ?? CPU;
 
-    /// <summary>What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them.</summary>
+    /// <summary>
+    /// What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them. The
+    /// validation figures are NaN when the probe was not scored on validation (<see cref="RunOn"/>).
+    /// </summary>
     public sealed record Outcome(int Images, int Epochs, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, TimeSpan FeatureTime, TimeSpan FitTime)
     {
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"Linear probe: {Epochs} epochs on the frozen backbone's features of {Images} training images: train {TrainAccuracy * 100:0.00}%, val {ValAccuracy * 100:0.00}% " +
-            $"(features {ProgressReporter.Clock(FeatureTime)}, fit {ProgressReporter.Clock(FitTime)}).");
+        public override string ToString()
+        {
+            var val = double.IsNaN(ValAccuracy) ? "val not measured (epoch 1 validates)" : string.Create(CultureInfo.InvariantCulture, $"val {ValAccuracy * 100:0.00}%");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"Linear probe: {Epochs} epochs on the frozen backbone's features of {Images} training images: train {TrainAccuracy * 100:0.00}%, {val} " +
+                $"(features {ProgressReporter.Clock(FeatureTime)}, fit {ProgressReporter.Clock(FitTime)}).");
+        }
     }
 
     /// <summary>
@@ -41,14 +48,27 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var clock = Stopwatch.StartNew();
         using var trainSet = Extract(train, "Linear probe: features (train)", stop);
         if (Stopped()) return null;
-        using var valSet = Extract(val, "Linear probe: features (val)  ", stop);
+        return RunOn(trainSet.Features, trainSet.Labels, val, seed, clock.Elapsed, stop, stopAgreed);
+    }
+
+    /// <summary>
+    /// The probe on training features computed elsewhere (<paramref name="trainFeatures"/>, pooled, with their
+    /// <paramref name="trainLabels"/>; training.linear_probe_from_cache computes them while it fills the activation cache),
+    /// scored on <paramref name="val"/>'s features, or not scored when <paramref name="val"/> is null (the epochs that
+    /// follow validate). <paramref name="featureTime"/> is what the training features took, for the report.
+    /// </summary>
+    public Outcome? RunOn(Tensor trainFeatures, Tensor trainLabels, IBatchSource? val, int seed, TimeSpan featureTime, CancellationToken stop = default, Func<bool>? stopAgreed = null)
+    {
+        bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
+        var clock = Stopwatch.StartNew();
+        using var valSet = val is null ? null : Extract(val, "Linear probe: features (val)  ", stop);
         if (Stopped()) return null;
-        var featureTime = clock.Elapsed;
+        featureTime += clock.Elapsed;
         clock.Restart();
-        Fit(trainSet.Features, trainSet.Labels, seed);
-        var (trainLoss, trainAccuracy) = Score(trainSet.Features, trainSet.Labels);
-        var (valLoss, valAccuracy) = Score(valSet.Features, valSet.Labels);
-        return new Outcome((int)Sum([trainSet.Features.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed);
+        Fit(trainFeatures, trainLabels, seed);
+        var (trainLoss, trainAccuracy) = Score(trainFeatures, trainLabels);
+        var (valLoss, valAccuracy) = valSet is null ? (double.NaN, double.NaN) : Score(valSet.Features, valSet.Labels);
+        return new Outcome((int)Sum([trainFeatures.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed);
     }
 
     /// <summary>One split's pooled features and labels, freed together.</summary>

@@ -116,7 +116,7 @@ public sealed partial class Trainer
     {
         var cache = _activations!;
         progress.Line(cache.Seal()
-            ? $"training.cache_activations: the frozen stages' output for {cache.Count} training images (epoch 1's views) is kept in memory, {IO.AvailableMemory.Format(cache.Bytes)}; the epochs after the first train from it."
+            ? $"training.cache_activations: the frozen stages' output for {cache.Count} training images (epoch 1's views) is kept in memory, {IO.AvailableMemory.Format(cache.Bytes)}; {(_t.LinearProbeFromCache ? "every epoch trains" : "the epochs after the first train")} from it."
             : cache.Refusal ?? "training.cache_activations: nothing was cached.");
     }
 

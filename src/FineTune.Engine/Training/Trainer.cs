@@ -178,35 +178,6 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
         return rank0 == precision.Precision ? precision : new PrecisionChoice(rank0, $"rank 0's choice, for every rank (here: {precision.Reason})");
     });
 
-    /// <summary>
-    /// The head trained alone on the frozen backbone's features before fine-tuning (training.linear_probe_epochs, see
-    /// <see cref="LinearProbe"/>). Null when a stop came during it.
-    /// </summary>
-    LinearProbe.Outcome? RunLinearProbe(EventWriter? events)
-    {
-        var probe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, config.Data.Augmentation.EvalFlip).Run(data.TrainUnaugmented ?? data.Train, data.Val, config.Data.Seed, run.Stop, StopRequested);
-        if (probe is null) return null;
-        ReportUnreadable(data.TrainUnaugmented ?? data.Train, replaced: true);
-        progress.Line(probe.ToString());
-        events?.AddScalar("probe/train_accuracy", probe.TrainAccuracy, 0);
-        events?.AddScalar("probe/val_accuracy", probe.ValAccuracy, 0);
-        return probe;
-    }
-
-    /// <summary>
-    /// A probe-only run (training.num_epochs: 0): the probed model is the result, kept as epoch 0 of the history and
-    /// saved as checkpoint_best, so `test`, `export`, `predict` and `compare` take it like any trained model.
-    /// </summary>
-    void KeepProbe(LinearProbe.Outcome probe, OptimizerHelper optimizer, LearningRateSchedule schedule)
-    {
-        var record = new EpochRecord(0, probe.TrainLoss, probe.TrainAccuracy, probe.ValLoss, probe.ValAccuracy, [0, _t.LinearProbeLr],
-            (probe.FeatureTime + probe.FitTime).TotalSeconds);
-        _state.Validated(0, probe.ValAccuracy);
-        _state.Completed(record);
-        if (IsMain) SaveCheckpoints(0, improved: true, earlyStop: false, optimizer, schedule);
-        progress.Line("training.num_epochs is 0: the linear probe's model is the result (checkpoint_best, epoch 0).");
-    }
-
     static void TraceMemory(EventWriter? events, MemoryTrace.Sample? sample)
     {
         if (sample is not null) events?.AddScalar("memory/rss_mib", sample.ResidentBytes / 1048576.0, sample.Step);

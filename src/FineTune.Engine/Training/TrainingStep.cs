@@ -21,7 +21,10 @@ public sealed class TrainingStep(ResNet model, OptimizerHelper optimizer, ITrain
     readonly List<Parameter> _parameters = model.parameters().ToList();
 
     /// <summary>Where the trained part of the network starts, in <see cref="ResNet.Stages"/>' numbering: 0 when nothing is frozen.</summary>
-    public int FirstTrainedStage { get; } = frozenStages == 0 ? 0 : frozenStages + 1;
+    public int FirstTrainedStage { get; } = FirstTrained(frozenStages);
+
+    /// <summary>The first trained stage when the stem and <paramref name="frozenStages"/> stages are frozen (0: none frozen).</summary>
+    public static int FirstTrained(int frozenStages) => frozenStages == 0 ? 0 : frozenStages + 1;
 
     /// <summary>
     /// The frozen stages' output for <paramref name="images"/> (the images themselves when nothing is frozen). Autograd records

@@ -122,6 +122,8 @@ public class ConfigLoaderTests
     [InlineData("data:\n  image_size: 224\n  image_size_start: 256\n", "bad.yaml:3: data.image_size_start is 256, above the size it rises to (image_size 224)")]
     [InlineData("data:\n  image_size_start: 256\n", "bad.yaml:2: data.image_size_start is 256, above the size it rises to (image_size 224)")]
     [InlineData("data:\n  source: synthetic\n  image_size_start: 160\n", "bad.yaml:3: data.image_size_start needs source: folder")]
+    [InlineData("training:\n  linear_probe_from_cache: true\n", "bad.yaml:2: training.linear_probe_from_cache needs cache_activations: true")]
+    [InlineData("training:\n  freeze_stages: 2\n  cache_activations: true\n  linear_probe_from_cache: true\n", "bad.yaml:4: training.linear_probe_from_cache is true but linear_probe_epochs is 0")]
     [InlineData("data:\n  image_size_start: 160\ntraining:\n  freeze_stages: 2\n  cache_activations: true\n", "bad.yaml:5: training.cache_activations replays epoch 1's views at epoch 1's size")]
     [InlineData("data:\n  train_size: 0.6\n  val_size: 0.3\n  test_size: 0.3\n", "bad.yaml:2: data.train_size + val_size + test_size must sum to 1; got 1.2")]
     [InlineData("data:\n  batch_size: 8\n  train_size: 0.5\n  val_size: 0.2\n  test_size: 0.2\n", "bad.yaml:3: data.train_size + val_size + test_size must sum to 1; got 0.9")]

@@ -29,12 +29,16 @@ public class RunCardTests
     {
         var config = FineTuneConfig.Defaults with
         {
-            Training = FineTuneConfig.Defaults.Training with { WarmupEpochs = 2, LabelSmoothing = 0.1, FreezeStages = 2 },
+            Training = FineTuneConfig.Defaults.Training with
+            {
+                WarmupEpochs = 2, LabelSmoothing = 0.1, FreezeStages = 2, LinearProbeEpochs = 30, CacheActivations = true, LinearProbeFromCache = true,
+            },
         };
         var recipe = RunRecipe.Of(new CheckpointInfo { Optimizer = "AdamW", ConfigYaml = ConfigPrinter.ToYaml(config) });
         Assert.Contains("freeze_stages: 2", recipe);
         Assert.Contains("warmup_epochs: 2", recipe);
         Assert.Contains("label_smoothing: 0.1", recipe);
+        Assert.Contains("cache_activations: true, linear_probe_from_cache: true", recipe); // where the probe's features came from
         Assert.DoesNotContain("grad_clip", recipe); // left at its default
 
         Assert.Equal("optimizer SGD; the rest of the recipe is not recorded: the checkpoint holds no config",
