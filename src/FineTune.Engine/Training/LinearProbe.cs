@@ -71,8 +71,8 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         return new Outcome((int)Sum([trainFeatures.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed);
     }
 
-    /// <summary>One split's pooled features and labels, freed together.</summary>
-    sealed record FeatureSet(Tensor Features, Tensor Labels) : IDisposable
+    /// <summary>One split's pooled features and labels, freed together (the trainer's pass from the cache makes them too).</summary>
+    internal sealed record FeatureSet(Tensor Features, Tensor Labels) : IDisposable
     {
         public void Dispose() { Features.Dispose(); Labels.Dispose(); }
     }

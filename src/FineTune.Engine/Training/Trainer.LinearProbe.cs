@@ -39,19 +39,13 @@ public sealed partial class Trainer
         return probe;
     }
 
-    /// <summary>Pooled features and their labels, freed together.</summary>
-    sealed record ViewSet(Tensor Features, Tensor Labels) : IDisposable
-    {
-        public void Dispose() { Features.Dispose(); Labels.Dispose(); }
-    }
-
     /// <summary>
     /// training.linear_probe_from_cache: one pass over epoch 1's views (the same crops and flips epoch 1 draws) that fills
     /// the activation cache with the frozen stages' output and carries each batch on through the pretrained rest of the
     /// network to the pooled features the probe trains on. Epoch 1 then replays from the cache like every later epoch,
     /// so the images are loaded and decoded once for the whole run. Null when stopped mid-pass.
     /// </summary>
-    ViewSet? ViewFeatures()
+    LinearProbe.FeatureSet? ViewFeatures()
     {
         random.manual_seed(config.Data.Seed * 1000L + 1); // epoch 1's seed: its augmentations, as its own loop would draw them
         SetBackboneTrainable(1 > _t.FreezeBackboneEpochs);
@@ -84,7 +78,7 @@ public sealed partial class Trainer
                 progress.Step(++b, double.NaN, double.NaN, seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed, b);
             }
             if (order is not null) SealActivations();
-            return features.Count > 0 ? new ViewSet(cat(features, 0), cat(labels, 0)) : new ViewSet(empty(0, model.Head.weight!.shape[1]), empty(0, dtype: int64));
+            return features.Count > 0 ? new LinearProbe.FeatureSet(cat(features, 0), cat(labels, 0)) : new LinearProbe.FeatureSet(empty(0, model.Head.weight!.shape[1]), empty(0, dtype: int64));
         }
         finally
         {
