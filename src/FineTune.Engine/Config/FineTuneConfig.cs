@@ -129,6 +129,8 @@ public sealed record TrainingConfig
     public bool CacheActivations { get; init; }
     /// <summary>The linear probe's training features come from the pass that fills the activation cache (epoch 1's views), not from a pass of their own.</summary>
     public bool LinearProbeFromCache { get; init; }
+    /// <summary>The linear probe is scored on the validation images; false skips that pass when epochs follow (epoch 1 validates).</summary>
+    public bool LinearProbeValidate { get; init; } = true;
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
     /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>

@@ -42,7 +42,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     /// real dataset) leave off at the next batch once <paramref name="stop"/> is cancelled, and after each pass
     /// <paramref name="stopAgreed"/> (every rank calls it at the same point) says whether any rank was stopped.
     /// </summary>
-    public Outcome? Run(IBatchSource train, IBatchSource val, int seed, CancellationToken stop = default, Func<bool>? stopAgreed = null)
+    public Outcome? Run(IBatchSource train, IBatchSource? val, int seed, CancellationToken stop = default, Func<bool>? stopAgreed = null)
     {
         bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();

@@ -20,6 +20,8 @@ public sealed partial class Trainer
     {
         var linearProbe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, config.Data.Augmentation.EvalFlip);
         var source = _t.LinearProbeFromCache ? data.Train : data.TrainUnaugmented ?? data.Train;
+        // training.linear_probe_validate: false saves a pass over the validation images when epoch 1 will validate anyway.
+        var val = _t.LinearProbeValidate || _t.NumEpochs == 0 ? data.Val : null;
         LinearProbe.Outcome? probe;
         if (_t.LinearProbeFromCache)
         {
@@ -27,10 +29,9 @@ public sealed partial class Trainer
             var views = ViewFeatures();
             if (StopRequested()) { views?.Dispose(); return null; }
             using (views)
-                // With epochs to follow, the probe is not scored on validation: epoch 1 does that, a pass fewer.
-                probe = linearProbe.RunOn(views!.Features, views.Labels, _t.NumEpochs == 0 ? data.Val : null, config.Data.Seed, clock.Elapsed, run.Stop, StopRequested);
+                probe = linearProbe.RunOn(views!.Features, views.Labels, val, config.Data.Seed, clock.Elapsed, run.Stop, StopRequested);
         }
-        else probe = linearProbe.Run(source, data.Val, config.Data.Seed, run.Stop, StopRequested);
+        else probe = linearProbe.Run(source, val, config.Data.Seed, run.Stop, StopRequested);
         if (probe is null) return null;
         ReportUnreadable(source, replaced: true);
         progress.Line(probe.ToString());

@@ -27,11 +27,12 @@ public class ProbeFromCacheTests(ITestOutputHelper output)
 
     sealed record Run(FineTune.Models.ResNet Model, TrainingResult Result, string Log, int[] TrainReads, int[] ValReads);
 
-    static Run Train(bool fromCache, int epochs = 2, long? budget = null)
+    static Run Train(bool fromCache, int epochs = 2, long? budget = null, bool? validate = null)
     {
         var config = Tiny.Config(Tiny.TempFolder(), epochs, t => t with
         {
             FreezeStages = 2, CacheActivations = true, LinearProbeEpochs = 5, LinearProbeLr = 1e-2, LinearProbeFromCache = fromCache,
+            LinearProbeValidate = validate ?? !fromCache, // as configs/resnet18_onepass_cpu.yaml: the cached probe leaves validation to epoch 1
             Precision = PrecisionSetting.Fp64,
         });
         var model = Tiny.Model();
@@ -95,5 +96,24 @@ public class ProbeFromCacheTests(ITestOutputHelper output)
         Assert.Equal(0, epoch0.Epoch);
         Assert.False(double.IsNaN(epoch0.ValAccuracy));
         Assert.NotNull(probeOnly.Result.BestCheckpoint);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Linear_probe_validate_false_saves_the_probes_pass_over_validation_with_either_source_of_features(bool fromCache)
+    {
+        set_num_threads(1);
+        var scored = Train(fromCache, validate: true);
+        var unscored = Train(fromCache, validate: false);
+        output.WriteLine(scored.Log);
+        output.WriteLine(unscored.Log);
+        Assert.Matches(@"train [\d.]+%, val [\d.]+% \(features", scored.Log);
+        Assert.Contains("val not measured (epoch 1 validates)", unscored.Log);
+        int epochsValBatches = unscored.ValReads[0]; // the two epochs' validation only
+        Assert.True(epochsValBatches > 0 && epochsValBatches % 2 == 0);
+        Assert.Equal(epochsValBatches + epochsValBatches / 2, scored.ValReads[0]); // and one pass more for the probe
+        Assert.Equal(scored.TrainReads, unscored.TrainReads);
+        Assert.Equal(0, Tiny.MaxDifference(scored.Model, unscored.Model)); // scoring the probe changes nothing it trains
     }
 }
