@@ -97,7 +97,9 @@ public static class RunPlanner
     }
 
     static TimeSpan Seconds(double s) => TimeSpan.FromSeconds(s);
-    static TimeSpan Probe(PlanRequest r, int size) => Seconds((r.TrainImages + r.ValImages) * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+    /// <summary>The probe's features of the training images; of the validation images too only in a probe-only run (epochs 0), since epochs validate anyway (AutoRecipe sets linear_probe_validate false).</summary>
+    static TimeSpan Probe(PlanRequest r, int size) =>
+        Seconds((r.TrainImages + (r.Epochs == 0 ? r.ValImages : 0)) * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
     static TimeSpan Test(PlanRequest r, int size) => Seconds(r.TestImages * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
     static TimeSpan Fixed(PlanRequest r, int size) =>
         FixedOverhead + Seconds(Math.Min(r.TestImages, ReportImages) * (3 * r.Costs.Forward(size) + r.Costs.DecodeSeconds));

@@ -17,20 +17,21 @@ public sealed class RunPlannerTests
     [Fact]
     public void Ten_minutes_buys_the_probe_at_320_px_and_one_epoch_at_288()
     {
-        // 320 px: forward 0.01*(320/224)^2 = 20.4 ms. Probe 6,000 images 122.45 s, test 40.82 s, fixed 20 + 224*3*20.4 ms = 33.71 s:
-        // 196.98 s, within half of 0.92*600 = 552 s. An epoch: 4,000 * 30 ms*(288/224)^2 = 198.37 s + validation 40.82 s = 239.18 s.
+        // 320 px: forward 0.01*(320/224)^2 = 20.4 ms. Probe 4,000 training images 81.63 s (no validation pass: epoch 1 validates),
+        // test 40.82 s, fixed 20 + 224*3*20.4 ms = 33.71 s: 156.16 s, within half of 0.92*600 = 552 s. An epoch: 4,000 * 30 ms *
+        // (288/224)^2 = 198.37 s + validation 40.82 s = 239.18 s; a second does not fit (156.16 + 2 * 239.18 > 552).
         var plan = RunPlanner.Plan(Request(10));
         Assert.Equal((320, 288, 1), (plan.EvalSize, plan.TrainSize, plan.Epochs));
-        Assert.Equal(122.45, plan.Probe.TotalSeconds, 2);
+        Assert.Equal(81.63, plan.Probe.TotalSeconds, 2);
         Assert.Equal(239.18, plan.Epoch.TotalSeconds, 2);
-        Assert.Equal(436.16, plan.Total.TotalSeconds, 2);
+        Assert.Equal(395.35, plan.Total.TotalSeconds, 2);
         Assert.True(plan.Total <= TimeSpan.FromMinutes(10) * RunPlanner.Margin);
     }
 
     [Fact]
     public void A_larger_budget_adds_epochs_up_to_the_cap()
     {
-        Assert.Equal(2, RunPlanner.Plan(Request(13)).Epochs);   // (717.6 - 196.98) / 239.18 = 2.2
+        Assert.Equal(2, RunPlanner.Plan(Request(13)).Epochs);   // (717.6 - 156.16) / 239.18 = 2.3
         Assert.Equal(RunPlanner.MaxCpuEpochs, RunPlanner.Plan(Request(60)).Epochs);
         Assert.Equal(320, RunPlanner.Plan(Request(60)).EvalSize); // never above the fast recipe's measured best
     }
@@ -38,11 +39,11 @@ public sealed class RunPlannerTests
     [Fact]
     public void Five_minutes_steps_the_size_down_until_probe_test_and_an_epoch_fit()
     {
-        // Half of 0.92*300 = 276 s is 138 s: 320 px needs 196.98 s, 288 px 163.35 s; 256 px's 133.27 s fits, but with an
-        // epoch at 224 px (120 s + validation 26.12 s) it needs 279.4 s. 224 px: 106.72 s + an epoch at 192 px 108.16 s.
+        // Half of 0.92*300 = 276 s is 138 s: 320 px needs 156.16 s; 288 px's 130.29 s fits, but with an epoch at 256 px
+        // (156.73 s + validation 33.06 s) it needs 320.1 s. 256 px: 107.14 s + an epoch at 224 px (120 s + 26.12 s) = 253.3 s.
         var plan = RunPlanner.Plan(Request(5));
-        Assert.Equal((224, 192, 1), (plan.EvalSize, plan.TrainSize, plan.Epochs));
-        Assert.Contains("256 px would not fit", plan.Why);
+        Assert.Equal((256, 224, 1), (plan.EvalSize, plan.TrainSize, plan.Epochs));
+        Assert.Contains("288 px would not fit", plan.Why);
     }
 
     [Fact]
@@ -60,7 +61,7 @@ public sealed class RunPlannerTests
     public void A_budget_too_small_even_for_the_smallest_run_names_the_least_that_works_and_that_least_plans()
     {
         var e = Assert.Throws<TimeBudgetException>(() => RunPlanner.Plan(Request(0.5)));
-        // 96 px: probe 6,000 * 1.84 ms = 11.0 s, test 3.7 s, fixed 21.2 s, one epoch at 96 px 22.0 + 3.7 s: 61.5 s, over 0.92 -> 2 minutes.
+        // 96 px: probe 4,000 * 1.84 ms = 7.3 s, test 3.7 s, fixed 21.2 s, one epoch at 96 px 22.0 + 3.7 s: 58.0 s, over 0.92 -> 1m30s.
         Assert.Contains("A time budget of 30s is too small for 8,000 photos", e.Message);
         Assert.Contains("at 96 px", e.Message);
         Assert.Contains("give --time_budget 1m30s or more", e.Message);
@@ -74,7 +75,7 @@ public sealed class RunPlannerTests
     {
         var e = Assert.Throws<TimeBudgetException>(() => RunPlanner.Plan(Request(1.5, spentSeconds: 120)));
         Assert.Contains("2m00s of it spent before planning", e.Message);
-        Assert.True(RunPlanner.Plan(Request(10, spentSeconds: 200)).EvalSize < 320); // 352 s left: half is 176 s, 320 px's 196.98 s does not fit
+        Assert.True(RunPlanner.Plan(Request(10, spentSeconds: 200)).EvalSize < 320); // 352 s left: 320 px's 156.16 s and an epoch of 239.18 s do not fit
     }
 
     [Fact]
@@ -110,8 +111,17 @@ public sealed class RunPlannerTests
     public void The_plan_line_says_what_each_part_takes_and_why()
     {
         var line = RunPlanner.Plan(Request(10)).Summary();
-        Assert.StartsWith("Plan: linear probe on features at 320 px (~2m02s), then 1 epoch of layer3 + layer4 at 288 px (~3m59s each), test at 320 px (~41s)", line);
-        Assert.Contains("~7m16s of the 10m00s budget", line);
+        Assert.StartsWith("Plan: linear probe on features at 320 px (~1m21s), then 1 epoch of layer3 + layer4 at 288 px (~3m59s each), test at 320 px (~41s)", line);
+        Assert.Contains("~6m35s of the 10m00s budget", line);
         Assert.Contains("Measured here at 224 px: 10.0 ms per image forward, 30.0 ms per training image, 0.0 ms decoding.", line);
+    }
+
+    [Fact]
+    public void A_probe_only_plan_budgets_the_probes_validation_pass_and_a_plan_with_epochs_does_not()
+    {
+        // The probe alone is the result of a probe-only run, so it is scored on validation: 6,000 images at 320 px, 122.45 s.
+        Assert.Equal(122.45, RunPlanner.Plan(Request(10, epochs: 0)).Probe.TotalSeconds, 2);
+        Assert.Equal(81.63, RunPlanner.Plan(Request(10, epochs: 1)).Probe.TotalSeconds, 2);
+        Assert.False(AutoRecipe.FastCpu(1).LinearProbeValidate); // what the plan assumed, so the run does what was budgeted
     }
 }
