@@ -131,6 +131,8 @@ public sealed record TrainingConfig
     public bool LinearProbeFromCache { get; init; }
     /// <summary>The linear probe is scored on the validation images; false skips that pass when epochs follow (epoch 1 validates).</summary>
     public bool LinearProbeValidate { get; init; } = true;
+    /// <summary>Whether the linear probe is scored on validation: as asked, and always in a probe-only run, whose probe is the result.</summary>
+    public bool ScoresLinearProbe => LinearProbeValidate || NumEpochs == 0;
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
     /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>

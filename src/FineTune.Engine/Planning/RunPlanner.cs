@@ -97,9 +97,9 @@ public static class RunPlanner
     }
 
     static TimeSpan Seconds(double s) => TimeSpan.FromSeconds(s);
-    /// <summary>The probe's features of the training images; of the validation images too only in a probe-only run (epochs 0), since epochs validate anyway (AutoRecipe sets linear_probe_validate false).</summary>
+    /// <summary>The probe's features of the training images, and of the validation images when the planned recipe scores the probe (a probe-only run).</summary>
     static TimeSpan Probe(PlanRequest r, int size) =>
-        Seconds((r.TrainImages + (r.Epochs == 0 ? r.ValImages : 0)) * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+        Seconds((r.TrainImages + (AutoRecipe.FastCpu(r.Epochs ?? 1).ScoresLinearProbe ? r.ValImages : 0)) * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
     static TimeSpan Test(PlanRequest r, int size) => Seconds(r.TestImages * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
     static TimeSpan Fixed(PlanRequest r, int size) =>
         FixedOverhead + Seconds(Math.Min(r.TestImages, ReportImages) * (3 * r.Costs.Forward(size) + r.Costs.DecodeSeconds));

@@ -21,7 +21,7 @@ public sealed partial class Trainer
         var linearProbe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, config.Data.Augmentation.EvalFlip);
         var source = _t.LinearProbeFromCache ? data.Train : data.TrainUnaugmented ?? data.Train;
         // training.linear_probe_validate: false saves a pass over the validation images when epoch 1 will validate anyway.
-        var val = _t.LinearProbeValidate || _t.NumEpochs == 0 ? data.Val : null;
+        var val = _t.ScoresLinearProbe ? data.Val : null;
         LinearProbe.Outcome? probe;
         if (_t.LinearProbeFromCache)
         {
