@@ -21,7 +21,8 @@ public static class FolderTrain
         var experimentName = cl.Get("experiment_name");
         var gpu = cl.Get("gpu");
         cl.RejectUnknown("train");
-        if (epochs is < 1) throw new UsageException($"--epochs must be 1 or more; got {epochs}.");
+        if (epochs is < 0) throw new UsageException($"--epochs must be 0 (a linear probe alone) or more; got {epochs}.");
+        if (epochs == 0 && gpu is not null) throw new UsageException("--epochs 0 (a linear probe alone) is a CPU plan; a run on a GPU fine-tunes every layer: give --epochs 1 or more, or leave it to the planner.");
         if (imageSize is { } size && (size < 64 || size > 1024 || size % 32 != 0))
             throw new UsageException($"--image_size must be a multiple of 32 between 64 and 1024; got {size}.");
         if (experimentName is not null) TrainCommand.EnsureFolderName(experimentName);

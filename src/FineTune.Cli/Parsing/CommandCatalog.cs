@@ -37,7 +37,7 @@ public static class CommandCatalog
             Value("data_dir", "D", "a folder of photos, one subfolder per class: plan, train, test, report and export to ONNX within --time_budget"),
             Value("time_budget", "T", "with --data_dir: time from start to model.onnx, e.g. 10m (default), 90s, 1h30m"),
             Value("backbone", "B", "with --data_dir: resnet18 (default), resnet34, resnet50 or resnet101"),
-            Value("epochs", "N", "with --data_dir: fine-tuning epochs instead of the planner's choice"),
+            Value("epochs", "N", "with --data_dir: fine-tuning epochs instead of the planner's choice (0: a linear probe alone)"),
             Value("image_size", "PX", "with --data_dir: evaluation and probe size instead of the planner's (training crops are 0.9 of it)"),
             Value("weights", "W", "with --data_dir: pretrained weights (auto, bundled, torchvision, or a file)"),
             ExperimentName,

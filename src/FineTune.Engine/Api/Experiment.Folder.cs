@@ -70,7 +70,7 @@ public static partial class Experiment
         KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: false), log);
         var checkedPlan = RunPlanner.AfterSpending(plan, request with { Spent = clock.Elapsed });
         if (checkedPlan.Epochs != plan.Epochs)
-            log.WriteLine($"Plan: {checkedPlan.Epochs} epoch{(checkedPlan.Epochs == 1 ? "" : "s")} instead of {plan.Epochs}: checking the kernels for these sizes took {RunPlan.Clock(checkedPlan.Spent - plan.Spent)} of the budget.");
+            log.WriteLine($"Plan: {(checkedPlan.Epochs == 0 ? "the linear probe alone" : $"{checkedPlan.Epochs} epoch{(checkedPlan.Epochs == 1 ? "" : "s")}")} instead of {plan.Epochs} epochs: checking the kernels for these sizes took {RunPlan.Clock(checkedPlan.Spent - plan.Spent)} of the budget.");
         plan = checkedPlan;
         config = AutoRecipe.Apply(config, plan, manifest.Classes.Count);
         var runDir = config.Experiment.RunCheckpointDir;

@@ -16,7 +16,7 @@ public sealed record FolderRunOptions
     /// <summary>model.weights: auto, bundled, torchvision, or a weights file.</summary>
     public string Weights { get; init; } = "auto";
 
-    /// <summary>Fine-tuning epochs; the run then has no epoch deadline.</summary>
+    /// <summary>Fine-tuning epochs (0: the linear probe alone, on a CPU); the run then has no epoch deadline.</summary>
     public int? Epochs { get; init; }
 
     /// <summary>The evaluation (and probe) size; training crops are 0.9 of it.</summary>

@@ -29,7 +29,7 @@ public static class AutoRecipe
     /// <summary>The recipe of <paramref name="plan"/> on top of <paramref name="folder"/> (from <see cref="ForFolder"/>).</summary>
     public static FineTuneConfig Apply(FineTuneConfig folder, RunPlan plan, int classes) => folder with
     {
-        Data = folder.Data with { ImageSize = plan.TrainSize, EvalImageSize = plan.EvalSize },
+        Data = folder.Data with { ImageSize = plan.TrainSize, EvalImageSize = plan.EvalSize, Augmentation = folder.Data.Augmentation with { EvalFlip = plan.Mirrored } },
         Model = folder.Model with { NumClasses = classes },
         Training = plan.Gpu ? SeedFineTune(plan.Epochs) : FastCpu(plan.Epochs),
     };

@@ -6,10 +6,11 @@ namespace FineTune.Planning;
 /// A planned run and what each part of it should take: the linear probe's feature pass and the test at
 /// <see cref="EvalSize"/>, <see cref="Epochs"/> fine-tuning epochs at <see cref="TrainSize"/> (each with its validation),
 /// and the fixed part (kernel check, weights, report with Grad-CAM, ONNX export). <see cref="Gpu"/> plans the seed's full
-/// fine-tune instead, with no probe.
+/// fine-tune instead, with no probe. A plan with no epochs is the probe alone; <see cref="Mirrored"/> then has the probe
+/// and the test see each photo with its mirror image (data.augmentation.eval_flip).
 /// </summary>
 public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
-    TimeSpan Probe, TimeSpan Epoch, TimeSpan Test, TimeSpan Fixed, TimeSpan Spent, TimeSpan Budget, string Why)
+    TimeSpan Probe, TimeSpan Epoch, TimeSpan Test, TimeSpan Fixed, TimeSpan Spent, TimeSpan Budget, string Why, bool Mirrored = false)
 {
     /// <summary>Everything the run should take, counted from its start.</summary>
     public TimeSpan Total => Spent + Probe + Epoch * Epochs + Test + Fixed;
@@ -20,10 +21,12 @@ public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
     /// <summary>The one line the run prints about its plan.</summary>
     public string Summary()
     {
+        var mirrors = Mirrored ? " with mirror images" : "";
         var stages = Gpu
             ? $"{Epochs} epoch{S(Epochs)} of full fine-tuning at {TrainSize} px (~{Clock(Epoch)} each)"
+            : Epochs == 0 ? $"linear probe alone on features at {EvalSize} px{mirrors} (~{Clock(Probe)})"
             : $"linear probe on features at {EvalSize} px (~{Clock(Probe)}), then {Epochs} epoch{S(Epochs)} of layer3 + layer4 at {TrainSize} px (~{Clock(Epoch)} each)";
-        return $"Plan: {stages}, test at {EvalSize} px (~{Clock(Test)}), report and export (~{Clock(Fixed)}): ~{Clock(Total)} of the {Clock(Budget)} budget. {Why}";
+        return $"Plan: {stages}, test at {EvalSize} px{mirrors} (~{Clock(Test)}), report and export (~{Clock(Fixed)}): ~{Clock(Total)} of the {Clock(Budget)} budget. {Why}";
     }
 
     static string S(int n) => n == 1 ? "" : "s";

@@ -30,7 +30,7 @@ public sealed class FolderRunTests(ITestOutputHelper output) : RestoresKernelPla
 
         Assert.Contains("Photos: 36 in 3 classes", log.ToString());
         Assert.Contains("Plan: linear probe on features at 64 px", log.ToString());
-        Assert.InRange(result.Plan.Epochs, 1, RunPlanner.MaxCpuEpochs);
+        Assert.InRange(result.Plan.Epochs, RunPlanner.MinCpuEpochs, RunPlanner.MaxCpuEpochs);
         Assert.Equal(result.Plan.Epochs, result.Training.LastEpoch);
         Assert.NotNull(result.Test);
         Assert.True(File.Exists(result.ReportPath), "report.html");
@@ -52,12 +52,19 @@ public sealed class FolderRunTests(ITestOutputHelper output) : RestoresKernelPla
     }
 
     [Fact]
-    public void A_second_run_continues_from_the_first_runs_checkpoint_with_weights()
+    public void A_probe_alone_is_a_whole_run_and_a_second_run_continues_from_its_checkpoint_with_weights()
     {
         var photos = TestFiles.Dataset(12, 12, 12);
         var outputs = TestFiles.TempDir("folder-continue");
         FolderRunOptions Options(StringWriter log) => new() { TimeBudget = TimeSpan.FromHours(2), ImageSize = 64, Epochs = 1, Weights = "bundled", OutputRoot = outputs, Logger = new PlainTextLogger(log) };
-        var first = Experiment.TrainOnFolder(photos, Options(new StringWriter()));
+        // --epochs 0: the probe alone, with mirror images (the budget has room), tested, reported and exported like any run.
+        var firstLog = new StringWriter();
+        var first = Experiment.TrainOnFolder(photos, Options(firstLog) with { Epochs = 0 });
+        output.WriteLine(firstLog.ToString());
+        Assert.Contains("Plan: linear probe alone on features at 64 px with mirror images", firstLog.ToString());
+        Assert.Equal((0, true), (first.Plan.Epochs, ConfigLoader.Load(first.ConfigPath).Data.Augmentation.EvalFlip));
+        Assert.NotNull(first.Test);
+        Assert.True(File.Exists(first.OnnxPath), "model.onnx of the probe-only run");
         var log = new StringWriter();
         var second = Experiment.TrainOnFolder(photos, Options(log) with { Weights = first.Training.BestCheckpoint! });
         output.WriteLine(log.ToString());

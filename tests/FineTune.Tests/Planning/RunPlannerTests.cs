@@ -14,36 +14,61 @@ public sealed class RunPlannerTests
     static PlanRequest Request(double budgetMinutes, int medianShortSide = 300, double spentSeconds = 0, bool gpu = false, int? epochs = null, int? imageSize = null) =>
         new(4000, 2000, 2000, medianShortSide, Costs, TimeSpan.FromMinutes(budgetMinutes), TimeSpan.FromSeconds(spentSeconds), gpu, epochs, imageSize);
 
+    // The whole run at each size, worked out from the costs above (probe, epochs with validation, test, report and export):
+    //   320 px: forward 0.01*(320/224)^2 = 20.41 ms. A probe alone scores on validation: 6,000 images 122.45 s, test 2,000
+    //   images 40.82 s, fixed 20 + 224*3*20.41 ms = 33.71 s: 196.98 s; with mirror images (probe and test twice) 360.24 s.
+    //   With epochs the probe skips validation (81.63 s) and each epoch at 288 px costs 4,000 * 30 ms * (288/224)^2
+    //   = 198.37 s + validation 40.82 s = 239.18 s: 2 epochs 634.53 s, 3 epochs 873.71 s.
+    //   288 px: probe alone 163.35 s; 2 epochs (at 256 px) 509.88 s.   160 px: probe alone 64.24 s, 3 epochs 202.20 s.
+    //   192 px: probe alone 83.71 s.   128 px: probe alone 48.32 s.   96 px: probe alone 35.93 s.
+    // Usable: 0.92 of the budget: 1 min 55.2 s, 1.5 min 82.8 s, 5 min 276 s, 10 min 552 s, 13 min 717.6 s.
+
     [Fact]
-    public void Ten_minutes_buys_the_probe_at_320_px_and_one_epoch_at_288()
+    public void Ten_minutes_buys_the_probe_alone_at_320_px_with_mirror_images_when_two_epochs_do_not_fit()
     {
-        // 320 px: forward 0.01*(320/224)^2 = 20.4 ms. Probe 4,000 training images 81.63 s (no validation pass: epoch 1 validates),
-        // test 40.82 s, fixed 20 + 224*3*20.4 ms = 33.71 s: 156.16 s, within half of 0.92*600 = 552 s. An epoch: 4,000 * 30 ms *
-        // (288/224)^2 = 198.37 s + validation 40.82 s = 239.18 s; a second does not fit (156.16 + 2 * 239.18 > 552).
-        var plan = RunPlanner.Plan(Request(10));
-        Assert.Equal((320, 288, 1), (plan.EvalSize, plan.TrainSize, plan.Epochs));
+        var plan = RunPlanner.Plan(Request(10)); // 2 epochs need 634.53 s of 552; the mirrored probe 360.24 s fits
+        Assert.Equal((320, 0, true), (plan.EvalSize, plan.Epochs, plan.Mirrored));
+        Assert.Equal(244.90, plan.Probe.TotalSeconds, 2);
+        Assert.Equal(81.63, plan.Test.TotalSeconds, 2);
+        Assert.Equal(360.24, plan.Total.TotalSeconds, 2);
+        Assert.Contains("No fine-tuning epochs: 2 at 288 px would not fit (~10m34s)", plan.Why);
+    }
+
+    [Fact]
+    public void Thirteen_minutes_buys_the_probe_at_320_px_and_two_epochs_at_288()
+    {
+        var plan = RunPlanner.Plan(Request(13));
+        Assert.Equal((320, 288, 2, false), (plan.EvalSize, plan.TrainSize, plan.Epochs, plan.Mirrored));
         Assert.Equal(81.63, plan.Probe.TotalSeconds, 2);
         Assert.Equal(239.18, plan.Epoch.TotalSeconds, 2);
-        Assert.Equal(395.35, plan.Total.TotalSeconds, 2);
-        Assert.True(plan.Total <= TimeSpan.FromMinutes(10) * RunPlanner.Margin);
+        Assert.Equal(634.53, plan.Total.TotalSeconds, 2);
+        Assert.True(plan.Total <= TimeSpan.FromMinutes(13) * RunPlanner.Margin);
     }
 
     [Fact]
-    public void A_larger_budget_adds_epochs_up_to_the_cap()
+    public void A_larger_budget_adds_epochs_up_to_the_cap_and_never_plans_a_single_one()
     {
-        Assert.Equal(2, RunPlanner.Plan(Request(13)).Epochs);   // (717.6 - 156.16) / 239.18 = 2.3
         Assert.Equal(RunPlanner.MaxCpuEpochs, RunPlanner.Plan(Request(60)).Epochs);
         Assert.Equal(320, RunPlanner.Plan(Request(60)).EvalSize); // never above the fast recipe's measured best
+        for (double minutes = 1; minutes <= 60; minutes += 0.25)
+            Assert.NotEqual(1, RunPlanner.Plan(Request(minutes)).Epochs); // one epoch measured below the probe alone
     }
 
     [Fact]
-    public void Five_minutes_steps_the_size_down_until_probe_test_and_an_epoch_fit()
+    public void Five_minutes_keeps_the_size_and_drops_the_mirror_images_that_do_not_fit()
     {
-        // Half of 0.92*300 = 276 s is 138 s: 320 px needs 156.16 s; 288 px's 130.29 s fits, but with an epoch at 256 px
-        // (156.73 s + validation 33.06 s) it needs 320.1 s. 256 px: 107.14 s + an epoch at 224 px (120 s + 26.12 s) = 253.3 s.
-        var plan = RunPlanner.Plan(Request(5));
-        Assert.Equal((256, 224, 1), (plan.EvalSize, plan.TrainSize, plan.Epochs));
-        Assert.Contains("288 px would not fit", plan.Why);
+        var plan = RunPlanner.Plan(Request(5)); // probe alone 196.98 s of 276; mirrored 360.24 s does not fit
+        Assert.Equal((320, 0, false), (plan.EvalSize, plan.Epochs, plan.Mirrored));
+        Assert.Equal(196.98, plan.Total.TotalSeconds, 2);
+        Assert.Contains("No mirror images: they would not fit (~6m00s)", plan.Why);
+    }
+
+    [Fact]
+    public void A_tight_budget_steps_the_size_down_until_the_probe_alone_fits()
+    {
+        var plan = RunPlanner.Plan(Request(1.5)); // 82.8 s: 192 px's 83.71 s does not fit, 160 px's 64.24 s does
+        Assert.Equal((160, 0), (plan.EvalSize, plan.Epochs));
+        Assert.Contains("160 px: 192 px would not fit (a probe alone, test and report ~1m23s)", plan.Why);
     }
 
     [Fact]
@@ -61,13 +86,13 @@ public sealed class RunPlannerTests
     public void A_budget_too_small_even_for_the_smallest_run_names_the_least_that_works_and_that_least_plans()
     {
         var e = Assert.Throws<TimeBudgetException>(() => RunPlanner.Plan(Request(0.5)));
-        // 96 px: probe 4,000 * 1.84 ms = 7.3 s, test 3.7 s, fixed 21.2 s, one epoch at 96 px 22.0 + 3.7 s: 58.0 s, over 0.92 -> 1m30s.
+        // The smallest run is a probe alone at 96 px, 35.93 s; over 0.92 that is 39.1 s, rounded up to the next half minute.
         Assert.Contains("A time budget of 30s is too small for 8,000 photos", e.Message);
-        Assert.Contains("at 96 px", e.Message);
-        Assert.Contains("give --time_budget 1m30s or more", e.Message);
-        var least = RunPlanner.Plan(Request(1.5));
-        Assert.Equal(96, least.EvalSize);
-        Assert.True(least.Total <= TimeSpan.FromMinutes(1.5));
+        Assert.Contains("(a linear probe alone at 96 px", e.Message);
+        Assert.Contains("give --time_budget 1m or more", e.Message);
+        var least = RunPlanner.Plan(Request(1));
+        Assert.Equal(128, least.EvalSize); // 55.2 s: 128 px's 48.32 s fits
+        Assert.True(least.Total <= TimeSpan.FromMinutes(1));
     }
 
     [Fact]
@@ -75,7 +100,7 @@ public sealed class RunPlannerTests
     {
         var e = Assert.Throws<TimeBudgetException>(() => RunPlanner.Plan(Request(1.5, spentSeconds: 120)));
         Assert.Contains("2m00s of it spent before planning", e.Message);
-        Assert.True(RunPlanner.Plan(Request(10, spentSeconds: 200)).EvalSize < 320); // 352 s left: 320 px's 156.16 s and an epoch of 239.18 s do not fit
+        Assert.False(RunPlanner.Plan(Request(10, spentSeconds: 200)).Mirrored); // 352 s left: the mirrored probe's 360.24 s does not fit
     }
 
     [Fact]
@@ -84,18 +109,21 @@ public sealed class RunPlannerTests
         var plan = RunPlanner.Plan(Request(5, epochs: 4, imageSize: 320));
         Assert.Equal((320, 288, 4), (plan.EvalSize, plan.TrainSize, plan.Epochs));
         Assert.Contains("Over the budget", plan.Why);
-        Assert.Equal(160, RunPlanner.Plan(Request(10, imageSize: 160)).EvalSize);
-        Assert.Equal(2, RunPlanner.Plan(Request(10, epochs: 2)).Epochs);
+        Assert.Equal((160, 3), (RunPlanner.Plan(Request(10, imageSize: 160)) is var p ? (p.EvalSize, p.Epochs) : default));
+        Assert.Equal((288, 2), (RunPlanner.Plan(Request(10, epochs: 2)) is var q ? (q.EvalSize, q.Epochs) : default)); // 320 px with 2 epochs needs 634.53 s
+        Assert.Equal((320, 1), (RunPlanner.Plan(Request(10, epochs: 1)) is var o ? (o.EvalSize, o.Epochs) : default)); // one epoch when asked: 395.35 s
     }
 
     [Fact]
-    public void Time_spent_after_planning_takes_epochs_away_but_never_the_last_one()
+    public void Time_spent_after_planning_takes_epochs_away_and_below_two_leaves_the_probe_alone()
     {
         var plan = RunPlanner.Plan(Request(13)); // 2 epochs
-        Assert.Equal(2, plan.Epochs);
-        Assert.Equal(1, RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 200)).Epochs);
-        Assert.Equal(1, RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 700)).Epochs);
         Assert.Equal(2, RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 5)).Epochs);
+        // 200 s spent: 717.6 - 200 - 156.16 = 361.44 s is one epoch, not two: the probe alone, now with validation, and mirrors (360.24 of 517.6 s).
+        var after = RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 200));
+        Assert.Equal((320, 0, true), (after.EvalSize, after.Epochs, after.Mirrored));
+        Assert.Equal(244.90, after.Probe.TotalSeconds, 2);
+        Assert.Equal((320, 0, false), (RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 700)) is var a ? (a.EvalSize, a.Epochs, a.Mirrored) : default));
     }
 
     [Fact]
@@ -108,20 +136,38 @@ public sealed class RunPlannerTests
     }
 
     [Fact]
+    public void On_a_gpu_a_probe_alone_is_refused_with_what_to_do()
+    {
+        var e = Assert.Throws<ArgumentException>(() => RunPlanner.Plan(Request(30, gpu: true, epochs: 0)));
+        Assert.Contains("give --epochs 1 or more", e.Message);
+    }
+
+    [Fact]
     public void The_plan_line_says_what_each_part_takes_and_why()
     {
-        var line = RunPlanner.Plan(Request(10)).Summary();
-        Assert.StartsWith("Plan: linear probe on features at 320 px (~1m21s), then 1 epoch of layer3 + layer4 at 288 px (~3m59s each), test at 320 px (~41s)", line);
-        Assert.Contains("~6m35s of the 10m00s budget", line);
+        var line = RunPlanner.Plan(Request(13)).Summary();
+        Assert.StartsWith("Plan: linear probe on features at 320 px (~1m21s), then 2 epochs of layer3 + layer4 at 288 px (~3m59s each), test at 320 px (~41s)", line);
+        Assert.Contains("~10m34s of the 13m00s budget", line);
         Assert.Contains("Measured here at 224 px: 10.0 ms per image forward, 30.0 ms per training image, 0.0 ms decoding.", line);
+        var probe = RunPlanner.Plan(Request(10)).Summary();
+        Assert.StartsWith("Plan: linear probe alone on features at 320 px with mirror images (~4m04s), test at 320 px with mirror images (~1m21s), report and export (~34s): ~6m00s of the 10m00s budget.", probe);
     }
 
     [Fact]
     public void A_probe_only_plan_budgets_the_probes_validation_pass_and_a_plan_with_epochs_does_not()
     {
         // The probe alone is the result of a probe-only run, so it is scored on validation: 6,000 images at 320 px, 122.45 s.
-        Assert.Equal(122.45, RunPlanner.Plan(Request(10, epochs: 0)).Probe.TotalSeconds, 2);
+        Assert.Equal(122.45, RunPlanner.Plan(Request(5, epochs: 0)).Probe.TotalSeconds, 2);
         Assert.Equal(81.63, RunPlanner.Plan(Request(10, epochs: 1)).Probe.TotalSeconds, 2);
         Assert.False(AutoRecipe.FastCpu(1).LinearProbeValidate); // what the plan assumed, so the run does what was budgeted
+    }
+
+    [Fact]
+    public void The_recipe_of_a_mirrored_probe_plan_evaluates_with_mirror_images_and_trains_no_epochs()
+    {
+        var folder = AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto");
+        var config = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10)), classes: 5);
+        Assert.Equal((0, true, true, 320), (config.Training.NumEpochs, config.Training.ScoresLinearProbe, config.Data.Augmentation.EvalFlip, config.Data.EvalImageSize));
+        Assert.False(AutoRecipe.Apply(folder, RunPlanner.Plan(Request(13)), classes: 5).Data.Augmentation.EvalFlip);
     }
 }
