@@ -58,7 +58,7 @@ public static partial class Experiment
         TorchNative.EnsureLoaded();
         var device = ModelSetup.SelectDevice(options.Gpu);
         var precision = Precision.ForThisMachine(measuring.Training.Precision, kernels, onCpu: device.type == TorchSharp.DeviceType.CPU).Precision;
-        var costs = MachineCosts.Measure(options.Backbone, manifest.Classes.Count, measuring.Training.FreezeStages, measuring.Training.ChannelsLast, precision, device, SamplePhotos(manifest, data), kernels);
+        var costs = MachineCosts.Measure(options.Backbone, manifest.Classes.Count, measuring.Training.FreezeStages, measuring.Training.ChannelsLast, precision, device, SamplePhotos(manifest, data), kernels, measuring.Training.EvalEngine);
         var request = new PlanRequest(Count(Split.Train), Count(Split.Val), Count(Split.Test), MedianShortSide(scan),
             costs, options.TimeBudget, clock.Elapsed, gpu, options.Epochs, options.ImageSize);
         var plan = RunPlanner.Plan(request);
