@@ -156,16 +156,19 @@ public static class RunPlanner
             int larger = Sizes.Where(s => s > plan.EvalSize).DefaultIfEmpty(0).Min(), least = r.Epochs ?? 0;
             string cheapest = least == 0 ? "a probe alone, test and report" : $"its probe, test, report and {least} epoch{(least == 1 ? "" : "s")}";
             why.Add($"{plan.EvalSize} px: " + (larger == 0 ? "the largest size tried"
-                : candidates.Contains(larger) ? $"{larger} px would not fit ({cheapest} ~{RunPlan.Clock(Cost(r, larger, least, mirrored: false))})"
+                : candidates.Contains(larger) ? $"{larger} px would not fit ({cheapest} ~{Needs(r, larger, least, mirrored: false)})"
                 : $"the photos' median shorter side of {r.MedianShortSide} px caps the size at {plan.EvalSize} px"));
         }
         if (plan.Epochs == 0 && r.Epochs is null)
-            why.Add($"No fine-tuning epochs: {MinCpuEpochs} at {plan.TrainSize} px would not fit (~{RunPlan.Clock(Cost(r, plan.EvalSize, MinCpuEpochs, mirrored: false))}), and one alone measured below the probe alone");
+            why.Add($"No fine-tuning epochs: {MinCpuEpochs} at {plan.TrainSize} px would not fit (~{Needs(r, plan.EvalSize, MinCpuEpochs, mirrored: false)}), and one alone measured below the probe alone");
         if (plan.Epochs == 0)
             why.Add(plan.Mirrored ? "Each photo with its mirror image, which lifted the probe 0.4-0.6 points on Caltech-101"
-                : $"No mirror images: they would not fit (~{RunPlan.Clock(Cost(r, plan.EvalSize, 0, mirrored: true))})");
+                : $"No mirror images: they would not fit (~{Needs(r, plan.EvalSize, 0, mirrored: true)})");
         return string.Concat(why.Select(w => w + ". ")) + measured;
     }
+
+    /// <summary>What another run would take counted from the start, as the plan's own total is: time spent before planning included.</summary>
+    static string Needs(PlanRequest r, int size, int epochs, bool mirrored) => RunPlan.Clock(r.Spent + Cost(r, size, epochs, mirrored));
 
     static int RoundDown32(double pixels) => (int)Math.Floor(pixels / 32) * 32;
 }

@@ -100,7 +100,9 @@ public sealed class RunPlannerTests
     {
         var e = Assert.Throws<TimeBudgetException>(() => RunPlanner.Plan(Request(1.5, spentSeconds: 120)));
         Assert.Contains("2m00s of it spent before planning", e.Message);
-        Assert.False(RunPlanner.Plan(Request(10, spentSeconds: 200)).Mirrored); // 352 s left: the mirrored probe's 360.24 s does not fit
+        var late = RunPlanner.Plan(Request(10, spentSeconds: 200)); // 352 s left: the mirrored probe's 360.24 s does not fit
+        Assert.False(late.Mirrored);
+        Assert.Contains("No mirror images: they would not fit (~9m20s)", late.Why); // counted from the start, as the plan's total: 200 + 360.24 s
     }
 
     [Fact]
