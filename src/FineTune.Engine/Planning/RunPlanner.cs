@@ -124,7 +124,7 @@ public static class RunPlanner
     /// <summary>A whole CPU run: probe, <paramref name="epochs"/> epochs with their validation, test, report and export.</summary>
     static TimeSpan Cost(PlanRequest r, int size, int epochs, bool mirrored) =>
         Probe(r, size, epochs, mirrored) + epochs * CpuEpoch(r, size) + Test(r, size, mirrored) + Fixed(r, size);
-    static TimeSpan Validation(PlanRequest r, int size) => Seconds(r.ValImages * (r.Costs.Forward(size) + r.Costs.DecodeSeconds));
+    static TimeSpan Validation(PlanRequest r, int size) => Seconds(r.ValImages * PerImage(r, size, mirrored: false));
     static TimeSpan CpuEpoch(PlanRequest r, int evalSize) =>
         Seconds(r.TrainImages * (r.Costs.Train(TrainSizeFor(evalSize)) + r.Costs.DecodeSeconds)) + Validation(r, evalSize);
     static TimeSpan GpuEpoch(PlanRequest r, int size) => Seconds(r.TrainImages * (r.Costs.Train(size) + r.Costs.DecodeSeconds)) + Validation(r, size);
