@@ -82,7 +82,7 @@ public static partial class Experiment
         log.WriteLine($"Config: {configPath}");
 
         // Epochs stop where the rest (test, report, export) would no longer fit; epochs the user asked for are all run.
-        DateTime? deadline = options.Epochs is null ? started + options.TimeBudget - plan.AfterTraining : null;
+        DateTime? deadline = options.Epochs is null ? plan.EpochDeadline(started) : null;
         var training = Train(config, new TrainOptions { Gpu = options.Gpu, Logger = options.Logger, Progress = options.Progress, ListenForStop = options.ListenForStop, StopReason = options.StopReason, EpochDeadline = deadline }, cancellationToken);
         if (training.Outcome is TrainingOutcome.Interrupted or TrainingOutcome.Diverged || training.BestCheckpoint is null)
             return new FolderRunResult(plan, configPath, training, null, null, clock.Elapsed);

@@ -46,6 +46,16 @@ public sealed class RunPlannerTests
     }
 
     [Fact]
+    public void The_last_epoch_may_end_where_test_report_and_export_finish_within_five_percent_past_the_budget()
+    {
+        var plan = RunPlanner.Plan(Request(13)); // test 40.82 s, fixed 33.71 s: 74.53 s after training
+        var started = new DateTime(2026, 12, 5, 0, 0, 0, DateTimeKind.Utc);
+        // 13 min * 1.05 = 819 s, less 74.53 s: the last epoch may end 744.47 s after the start.
+        Assert.Equal(744.47, (plan.EpochDeadline(started) - started).TotalSeconds, 2);
+        Assert.True(plan.Total < plan.EpochDeadline(started) - started + plan.AfterTraining); // the plan itself leaves slack
+    }
+
+    [Fact]
     public void A_larger_budget_adds_epochs_up_to_the_cap_and_never_plans_a_single_one()
     {
         Assert.Equal(RunPlanner.MaxCpuEpochs, RunPlanner.Plan(Request(60)).Epochs);
