@@ -15,7 +15,7 @@ public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
     /// <summary>Everything the run should take, counted from its start.</summary>
     public TimeSpan Total => Spent + Probe + Epoch * Epochs + Test + Fixed;
 
-    /// <summary>The time left for what comes after training (test, report, export): the deadline for the last epoch is budget minus this.</summary>
+    /// <summary>The time left for what comes after training (test, report, export): <see cref="EpochDeadline"/> keeps it free.</summary>
     public TimeSpan AfterTraining => Test + Fixed;
 
     /// <summary>
