@@ -54,7 +54,8 @@ public static partial class Experiment
         // Step times of this machine, on kernels the check has verified (it routes around faulty ones before anything computes).
         bool gpu = options.Gpu is not null;
         var measuring = AutoRecipe.Apply(config, new RunPlan(MachineCosts.ReferenceSize, MachineCosts.ReferenceSize, 1, gpu, default, default, default, default, default, default, ""), manifest.Classes.Count);
-        var kernels = KernelCheck.PrepareAndReport(KernelRequest.ForConfig(measuring, training: true), log).Routing();
+        // Checked quietly (a check that runs still says so): train and test each print the plan they run under, once.
+        var kernels = KernelCheck.Prepare(KernelRequest.ForConfig(measuring, training: true), log.WriteLine).Routing();
         TorchNative.EnsureLoaded();
         var device = ModelSetup.SelectDevice(options.Gpu);
         var precision = Precision.ForThisMachine(measuring.Training.Precision, kernels, onCpu: device.type == TorchSharp.DeviceType.CPU).Precision;
@@ -66,8 +67,8 @@ public static partial class Experiment
 
         // The planned sizes' kernel checks now (train's and test's; cached after), so their time is known before the epochs are fixed.
         config = AutoRecipe.Apply(config, plan, manifest.Classes.Count);
-        KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: true), log);
-        KernelCheck.PrepareAndReport(KernelRequest.ForConfig(config, training: false), log);
+        KernelCheck.Prepare(KernelRequest.ForConfig(config, training: true), log.WriteLine);
+        KernelCheck.Prepare(KernelRequest.ForConfig(config, training: false), log.WriteLine);
         var checkedPlan = RunPlanner.AfterSpending(plan, request with { Spent = clock.Elapsed });
         if (checkedPlan.Epochs != plan.Epochs)
             log.WriteLine($"Plan: {(checkedPlan.Epochs == 0 ? "the linear probe alone" : $"{checkedPlan.Epochs} epoch{(checkedPlan.Epochs == 1 ? "" : "s")}")} instead of {plan.Epochs} epochs: checking the kernels for these sizes took {RunPlan.Clock(checkedPlan.Spent - plan.Spent)} of the budget.");

@@ -6,8 +6,8 @@ namespace FineTune.Planning;
 /// A planned run and what each part of it should take: the linear probe's feature pass and the test at
 /// <see cref="EvalSize"/>, <see cref="Epochs"/> fine-tuning epochs at <see cref="TrainSize"/> (each with its validation),
 /// and the fixed part (kernel check, weights, report with Grad-CAM, ONNX export). <see cref="Gpu"/> plans the seed's full
-/// fine-tune instead, with no probe. A plan with no epochs is the probe alone; <see cref="Mirrored"/> then has the probe
-/// and the test see each photo with its mirror image (data.augmentation.eval_flip).
+/// fine-tune instead, with no probe. A plan with no epochs is the probe alone. <see cref="Mirrored"/> has every evaluation
+/// (the probe's features, each epoch's validation, the test) see each photo with its mirror image (data.augmentation.eval_flip).
 /// </summary>
 public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
     TimeSpan Probe, TimeSpan Epoch, TimeSpan Test, TimeSpan Fixed, TimeSpan Spent, TimeSpan Budget, string Why, bool Mirrored = false)
@@ -37,7 +37,7 @@ public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
         var stages = Gpu
             ? $"{Epochs} epoch{S(Epochs)} of full fine-tuning at {TrainSize} px (~{Clock(Epoch)} each)"
             : Epochs == 0 ? $"linear probe alone on features at {EvalSize} px{mirrors} (~{Clock(Probe)})"
-            : $"linear probe on features at {EvalSize} px (~{Clock(Probe)}), then {Epochs} epoch{S(Epochs)} of layer3 + layer4 at {TrainSize} px (~{Clock(Epoch)} each)";
+            : $"linear probe on features at {EvalSize} px{mirrors} (~{Clock(Probe)}), then {Epochs} epoch{S(Epochs)} of layer3 + layer4 at {TrainSize} px (~{Clock(Epoch)} each{(Mirrored ? ", validating with mirror images" : "")})";
         return $"Plan: {stages}, test at {EvalSize} px{mirrors} (~{Clock(Test)}), report and export (~{Clock(Fixed)}): ~{Clock(Total)} of the {Clock(Budget)} budget. {Why}";
     }
 

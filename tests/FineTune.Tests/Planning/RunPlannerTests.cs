@@ -19,9 +19,12 @@ public sealed class RunPlannerTests
     //   images 40.82 s, fixed 20 + 224*3*20.41 ms = 33.71 s: 196.98 s; with mirror images (probe and test twice) 360.24 s.
     //   With epochs the probe skips validation (81.63 s) and each epoch at 288 px costs 4,000 * 30 ms * (288/224)^2
     //   = 198.37 s + validation 40.82 s = 239.18 s: 2 epochs 634.53 s, 3 epochs 873.71 s.
+    //   With mirror images every evaluation runs twice: the probe 163.27 s, each epoch 198.37 + 81.63 = 280.00 s, the test
+    //   81.63 s: 2 epochs 838.61 s, 3 epochs 1118.61 s.
     //   288 px: probe alone 163.35 s; 2 epochs (at 256 px) 509.88 s.   160 px: probe alone 64.24 s, 3 epochs 202.20 s.
     //   192 px: probe alone 83.71 s.   128 px: probe alone 48.32 s.   96 px: probe alone 35.93 s.
-    // Usable: 0.92 of the budget: 1 min 55.2 s, 1.5 min 82.8 s, 5 min 276 s, 10 min 552 s, 13 min 717.6 s.
+    // Usable: 0.92 of the budget: 1 min 55.2 s, 1.5 min 82.8 s, 5 min 276 s, 10 min 552 s, 13 min 717.6 s, 16 min 883.2 s,
+    // 20 min 1104 s, 21 min 1159.2 s.
 
     [Fact]
     public void Ten_minutes_buys_the_probe_alone_at_320_px_with_mirror_images_when_two_epochs_do_not_fit()
@@ -43,6 +46,33 @@ public sealed class RunPlannerTests
         Assert.Equal(239.18, plan.Epoch.TotalSeconds, 2);
         Assert.Equal(634.53, plan.Total.TotalSeconds, 2);
         Assert.True(plan.Total <= TimeSpan.FromMinutes(13) * RunPlanner.Margin);
+    }
+
+    [Fact]
+    public void Fifteen_minutes_keeps_two_epochs_without_mirror_images_when_they_do_not_fit_with_them()
+    {
+        var plan = RunPlanner.Plan(Request(15)); // 828 s: 2 epochs with mirrors need 838.61 s, 3 without 873.71 s; 2 without 634.53 s
+        Assert.Equal((320, 2, false), (plan.EvalSize, plan.Epochs, plan.Mirrored));
+        Assert.Contains("No mirror images: with 2 epochs they would not fit (~13m58s)", plan.Why);
+    }
+
+    [Fact]
+    public void A_larger_budget_evaluates_with_mirror_images_before_it_adds_a_third_epoch()
+    {
+        var two = RunPlanner.Plan(Request(20)); // 1104 s: 3 epochs with mirrors (1118.61 s) do not fit, 2 with them (838.61 s) do
+        Assert.Equal((320, 288, 2, true), (two.EvalSize, two.TrainSize, two.Epochs, two.Mirrored));
+        Assert.Equal(163.27, two.Probe.TotalSeconds, 2);
+        Assert.Equal(280.00, two.Epoch.TotalSeconds, 2);
+        Assert.Equal(81.63, two.Test.TotalSeconds, 2);
+        Assert.Equal(838.61, two.Total.TotalSeconds, 2);
+        Assert.Contains("3 epochs with them would not fit (~18m38s)", two.Why);
+        var three = RunPlanner.Plan(Request(21)); // 1159.2 s
+        Assert.Equal((3, true), (three.Epochs, three.Mirrored));
+        Assert.Equal(1118.61, three.Total.TotalSeconds, 2);
+        Assert.StartsWith("Plan: linear probe on features at 320 px with mirror images (~2m43s), then 3 epochs of layer3 + layer4 at 288 px (~", three.Summary());
+        Assert.Contains("each, validating with mirror images), test at 320 px with mirror images (~1m21s)", three.Summary());
+        var config = AutoRecipe.Apply(AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto"), three, classes: 5);
+        Assert.Equal((3, true, false), (config.Training.NumEpochs, config.Data.Augmentation.EvalFlip, config.Training.ScoresLinearProbe));
     }
 
     [Fact]
