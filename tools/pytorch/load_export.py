@@ -13,7 +13,7 @@ As a module (put tools/pytorch on sys.path):
 
     from load_export import load
     model, preprocess, class_names = load("model.pth")       # model in eval mode
-    logits = model(preprocess(PIL.Image.open("photo.jpg")).unsqueeze(0))
+    logits = model(preprocess(PIL.ImageOps.exif_transpose(PIL.Image.open("photo.jpg"))).unsqueeze(0))   # upright, as FineTune reads photos
 """
 import argparse
 import base64
@@ -97,14 +97,15 @@ def main():
     args = ap.parse_args()
 
     import torch
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     model, preprocess, class_names = load(args.pth)
     results = []
     with torch.no_grad():
         for path in args.images:
             with Image.open(path) as image:
-                logits = model(preprocess(image).unsqueeze(0))[0]
+                # Upright, as FineTune decodes photos: a phone's portrait photo is stored sideways with an EXIF orientation.
+                logits = model(preprocess(ImageOps.exif_transpose(image)).unsqueeze(0))[0]
             probabilities = torch.softmax(logits, 0)
             top = torch.topk(probabilities, min(args.topk, len(class_names)))
             results.append({

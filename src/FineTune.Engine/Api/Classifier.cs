@@ -134,7 +134,11 @@ public sealed class Classifier : IDisposable
         return Classify(pixels, topK);
     }
 
-    /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
+    /// <summary>
+    /// The top <paramref name="topK"/> classes of a decoded image, taken as it is; transparent pixels count as white.
+    /// <c>SKBitmap.Decode</c> leaves a phone's portrait photo sideways (its EXIF orientation unapplied): pass the file or
+    /// its bytes instead, which are turned upright as in training.
+    /// </summary>
     public IReadOnlyList<ClassProbability> Predict(SKBitmap image, int topK = 5)
     {
         if (_onnx is not null) return _onnx.Predict(image, topK);

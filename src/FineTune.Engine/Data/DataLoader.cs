@@ -255,7 +255,7 @@ public sealed class DataLoader : IDisposable
             var bytes = File.ReadAllBytes(sample.FullPath);
             using var data = SKData.CreateCopy(bytes);
             using var codec = ImageDecoder.OpenCodec(data, bytes, _options.MaxPixels);
-            int width = codec.Info.Width, height = codec.Info.Height;
+            var (width, height) = ImageDecoder.ShownSize(codec);
             var planned = transform.Plan(width, height, ref random);
             if (_options.CacheImages && Volatile.Read(ref _cacheFull) == 0)
             {

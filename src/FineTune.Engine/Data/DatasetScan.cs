@@ -95,8 +95,8 @@ public sealed class DatasetScan
         using var data = SKData.CreateCopy(bytes);
         using var codec = ImageDecoder.OpenCodec(data, bytes, maxPixels);
         using (ImageDecoder.DecodeRgba(codec, 0.125f)) { }
-        return new ImageEntry(relative, classIndex, Sha256Hex(bytes), bytes.LongLength, codec.Info.Width, codec.Info.Height,
-            codec.Info.ColorType == SKColorType.Gray8);
+        var (width, height) = ImageDecoder.ShownSize(codec);
+        return new ImageEntry(relative, classIndex, Sha256Hex(bytes), bytes.LongLength, width, height, codec.Info.ColorType == SKColorType.Gray8);
     }
 
     public static string Sha256Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));

@@ -23,7 +23,7 @@ public static class Thumbnails
             var bytes = File.ReadAllBytes(file);
             using var data = SKData.CreateCopy(bytes);
             using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
-            var (width, height) = (codec.Info.Width, codec.Info.Height);
+            var (width, height) = ImageDecoder.ShownSize(codec);
             var scale = Math.Min(1f, MaxSide / (float)Math.Max(width, height));
             using var decoded = ImageDecoder.DecodeRgba(codec, scale);
             var shortSide = Math.Max(1, (int)Math.Round(Math.Min(width, height) * scale));

@@ -59,7 +59,11 @@ public sealed class ImageClassifier : IDisposable
         return _onnx.Predict(buffer.ToArray(), topK);
     }
 
-    /// <summary>The top <paramref name="topK"/> classes of a decoded image; transparent pixels count as white.</summary>
+    /// <summary>
+    /// The top <paramref name="topK"/> classes of a decoded image, taken as it is; transparent pixels count as white.
+    /// <c>SKBitmap.Decode</c> leaves a phone's portrait photo sideways (its EXIF orientation unapplied): pass the file or
+    /// its bytes instead, which are turned upright as in training.
+    /// </summary>
     public IReadOnlyList<ClassProbability> Predict(SKBitmap image, int topK = 5)
     {
         using var rgba = ImageDecoder.ToOpaqueRgba(image);

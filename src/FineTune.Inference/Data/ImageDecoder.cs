@@ -13,6 +13,9 @@ public sealed record RgbImage(int Width, int Height, byte[] Pixels);
 /// Decodes any supported image (JPEG grey/RGB/CMYK, PNG paletted/alpha/16-bit, GIF, BMP, WebP) to opaque
 /// 8-bit RGBA with SkiaSharp. The header is read first and images above <see cref="MaxPixels"/> are refused
 /// before a pixel is decoded: a 30000x30000 PNG is a few KB on disk but 3.6 GB in memory.
+/// Pixels come upright, as every photo viewer and browser shows them: a phone stores a portrait photo sideways with an
+/// EXIF orientation saying how to turn it, which the decoder applies (PIL's <c>ImageOps.exif_transpose</c>; a plain
+/// <c>Image.open</c>, as torchvision's ImageFolder reads files, leaves it sideways).
 /// </summary>
 public static class ImageDecoder
 {
@@ -41,8 +44,14 @@ public static class ImageDecoder
         return codec;
     }
 
+    /// <summary>The image's size as shown: EXIF orientations 5-8 (a photo turned a quarter) swap the stored width and height.</summary>
+    public static (int Width, int Height) ShownSize(SKCodec codec) =>
+        TurnsQuarter(codec.EncodedOrigin) ? (codec.Info.Height, codec.Info.Width) : (codec.Info.Width, codec.Info.Height);
+
+    static bool TurnsQuarter(SKEncodedOrigin origin) => origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
     /// <summary>
-    /// Decodes to an opaque RGBA bitmap, at a reduced size when <paramref name="desiredScale"/> &lt; 1 and the format
+    /// Decodes to an opaque RGBA bitmap, upright (<see cref="ShownSize"/>), at a reduced size when <paramref name="desiredScale"/> &lt; 1 and the format
     /// supports it (JPEG decodes at 1/2, 1/4, 1/8 inside the IDCT: far cheaper than decoding and shrinking).
     /// Transparent pixels are composited on white, as PIL's convert('RGB') users expect for logos and scans.
     /// </summary>
@@ -65,7 +74,7 @@ public static class ImageDecoder
                     ? "truncated image data (the file ends before the image does)"
                     : $"corrupt image data ({result})");
             if (!opaque) CompositeOnWhite(bitmap);
-            return bitmap;
+            return Upright(bitmap, codec.EncodedOrigin);
         }
         catch
         {
@@ -108,6 +117,52 @@ public static class ImageDecoder
             canvas.DrawBitmap(image, 0, 0);
         }
         return rgba;
+    }
+
+    /// <summary>
+    /// <paramref name="stored"/> turned as EXIF <paramref name="origin"/> says (which stored corner is the shown top-left),
+    /// exactly: each shown pixel is one stored pixel. Takes ownership of <paramref name="stored"/>.
+    /// </summary>
+    static SKBitmap Upright(SKBitmap stored, SKEncodedOrigin origin)
+    {
+        if (origin is SKEncodedOrigin.TopLeft) return stored;
+        int w = stored.Width, h = stored.Height;
+        // The stored pixel under shown (x, y) is at index offset + x * alongRow + y * alongColumn.
+        var (offset, alongRow, alongColumn) = origin switch
+        {
+            SKEncodedOrigin.TopRight => (w - 1, -1, w),                      // mirrored left to right
+            SKEncodedOrigin.BottomRight => ((h - 1) * w + w - 1, -1, -w),    // turned half round
+            SKEncodedOrigin.BottomLeft => ((h - 1) * w, 1, -w),              // mirrored top to bottom
+            SKEncodedOrigin.LeftTop => (0, w, 1),                            // transposed
+            SKEncodedOrigin.RightTop => ((h - 1) * w, -w, 1),                // to be turned a quarter clockwise
+            SKEncodedOrigin.RightBottom => ((h - 1) * w + w - 1, -w, -1),    // transposed across the other diagonal
+            SKEncodedOrigin.LeftBottom => (w - 1, w, -1),                    // to be turned a quarter anticlockwise
+            _ => (0, 1, w),                                                  // an unknown value: as stored
+        };
+        bool quarter = TurnsQuarter(origin);
+        var shown = new SKBitmap(new SKImageInfo(quarter ? h : w, quarter ? w : h, stored.ColorType, stored.AlphaType));
+        try
+        {
+            var from = MemoryMarshal.Cast<byte, uint>(stored.GetPixelSpan());
+            var to = MemoryMarshal.Cast<byte, uint>(shown.GetPixelSpan());
+            int width = shown.Width, height = shown.Height;
+            for (int y = 0; y < height; y++)
+            {
+                int source = offset + y * alongColumn;
+                var row = to.Slice(y * width, width);
+                for (int x = 0; x < width; x++, source += alongRow) row[x] = from[source];
+            }
+            return shown;
+        }
+        catch
+        {
+            shown.Dispose();
+            throw;
+        }
+        finally
+        {
+            stored.Dispose();
+        }
     }
 
     /// <summary>Premultiplied c over white is c + (255 - a): exact, no division.</summary>

@@ -50,9 +50,9 @@ public sealed class ImageRenderer : IDisposable
     {
         using var data = SKData.CreateCopy(bytes);
         using var codec = ImageDecoder.OpenCodec(data, bytes, ImageDecoder.DefaultMaxPixels);
-        int width = codec.Info.Width;
+        var (width, height) = ImageDecoder.ShownSize(codec);
         var random = new SplitMix64(0);
-        var plan = transform.Plan(width, codec.Info.Height, ref random);
+        var plan = transform.Plan(width, height, ref random);
         using var bitmap = ImageDecoder.DecodeRgba(codec, plan.RequiredSourceScale);
         Render(bitmap, bitmap.Width / (float)width, plan, destination);
     }
