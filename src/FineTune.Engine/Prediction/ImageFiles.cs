@@ -10,7 +10,9 @@ public static class ImageFiles
 {
     // Files named like images are taken whatever they hold (an unreadable one gets an error row, not silence);
     // files that start like an image are taken whatever their name; anything else (notes, CSVs) is passed over.
-    static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp" };
+    // Formats FineTune cannot decode (an iPhone's HEIC, AVIF, TIFF) are taken too: their error row says how to convert them.
+    static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase)
+        { ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".heic", ".heif", ".avif", ".tif", ".tiff" };
 
     /// <summary>
     /// The files to classify, in the order given; a folder contributes its image files (recursively), sorted. With one

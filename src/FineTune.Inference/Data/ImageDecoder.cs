@@ -26,8 +26,9 @@ public static class ImageDecoder
     public static SKCodec OpenCodec(SKData data, ReadOnlySpan<byte> bytes, long maxPixels)
     {
         if (bytes.Length == 0) throw new ImageDecodeException("empty file (0 bytes)");
-        if (ImageFormatSniffer.Sniff(bytes[..Math.Min(bytes.Length, 16)]) == ImageFormat.Unknown)
-            throw new ImageDecodeException("not an image (content is not JPEG, PNG, GIF, BMP or WebP)");
+        var head = bytes[..Math.Min(bytes.Length, 16)];
+        if (ImageFormatSniffer.Sniff(head) == ImageFormat.Unknown)
+            throw new ImageDecodeException(ImageFormatSniffer.Unsupported(head) ?? "not an image (content is not JPEG, PNG, GIF, BMP or WebP)");
         var codec = SKCodec.Create(data)
             ?? throw new ImageDecodeException("unreadable image header (corrupt or truncated before the image size)");
         var info = codec.Info;

@@ -21,6 +21,27 @@ public static class ImageFormatSniffer
         return ImageFormat.Unknown;
     }
 
+    /// <summary>
+    /// What a file that <see cref="Sniff"/> does not recognise is, when it is an image format people have but FineTune
+    /// cannot decode, with how to convert it; null otherwise. HEIC is an iPhone camera's default, so a folder of phone
+    /// photos may hold nothing else.
+    /// </summary>
+    public static string? Unsupported(ReadOnlySpan<byte> head)
+    {
+        if (head.Length >= 12 && head[4..8].SequenceEqual("ftyp"u8))
+        {
+            var brand = System.Text.Encoding.ASCII.GetString(head[8..12]);
+            if (brand is "heic" or "heix" or "hevc" or "hevx" or "heim" or "heis" or "mif1" or "msf1")
+                return "a HEIC/HEIF photo (an iPhone camera's default format), which FineTune cannot decode: convert it to JPEG " +
+                       "(`heif-convert IN.heic OUT.jpg`, from Debian's libheif-examples), or set the camera to \"Most Compatible\"";
+            if (brand is "avif" or "avis")
+                return "an AVIF image, which FineTune cannot decode: convert it to JPEG or PNG (`heif-convert IN.avif OUT.jpg`)";
+        }
+        if (head.StartsWith("II*\0"u8) || head.StartsWith((ReadOnlySpan<byte>)[(byte)'M', (byte)'M', 0, 42]))
+            return "a TIFF image, which FineTune cannot decode: convert it to PNG or JPEG";
+        return null;
+    }
+
     /// <summary>Reads just the header of a file (cheap: used while scanning thousands of files).</summary>
     public static ImageFormat Sniff(string path)
     {

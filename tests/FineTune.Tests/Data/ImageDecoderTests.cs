@@ -59,6 +59,37 @@ public class ImageDecoderTests
         Assert.False(string.IsNullOrWhiteSpace(e.Message));
     }
 
+    // The first bytes of an iPhone's HEIC (an ISO media file: box size, "ftyp", major brand, minor version, compatible
+    // brands) and of an AVIF; the sniffer reads 16 bytes, so the rest is any bytes.
+    [Theory]
+    [InlineData("heic", "HEIC/HEIF photo (an iPhone camera's default format)", "heif-convert IN.heic OUT.jpg")]
+    [InlineData("mif1", "HEIC/HEIF photo", "Most Compatible")]
+    [InlineData("avif", "AVIF image", "convert it to JPEG or PNG")]
+    public void A_phone_format_that_cannot_be_decoded_is_named_with_how_to_convert_it(string brand, string named, string fix)
+    {
+        byte[] head = [0, 0, 0, 0x18, .. "ftyp"u8, .. System.Text.Encoding.ASCII.GetBytes(brand), 0, 0, 0, 0, .. "mif1heic"u8, .. new byte[200]];
+        var path = TestFiles.Write(TestFiles.TempDir("heic"), "IMG_0001.HEIC", head);
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.DecodeRgb(path));
+        Assert.Contains(named, e.Message);
+        Assert.Contains(fix, e.Message);
+        // An ISO media file of another kind (an MP4 video) is just not an image.
+        byte[] video = [0, 0, 0, 0x18, .. "ftypisom"u8, 0, 0, 2, 0, .. "isomiso2"u8, .. new byte[200]];
+        Assert.StartsWith("not an image", Assert.Throws<ImageDecodeException>(() => ImageDecoder.DecodeRgb(TestFiles.Write(TestFiles.TempDir("mp4"), "clip.mp4", video))).Message);
+    }
+
+    [PilFact]
+    public void A_tiff_is_named_with_how_to_convert_it()
+    {
+        var dir = TestFiles.TempDir("tiff");
+        var (code, output) = TestFiles.Python($$"""
+            from PIL import Image
+            Image.new('RGB', (40, 30), (220, 30, 30)).save(r'{{dir}}/scan.tif')
+            """);
+        Assert.True(code == 0, output);
+        var e = Assert.Throws<ImageDecodeException>(() => ImageDecoder.DecodeRgb(Path.Combine(dir, "scan.tif")));
+        Assert.Equal("a TIFF image, which FineTune cannot decode: convert it to PNG or JPEG", e.Message);
+    }
+
     internal static byte[] Broken(string kind)
     {
         var good = TestFiles.Encode(64, 48, SKColors.Orange, SKColors.Purple);
