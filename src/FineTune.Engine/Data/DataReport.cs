@@ -26,6 +26,7 @@ public sealed class DataReport(DatasetScan scan)
             s.AppendLine($"Grey images: {Scan.Images.Count(i => i.Grey)} (converted to RGB)");
             s.AppendLine($"Bytes on disk: {Scan.Images.Sum(i => i.Bytes) / (1024.0 * 1024):0.0} MiB");
         }
+        if (Scan.HiddenFiles > 0) s.AppendLine($"Hidden files passed over: {Scan.HiddenFiles} (names or folders starting with '.': .DS_Store, ._* metadata, thumbnail folders)");
         s.AppendLine($"Problems: {Scan.Problems.Count} file(s) left out");
         foreach (var p in Scan.Problems) s.AppendLine($"  {p.RelativePath}: {p.Reason}");
         foreach (var c in Scan.EmptyClasses()) s.AppendLine($"  class '{c}': no usable image (every class needs images in each of train/val/test)");

@@ -31,6 +31,8 @@ public sealed class DatasetScan
     public required IReadOnlyList<ImageEntry> Images { get; init; }
     public required IReadOnlyList<ImageProblem> Problems { get; init; }
     public required IReadOnlyList<string> ExcludedFolders { get; init; }
+    /// <summary>Files passed over inside the class folders because they or a folder above them are hidden (a name starting with '.').</summary>
+    public int HiddenFiles { get; init; }
 
     public static DatasetScan Run(string root, ScanOptions? options = null)
     {
@@ -43,12 +45,20 @@ public sealed class DatasetScan
             throw new DatasetException($"Data folder '{root}' has no class folders; put each class's images in its own sub-folder ({root}/<class>/<image>).");
 
         var files = new List<(string Relative, int Class)>();
+        int hidden = 0;
         var walk = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
         for (int c = 0; c < classes.Count; c++)
         {
             var classDir = Path.Combine(root, classes[c]);
             foreach (var f in Directory.EnumerateFiles(classDir, "*", walk))
-                files.Add((Path.GetRelativePath(root, f).Replace(Path.DirectorySeparatorChar, '/'), c));
+            {
+                var relative = Path.GetRelativePath(root, f).Replace(Path.DirectorySeparatorChar, '/');
+                // Dot-files and dot-folders are the system's, not the user's photos: macOS's .DS_Store and ._IMG_0001.jpg
+                // (AppleDouble metadata named like the photo), thumbnail folders (the same photos again, which would leak
+                // between the splits). Passed over and counted, as hidden class folders are.
+                if (relative.Split('/').Any(part => part.StartsWith('.'))) { hidden++; continue; }
+                files.Add((relative, c));
+            }
         }
         files.Sort((a, b) => string.CompareOrdinal(a.Relative, b.Relative));
 
@@ -71,6 +81,7 @@ public sealed class DatasetScan
             Images = images.OrderBy(i => i.RelativePath, StringComparer.Ordinal).ToList(),
             Problems = problems.OrderBy(p => p.RelativePath, StringComparer.Ordinal).ToList(),
             ExcludedFolders = excluded,
+            HiddenFiles = hidden,
         };
     }
 

@@ -39,6 +39,22 @@ public class DatasetScanTests
     }
 
     [Fact]
+    public void Hidden_files_and_folders_a_mac_or_a_thumbnailer_leaves_are_passed_over_and_counted()
+    {
+        var dir = TestFiles.Dataset(3);
+        TestFiles.Write(dir, "class0/.DS_Store", [0, 0, 0, 1, .. "Bud1"u8, .. new byte[64]]);
+        // AppleDouble metadata, named like the photo it belongs to (a copy from a Mac to a USB stick or a share).
+        TestFiles.Write(dir, "class0/._photo.jpg", [0, 5, 0x16, 7, 0, 2, 0, 0, .. "Mac OS X        "u8, .. new byte[64]]);
+        // A thumbnail folder: real images, the same photos again, which would leak between train and test.
+        TestFiles.Write(dir, "class0/.thumbnails/photo.jpg", TestFiles.Encode(20, 20, SKColors.Red));
+        var scan = DatasetScan.Run(dir);
+        Assert.Equal(3, scan.Images.Count);
+        Assert.Empty(scan.Problems);
+        Assert.Equal(3, scan.HiddenFiles);
+        Assert.Contains("Hidden files passed over: 3", scan.Report().ToString());
+    }
+
+    [Fact]
     public void Unicode_names_are_scanned_and_hashed()
     {
         var dir = TestFiles.TempDir("unicode");
