@@ -48,7 +48,7 @@ public static partial class Experiment
         var d = config.Data;
         var (manifest, scan) = SplitManifest.Prepare(config.Experiment.RunCheckpointDir, data, new SplitRatios(d.TrainSize, d.ValSize, d.TestSize), (ulong)d.Seed);
         int Count(Split s) => manifest.Of(s).Count();
-        foreach (var line in new PreparedSplit(manifest, scan).LeftOutLines()) log.WriteLine(line);
+        foreach (var line in new PreparedSplit(manifest, scan).Notes()) log.WriteLine(line);
         log.WriteLine($"Photos: {manifest.Entries.Count:N0} in {manifest.Classes.Count} classes under {data}; split {Count(Split.Train)}/{Count(Split.Val)}/{Count(Split.Test)} (train/val/test, seed {d.Seed}).");
 
         // Step times of this machine, on kernels the check has verified (it routes around faulty ones before anything computes).

@@ -51,7 +51,7 @@ public static partial class Experiment
         OutputFolders.EnsureWritable(config.Experiment.RunCheckpointDir, "experiment.checkpoint_dir");
         OutputFolders.EnsureWritable(config.Experiment.RunLogDir, "experiment.log_dir");
         if (mainRank && split is not null)
-            foreach (var line in split.LeftOutLines()) console.WriteLine(line);
+            foreach (var line in split.Notes()) console.WriteLine(line);
 
         // Kernels verified on this CPU before libtorch computes anything; a run that died natively makes this one more careful.
         // Probed on the threads the run will compute on: oneDNN plans by thread count (a rank of N shares the cores).

@@ -121,6 +121,20 @@ public sealed class DatasetScan
     }
 
     /// <summary>Classes with no usable image: a dataset with one cannot be trained on.</summary>
+    /// <summary>Images per class counting byte-for-byte copies of one photo once: what a split can spread over train, val and test.</summary>
+    public int[] DistinctPerClass()
+    {
+        var counts = new int[Classes.Count];
+        foreach (var g in Images.GroupBy(i => (i.ClassIndex, i.Sha256))) counts[g.Key.ClassIndex]++;
+        return counts;
+    }
+
+    /// <summary>Photos whose very bytes are in more than one class (each group in ordinal order): labels that contradict each other.</summary>
+    public IReadOnlyList<IReadOnlyList<ImageEntry>> InSeveralClasses() =>
+        Images.GroupBy(i => i.Sha256).Where(g => g.Select(i => i.ClassIndex).Distinct().Count() > 1)
+            .Select(g => (IReadOnlyList<ImageEntry>)g.OrderBy(i => i.RelativePath, StringComparer.Ordinal).ToList())
+            .OrderBy(g => g[0].RelativePath, StringComparer.Ordinal).ToList();
+
     public IReadOnlyList<string> EmptyClasses()
     {
         var counts = CountsPerClass();

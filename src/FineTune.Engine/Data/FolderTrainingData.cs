@@ -106,15 +106,25 @@ public sealed record PreparedSplit(SplitManifest Manifest, DatasetScan? Scan)
     public const int ListedProblems = 20;
 
     /// <summary>
-    /// One line per file the new split's scan left out (an unreadable or non-image file), to be shown once: a split that
-    /// already existed names none, its files having been named when it was made.
+    /// What the new split's scan found worth a look, to be shown once (a split that already existed names nothing, its
+    /// files having been named when it was made): one line per file left out (an unreadable or non-image file), copies
+    /// of a photo kept in one split, and photos filed in more than one class.
     /// </summary>
-    public IEnumerable<string> LeftOutLines()
+    public IEnumerable<string> Notes()
     {
         if (Scan is null) yield break;
+        var verify = $"`finetune data verify --data_dir {Scan.Root}` lists them all";
         foreach (var p in Scan.Problems.Take(ListedProblems))
             yield return $"Unreadable image {p.RelativePath} ({p.Reason}): left out of the split; fix or remove the file.";
         if (Scan.Problems.Count > ListedProblems)
-            yield return $"... and {Scan.Problems.Count - ListedProblems} more unreadable files left out; `finetune data verify --data_dir {Scan.Root}` lists them all.";
+            yield return $"... and {Scan.Problems.Count - ListedProblems} more unreadable files left out; {verify}.";
+        int copies = Scan.Images.Count - Scan.DistinctPerClass().Sum();
+        if (copies > 0)
+            yield return $"Copies: {copies} photo{(copies == 1 ? " is a" : "s are")} byte-for-byte cop{(copies == 1 ? "y" : "ies")} of another in the same class; each copy is in the same split as its original, so no test photo is also a training photo.";
+        var shared = Scan.InSeveralClasses();
+        foreach (var group in shared.Take(ListedProblems))
+            yield return $"The same photo is in {group.Select(i => i.ClassIndex).Distinct().Count()} classes ({string.Join(" = ", group.Select(i => i.RelativePath))}): its labels contradict each other; keep it in one class.";
+        if (shared.Count > ListedProblems)
+            yield return $"... and {shared.Count - ListedProblems} more photos in several classes; {verify}.";
     }
 }

@@ -11,6 +11,8 @@ public sealed record ManifestEntry(string Path, string Class, Split Split, strin
 /// The train/val/test assignment of an experiment, written once into its folder and reused by test and predict,
 /// so the test set never leaks into training even when images are later added to the data folder.
 /// Stratified: each class is shuffled on its own (SplitMix64, seeded by seed and class name) and cut by the ratios.
+/// Byte-for-byte copies of a photo within a class go to one split together, so a test photo is never also a training
+/// photo (a folder without copies, such as Caltech-101, splits exactly as if this rule did not exist).
 /// </summary>
 public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, IReadOnlyList<string> Classes, IReadOnlyList<ManifestEntry> Entries)
 {
@@ -34,14 +36,21 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
         {
             var name = scan.Classes[c];
             var images = byClass[c];
-            var counts = ratios.Counts(images.Count)!.Value;
             // Ordinal order first, so the shuffle does not depend on how the disk listed the files.
             var order = images.OrderBy(i => i.RelativePath, StringComparer.Ordinal).ToList();
             new SplitMix64(SplitMix64.Mix((long)seed, SplitMix64.StableHash(name))).Shuffle(order);
-            for (int k = 0; k < order.Count; k++)
+            // The ratios cut the distinct photos, in the order each first appears; a copy takes its photo's split.
+            var counts = ratios.Counts(order.Select(i => i.Sha256).Distinct().Count())!.Value;
+            var splitOf = new Dictionary<string, Split>();
+            foreach (var image in order)
             {
-                var split = k < counts.Train ? Split.Train : k < counts.Train + counts.Val ? Split.Val : Split.Test;
-                entries.Add(new ManifestEntry(order[k].RelativePath, name, split, order[k].Sha256));
+                if (!splitOf.TryGetValue(image.Sha256, out var split))
+                {
+                    int k = splitOf.Count;
+                    split = k < counts.Train ? Split.Train : k < counts.Train + counts.Val ? Split.Val : Split.Test;
+                    splitOf[image.Sha256] = split;
+                }
+                entries.Add(new ManifestEntry(image.RelativePath, name, split, image.Sha256));
             }
         }
         entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
@@ -60,17 +69,19 @@ public sealed record SplitManifest(int Version, ulong Seed, SplitRatios Ratios, 
                 ? $"Data folder '{scan.Root}' has no image in its class folders ({string.Join(", ", scan.Classes.Take(6))}{(scan.Classes.Count > 6 ? ", ..." : "")}): put each class's images in its folder; FineTune reads {FolderLayout.ImageKinds}."
                 : $"Data folder '{scan.Root}' has no readable image among its {scan.Problems.Count} file(s) ({scan.Problems[0].RelativePath}: {scan.Problems[0].Reason}): FineTune reads {FolderLayout.ImageKinds}{verify}.");
         int least = ratios.MinimumClassSize();
-        var sizes = scan.CountsPerClass();
+        var sizes = scan.DistinctPerClass();
+        var all = scan.CountsPerClass();
         var small = Enumerable.Range(0, scan.Classes.Count).Where(c => sizes[c] < least).ToList();
         if (small.Count == 0) return;
-        static string Usable(int n) => n == 0 ? "no usable image" : $"{n} usable image{(n == 1 ? "" : "s")}";
+        string Usable(int c) => (sizes[c] == 0 ? "no usable image" : $"{sizes[c]} usable image{(sizes[c] == 1 ? "" : "s")}")
+            + (all[c] > sizes[c] ? $" ({all[c] - sizes[c]} more are copies of these, which count once)" : "");
         var rule = $"too few to split into train/val/test {ratios}: each class needs at least {least} images to get at least one image in each split";
         if (small.Count == 1)
         {
             var name = scan.Classes[small[0]];
-            throw new DatasetException($"Class '{name}' in '{scan.Root}' has {Usable(sizes[small[0]])}, {rule}; add images to '{System.IO.Path.Combine(scan.Root, name)}' or remove that folder{verify}.");
+            throw new DatasetException($"Class '{name}' in '{scan.Root}' has {Usable(small[0])}, {rule}; add images to '{System.IO.Path.Combine(scan.Root, name)}' or remove that folder{verify}.");
         }
-        var named = string.Join(", ", small.Take(10).Select(c => $"'{scan.Classes[c]}' ({Usable(sizes[c])})")) + (small.Count > 10 ? $", and {small.Count - 10} more" : "");
+        var named = string.Join(", ", small.Take(10).Select(c => $"'{scan.Classes[c]}' ({Usable(c)})")) + (small.Count > 10 ? $", and {small.Count - 10} more" : "");
         throw new DatasetException($"Classes {named} in '{scan.Root}' have {rule}; add images to their folders or remove them{verify}.");
     }
 

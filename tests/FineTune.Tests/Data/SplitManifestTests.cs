@@ -42,6 +42,63 @@ public class SplitManifestTests
     }
 
     [Fact]
+    public void Copies_of_a_photo_in_a_class_go_to_one_split_and_a_folder_without_copies_splits_as_before()
+    {
+        var dir = TestFiles.Dataset(8, 8);
+        var original = Directory.GetFiles(Path.Combine(dir, "class0")).Order(StringComparer.Ordinal).First();
+        for (int k = 1; k <= 3; k++) File.Copy(original, Path.Combine(dir, "class0", $"copy{k}{Path.GetExtension(original)}"));
+        var scan = DatasetScan.Run(dir);
+        var split = SplitManifest.Create(scan, SplitRatios.Seed, 42);
+        var hash = scan.Images.Single(i => i.RelativePath == Path.GetRelativePath(dir, original).Replace('\\', '/')).Sha256;
+        Assert.Single(split.Entries.Where(e => e.Sha256 == hash).Select(e => e.Split).Distinct()); // the 4 files, one split
+        Assert.Equal(4, split.Entries.Count(e => e.Sha256 == hash));
+        // The ratios cut the 8 distinct photos of class0 (4/2/2); the copies ride with theirs.
+        var distinct = split.Entries.Where(e => e.Class == "class0").GroupBy(e => e.Sha256).Select(g => g.First().Split).ToList();
+        Assert.Equal((4, 2, 2), (distinct.Count(x => x == Split.Train), distinct.Count(x => x == Split.Val), distinct.Count(x => x == Split.Test)));
+
+        // Without copies: the plain stratified cut (each class shuffled alone and cut by the ratios), file for file.
+        var plain = DatasetScan.Run(TestFiles.Dataset(12, 8, 5));
+        var expected = new List<ManifestEntry>();
+        foreach (var (name, c) in plain.Classes.Select((n, c) => (n, c)))
+        {
+            var order = plain.Images.Where(i => i.ClassIndex == c).OrderBy(i => i.RelativePath, StringComparer.Ordinal).ToList();
+            new SplitMix64(SplitMix64.Mix(42, SplitMix64.StableHash(name))).Shuffle(order);
+            var n = SplitRatios.Seed.Counts(order.Count)!.Value;
+            expected.AddRange(order.Select((i, k) => new ManifestEntry(i.RelativePath, name, k < n.Train ? Split.Train : k < n.Train + n.Val ? Split.Val : Split.Test, i.Sha256)));
+        }
+        Assert.Equal(expected.OrderBy(e => e.Path, StringComparer.Ordinal), SplitManifest.Create(plain, SplitRatios.Seed, 42).Entries);
+    }
+
+    [Fact]
+    public void A_class_of_copies_is_too_small_and_the_refusal_says_the_copies_count_once()
+    {
+        var dir = TestFiles.Dataset(8, 2);
+        var one = Directory.GetFiles(Path.Combine(dir, "class1")).Order(StringComparer.Ordinal).First();
+        for (int k = 1; k <= 4; k++) File.Copy(one, Path.Combine(dir, "class1", $"again{k}{Path.GetExtension(one)}"));
+        var e = Assert.Throws<DatasetException>(() => SplitManifest.Create(DatasetScan.Run(dir), SplitRatios.Seed, 42));
+        Assert.Contains("'class1' in", e.Message);
+        Assert.Contains("has 2 usable images (4 more are copies of these, which count once)", e.Message);
+    }
+
+    [Fact]
+    public void A_photo_filed_in_two_classes_is_named_before_training_and_by_verify()
+    {
+        var dir = TestFiles.Dataset(8, 8);
+        var photo = Directory.GetFiles(Path.Combine(dir, "class0")).Order(StringComparer.Ordinal).First();
+        File.Copy(photo, Path.Combine(dir, "class1", "same.jpg"));
+        File.Copy(photo, Path.Combine(dir, "class0", "again.jpg"));
+        var scan = DatasetScan.Run(dir);
+        var notes = new PreparedSplit(SplitManifest.Create(scan, SplitRatios.Seed, 42), scan).Notes().ToList();
+        Assert.Contains(notes, n => n.StartsWith("Copies: 1 photo is a byte-for-byte copy of another in the same class"));
+        var shared = Assert.Single(notes, n => n.StartsWith("The same photo is in 2 classes"));
+        Assert.Contains("class1/same.jpg", shared);
+        Assert.Contains("keep it in one class", shared);
+        var report = scan.Report().ToString();
+        Assert.Contains("Photos in more than one class: 1", report);
+        Assert.Contains("class1/same.jpg", report);
+    }
+
+    [Fact]
     public void A_class_too_small_for_every_split_is_named_with_the_rule()
     {
         var scan = DatasetScan.Run(TestFiles.Dataset(5, 2));
