@@ -1,3 +1,4 @@
+using FineTune.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -73,7 +74,7 @@ public static class SyncBatchNorm
         double factor = momentum ?? 0.0;
         if (training && numBatchesTracked is not null)
         {
-            using (no_grad()) numBatchesTracked.add_(1);
+            using (no_grad()) numBatchesTracked.add_(Scalars.One, Scalars.One);
             if (momentum is null) factor = 1.0 / numBatchesTracked.item<long>();
         }
         if (!training || (comm.Size == 1 && !alwaysSync))
@@ -101,9 +102,13 @@ public static class SyncBatchNorm
         {
             using (no_grad())
             {
-                runningMean.mul_(1 - factor).add_(mean.detach() * factor);
+                // Scalars held to the end of the block (Native/Scalars.cs says why).
+                using var keep = (1 - factor).ToScalar();
+                using var take = factor.ToScalar();
                 // The running variance is unbiased, as in BatchNorm.
-                runningVar.mul_(1 - factor).add_(variance.detach() * (factor * n / Math.Max(n - 1, 1)));
+                using var takeUnbiased = (factor * n / Math.Max(n - 1, 1)).ToScalar();
+                runningMean.mul_(keep).add_(mean.detach(), take);
+                runningVar.mul_(keep).add_(variance.detach(), takeUnbiased);
             }
         }
         return (y.dtype == inputDtype ? y : y.to(inputDtype)).MoveToOuterDisposeScope();

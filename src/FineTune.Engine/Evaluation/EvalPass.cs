@@ -1,3 +1,4 @@
+using FineTune.Native;
 using FineTune.Data;
 using FineTune.Models;
 using static TorchSharp.torch;
@@ -137,7 +138,7 @@ public sealed class EvalPass(ResNet model, Device device, bool channelsLast, Eva
 
     /// <summary>With <see cref="FlipAverage"/>: each image's outputs averaged with its mirror image's (the second half of <paramref name="outputs"/>).</summary>
     Tensor MirrorMean(Tensor outputs, long count) =>
-        FlipAverage ? outputs.narrow(0, 0, count).add(outputs.narrow(0, count, count)).div_(2) : outputs;
+        FlipAverage ? outputs.narrow(0, 0, count).add(outputs.narrow(0, count, count), Scalars.One).div_(Scalars.Two) : outputs;
 
     /// <summary>Puts the model in eval mode, for callers that drive <see cref="Forward"/> themselves.</summary>
     public EvalPass EvalMode()

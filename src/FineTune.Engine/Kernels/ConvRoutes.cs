@@ -1,3 +1,4 @@
+using FineTune.Native;
 using FineTune.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -44,7 +45,7 @@ public static class ConvRoutes
                 var sub = Subsample(x, s.Stride);
                 // [N, H, W, Cin] x [Cin, Cout] -> [N, H, W, Cout], seen as NCHW: channels-last by construction.
                 var product = sub.permute(0, 2, 3, 1).matmul(w.reshape(w.shape[0], w.shape[1]).t());
-                if (b is not null) product.add_(b);
+                if (b is not null) product.add_(b, Scalars.One);
                 var y = product.permute(0, 3, 1, 2);
                 return (ChannelsLast.Is(x) ? y : y.contiguous()).MoveToOuterDisposeScope();
             }

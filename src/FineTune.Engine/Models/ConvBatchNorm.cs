@@ -1,3 +1,5 @@
+using FineTune.Native;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -22,11 +24,12 @@ static class ConvBatchNorm
         using var scope = NewDisposeScope();
         // Folded per call from the current parameters: nothing cached can go stale when weights load or training moves
         // them; this costs one pass over the weights, small beside the convolution at any real batch.
-        var scale = bn.running_var.add(bn.eps).rsqrt_();
+        using var eps = bn.eps.ToScalar(); // Scalars: held to the end of the call, never left to the finalizer
+        var scale = bn.running_var.add(eps, Scalars.One).rsqrt_();
         if (bn.weight is not null) scale.mul_(bn.weight);
         var weight = conv.weight!.mul(scale.view(-1, 1, 1, 1));
         var bias = bn.running_mean.mul(scale).neg_();
-        if (bn.bias is not null) bias.add_(bn.bias);
+        if (bn.bias is not null) bias.add_(bn.bias, Scalars.One);
         if (weight.dtype != x.dtype) (weight, bias) = (weight.to(x.dtype), bias.to(x.dtype)); // bf16 autocast
         return routing.Conv(conv, x, weight, bias).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using FineTune.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -256,7 +257,7 @@ sealed class BasicBlock : Module<Tensor, Tensor>
         y = ResNet.Then(y, relu.call(y));
         y = ResNet.Then(y, ConvBatchNorm.Apply(routing, conv2, bn2, y));
         var identity = ResNet.Shortcut(routing, downsample, x);
-        return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
+        return relu.call(y.add_(identity, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
 
@@ -292,6 +293,6 @@ sealed class Bottleneck : Module<Tensor, Tensor>
         y = ResNet.Then(y, relu.call(y));
         y = ResNet.Then(y, ConvBatchNorm.Apply(routing, conv3, bn3, y));
         var identity = ResNet.Shortcut(routing, downsample, x);
-        return relu.call(y.add_(identity)).MoveToOuterDisposeScope();
+        return relu.call(y.add_(identity, Scalars.One)).MoveToOuterDisposeScope();
     }
 }
