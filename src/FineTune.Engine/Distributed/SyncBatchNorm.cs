@@ -92,12 +92,14 @@ public static class SyncBatchNorm
         // so float32 loses nothing to a large mean; the shift is a constant for autograd.
         var shift = x.detach();
         foreach (var d in dims) shift = shift.narrow(d, 0, 1);
-        var xs = x - shift;
+        // Every add passes its alpha, and eps is held, as Scalars that outlive the call (Native/Scalars.cs); sub takes none.
+        using var epsilon = eps.ToScalar();
+        var xs = x.sub(shift);
         var (mean, variance, n) = GlobalMeanAndVariance(xs, shift.reshape(channels).to(ScalarType.Float64), dims, shape, comm);
-        var shiftedMean = (mean - shift.reshape(channels).to(ScalarType.Float64)).to(x.dtype);
-        var y = (xs - shiftedMean.view(shape)) * (variance + eps).rsqrt().to(x.dtype).view(shape);
+        var shiftedMean = mean.sub(shift.reshape(channels).to(ScalarType.Float64)).to(x.dtype);
+        var y = xs.sub(shiftedMean.view(shape)) * variance.add(epsilon, Scalars.One).rsqrt().to(x.dtype).view(shape);
         if (weight is not null) y = y * weight.view(shape);
-        if (bias is not null) y = y + bias.view(shape);
+        if (bias is not null) y = y.add(bias.view(shape), Scalars.One);
         if (runningMean is not null && runningVar is not null)
         {
             using (no_grad())
@@ -129,17 +131,18 @@ public static class SyncBatchNorm
         long channels = xs.shape[1];
         double localCount = xs.NumberOfElements / (double)channels;
         var localMean = xs.mean(dims);
-        var localM2 = (xs - localMean.view(shape)).square().sum(dims);
-        var row = cat([tensor(new[] { localCount }, ScalarType.Float64, xs.device), shift + localMean.to(ScalarType.Float64), localM2.to(ScalarType.Float64)]);
+        var localM2 = xs.sub(localMean.view(shape)).square().sum(dims);
+        var row = cat([tensor(new[] { localCount }, ScalarType.Float64, xs.device), shift.add(localMean.to(ScalarType.Float64), Scalars.One), localM2.to(ScalarType.Float64)]);
         var table = stack(Enumerable.Range(0, comm.Size).Select(r => r == comm.Rank ? row : zeros_like(row)).ToArray());
         var all = AllReduceSumFunction.apply(table, comm);
         var counts = all.select(1, 0).unsqueeze(1);
         var means = all.narrow(1, 1, channels);
         var m2s = all.narrow(1, 1 + channels, channels);
         double n = counts.sum().item<double>();
-        var mean = (counts * means).sum(0L) / n;
-        var m2 = m2s.sum(0L) + (counts * (means - mean).square()).sum(0L);
-        return (mean, m2 / n, n);
+        using var count = n.ToScalar();
+        var mean = (counts * means).sum(0L).div_(count);
+        var m2 = m2s.sum(0L).add_((counts * means.sub(mean).square()).sum(0L), Scalars.One);
+        return (mean, m2.div_(count), n);
     }
 }
 

@@ -10,7 +10,8 @@ namespace FineTune.Native;
 /// time) can finalize it mid-call. CI saw it once: the folded BatchNorm's <c>bias.add_(bn.bias)</c> aborted the process
 /// with libtorch's "Expected false to be true" from <c>Scalar::toFloat</c>. These, held in static fields, are never
 /// finalized; for a number known only at the call, <c>using var s = x.ToScalar();</c> keeps it alive to the end of the scope.
-/// Model code that runs per layer or per batch passes them explicitly (<c>y.add_(identity, Scalars.One)</c>).
+/// Model code that runs per layer or per batch passes them explicitly (<c>y.add_(identity, Scalars.One)</c>);
+/// <c>sub</c> takes no alpha, so <c>a.sub(b)</c> and <c>a - b</c> make no Scalar.
 /// </summary>
 public static class Scalars
 {
