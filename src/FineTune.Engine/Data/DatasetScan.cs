@@ -120,7 +120,6 @@ public sealed class DatasetScan
         return counts;
     }
 
-    /// <summary>Classes with no usable image: a dataset with one cannot be trained on.</summary>
     /// <summary>Images per class counting byte-for-byte copies of one photo once: what a split can spread over train, val and test.</summary>
     public int[] DistinctPerClass()
     {
@@ -135,6 +134,7 @@ public sealed class DatasetScan
             .Select(g => (IReadOnlyList<ImageEntry>)g.OrderBy(i => i.RelativePath, StringComparer.Ordinal).ToList())
             .OrderBy(g => g[0].RelativePath, StringComparer.Ordinal).ToList();
 
+    /// <summary>Classes with no usable image: a dataset with one cannot be trained on.</summary>
     public IReadOnlyList<string> EmptyClasses()
     {
         var counts = CountsPerClass();
