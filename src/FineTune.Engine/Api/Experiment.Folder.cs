@@ -70,8 +70,9 @@ public static partial class Experiment
         KernelCheck.Prepare(KernelRequest.ForConfig(config, training: true), log.WriteLine);
         KernelCheck.Prepare(KernelRequest.ForConfig(config, training: false), log.WriteLine);
         var checkedPlan = RunPlanner.AfterSpending(plan, request with { Spent = clock.Elapsed });
-        if (checkedPlan.Epochs != plan.Epochs)
-            log.WriteLine($"Plan: {(checkedPlan.Epochs == 0 ? "the linear probe alone" : $"{checkedPlan.Epochs} epoch{(checkedPlan.Epochs == 1 ? "" : "s")}")} instead of {plan.Epochs} epochs: checking the kernels for these sizes took {RunPlan.Clock(checkedPlan.Spent - plan.Spent)} of the budget.");
+        static string Stages(RunPlan p) => (p.Epochs == 0 ? "the linear probe alone" : $"{p.Epochs} epoch{(p.Epochs == 1 ? "" : "s")}") + (p.Mirrored ? " with mirror images" : "");
+        if (checkedPlan.Epochs != plan.Epochs || checkedPlan.Mirrored != plan.Mirrored)
+            log.WriteLine($"Plan: {Stages(checkedPlan)} instead of {Stages(plan)}: checking the kernels for these sizes took {RunPlan.Clock(checkedPlan.Spent - plan.Spent)} of the budget.");
         plan = checkedPlan;
         config = AutoRecipe.Apply(config, plan, manifest.Classes.Count);
         var runDir = config.Experiment.RunCheckpointDir;
