@@ -30,7 +30,7 @@ public sealed class DataReport(DatasetScan scan)
         s.AppendLine($"Problems: {Scan.Problems.Count} file(s) left out");
         foreach (var p in Scan.Problems) s.AppendLine($"  {p.RelativePath}: {p.Reason}");
         foreach (var c in Scan.EmptyClasses()) s.AppendLine($"  class '{c}': no usable image (every class needs images in each of train/val/test)");
-        int copies = Scan.Images.Count - Scan.DistinctPerClass().Sum();
+        int copies = Scan.CopiesWithinClasses();
         if (copies > 0) s.AppendLine($"Copies: {copies} file(s) are byte-for-byte copies of another in the same class (a split keeps each with its original)");
         var shared = Scan.InSeveralClasses();
         if (shared.Count > 0) s.AppendLine($"Photos in more than one class: {shared.Count} (the same bytes under different labels; keep each in one class)");

@@ -128,6 +128,9 @@ public sealed class DatasetScan
         return counts;
     }
 
+    /// <summary>Files that are byte-for-byte copies of another in the same class (a split keeps each with its original).</summary>
+    public int CopiesWithinClasses() => Images.Count - DistinctPerClass().Sum();
+
     /// <summary>Photos whose very bytes are in more than one class (each group in ordinal order): labels that contradict each other.</summary>
     public IReadOnlyList<IReadOnlyList<ImageEntry>> InSeveralClasses() =>
         Images.GroupBy(i => i.Sha256).Where(g => g.Select(i => i.ClassIndex).Distinct().Count() > 1)

@@ -118,7 +118,7 @@ public sealed record PreparedSplit(SplitManifest Manifest, DatasetScan? Scan)
             yield return $"Unreadable image {p.RelativePath} ({p.Reason}): left out of the split; fix or remove the file.";
         if (Scan.Problems.Count > ListedProblems)
             yield return $"... and {Scan.Problems.Count - ListedProblems} more unreadable files left out; {verify}.";
-        int copies = Scan.Images.Count - Scan.DistinctPerClass().Sum();
+        int copies = Scan.CopiesWithinClasses();
         if (copies > 0)
             yield return $"Copies: {copies} photo{(copies == 1 ? " is a" : "s are")} byte-for-byte cop{(copies == 1 ? "y" : "ies")} of another in the same class; each copy is in the same split as its original, so no test photo is also a training photo.";
         var shared = Scan.InSeveralClasses();
