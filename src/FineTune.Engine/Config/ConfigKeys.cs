@@ -49,7 +49,7 @@ public static class ConfigKeys
     };
     static readonly Dictionary<string, SchedulerKind> Schedulers = new()
     {
-        ["step"] = SchedulerKind.Step, ["cosine"] = SchedulerKind.Cosine,
+        ["step"] = SchedulerKind.Step, ["cosine"] = SchedulerKind.Cosine, ["cosine_per_step"] = SchedulerKind.CosinePerStep,
         ["reduce_lr_on_plateau"] = SchedulerKind.ReduceLrOnPlateau, ["none"] = SchedulerKind.None,
     };
     static readonly Dictionary<string, PrecisionSetting> Precisions = new()
@@ -174,7 +174,7 @@ public static class ConfigKeys
             (s, k, t) => t with { Momentum = s.Double(k, t.Momentum, 0, 1, maxExclusive: true) }, t => t.Momentum),
         Training("nesterov", Bool, "SGD Nesterov momentum (needs momentum > 0)",
             (s, k, t) => t with { Nesterov = s.Bool(k, t.Nesterov) }, t => t.Nesterov),
-        Training("scheduler", OneOf(Schedulers), "`step` (x `factor` every `step_size` epochs), `cosine` (to 0 over `num_epochs`), `reduce_lr_on_plateau` (x `factor` after `patience` epochs without a better validation accuracy), `none`",
+        Training("scheduler", OneOf(Schedulers), "`step` (x `factor` every `step_size` epochs), `cosine` (to 0 over `num_epochs`, one rate per epoch as PyTorch's CosineAnnealingLR stepped each epoch), `cosine_per_step` (the same curve, a new rate at every step: a one-epoch run anneals within its epoch), `reduce_lr_on_plateau` (x `factor` after `patience` epochs without a better validation accuracy), `none`",
             (s, k, t) => t with { Scheduler = s.Choice(k, t.Scheduler, Schedulers) }, t => SchedulerName(t.Scheduler)) with { HParam = true },
         Training("patience", Whole, "epochs without improvement before reduce_lr_on_plateau lowers the rate",
             (s, k, t) => t with { Patience = s.Int(k, t.Patience, 0) }, t => t.Patience),

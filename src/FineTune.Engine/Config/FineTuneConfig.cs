@@ -90,7 +90,7 @@ public sealed record ModelConfig
 }
 
 public enum OptimizerKind { Sgd, Adam, AdamW }
-public enum SchedulerKind { Step, Cosine, ReduceLrOnPlateau, None }
+public enum SchedulerKind { Step, Cosine, CosinePerStep, ReduceLrOnPlateau, None }
 
 /// <summary>The seed's training hyper-parameters, plus a few optional modern ones (all off by default).</summary>
 public sealed record TrainingConfig

@@ -8,7 +8,7 @@ public sealed record ScheduleState(double Scale = 1, double BestMetric = double.
 /// <summary>
 /// The seed's schedulers as a multiplier on each group's base rate, computed from the epoch so a resumed run
 /// gets the same rates: step (x factor every step_size epochs, step_size num_epochs/3), cosine (T_max num_epochs,
-/// down to 0), reduce_lr_on_plateau (on validation accuracy, mode max, PyTorch's relative threshold 1e-4).
+/// down to 0), cosine_per_step (the same curve over every step of the run), reduce_lr_on_plateau (on validation accuracy, mode max, PyTorch's relative threshold 1e-4).
 /// An optional linear warmup and a frozen backbone multiply on top.
 /// </summary>
 public sealed class LearningRateSchedule(TrainingConfig config, int stepsPerEpoch)
@@ -20,13 +20,21 @@ public sealed class LearningRateSchedule(TrainingConfig config, int stepsPerEpoc
     /// <summary>Rates for the backbone and classifier groups at a step of an epoch (both 1-based epoch, 0-based step).</summary>
     public double[] Rates(int epoch, int stepInEpoch)
     {
-        double scale = EpochScale(epoch);
-        int warmupSteps = config.WarmupEpochs * stepsPerEpoch;
         long step = (long)(epoch - 1) * stepsPerEpoch + stepInEpoch;
+        double scale = config.Scheduler == SchedulerKind.CosinePerStep ? StepCosine(step) : EpochScale(epoch);
+        int warmupSteps = config.WarmupEpochs * stepsPerEpoch;
         if (step < warmupSteps) scale *= (step + 1.0) / warmupSteps;
         var rates = OptimizerFactory.BaseRates(config).Select(r => r * scale).ToArray();
         if (epoch <= config.FreezeBackboneEpochs) rates[OptimizerFactory.BackboneGroup] = 0;
         return rates;
+    }
+
+    // Per step, so that a short run (one or two epochs) still ends at a small rate instead of spending a whole
+    // epoch at the full one: the fast recipe's first epoch at its full rate lowered validation (93.50% -> 93.14%).
+    double StepCosine(long step)
+    {
+        long total = Math.Max(1L, (long)config.NumEpochs * stepsPerEpoch);
+        return (1 + Math.Cos(Math.PI * Math.Min(step, total) / total)) / 2;
     }
 
     double EpochScale(int epoch) => config.Scheduler switch

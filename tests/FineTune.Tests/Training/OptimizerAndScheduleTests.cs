@@ -42,6 +42,21 @@ public class OptimizerAndScheduleTests
     }
 
     [Fact]
+    public void Cosine_per_step_anneals_within_a_one_epoch_run()
+    {
+        var t = new TrainingConfig { Scheduler = SchedulerKind.CosinePerStep, NumEpochs = 1, BaseLr = 1 };
+        var schedule = new LearningRateSchedule(t, 10);
+        double[] s = Enumerable.Range(0, 10).Select(b => schedule.Rates(1, b)[0]).ToArray();
+        Assert.Equal(1, s[0], 10);
+        Assert.Equal(0.5, s[5], 10); // half-way through the only epoch, where per-epoch cosine still gives 1
+        Assert.Equal((1 + Math.Cos(Math.PI * 9 / 10)) / 2, s[9], 10);
+        for (int b = 1; b < 10; b++) Assert.True(s[b] < s[b - 1], $"rate rose at step {b}");
+        // Over two epochs the curve is continuous: epoch 2 starts where epoch 1 left off.
+        var two = new LearningRateSchedule(t with { NumEpochs = 2 }, 10);
+        Assert.Equal(0.5, two.Rates(2, 0)[0], 10);
+    }
+
+    [Fact]
     public void Plateau_reduces_after_patience_epochs_without_improvement_in_accuracy()
     {
         var t = new TrainingConfig { Scheduler = SchedulerKind.ReduceLrOnPlateau, Patience = 1, Factor = 0.1, BaseLr = 1e-3 };
