@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using FineTune.Logging;
 using System.Diagnostics;
 using System.Globalization;
@@ -124,7 +125,8 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         using (no_grad())
             foreach (var p in parameters) p.zero_();
         double rate = t.LinearProbeLr;
-        using var optimizer = optim.AdamW(parameters, rate, t.Beta1, t.Beta2, t.Eps, t.WeightDecay);
+        using var optimizer = new Optimizers.AdamW([new AdamW.ParamGroup(parameters, rate, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, false, false)],
+            rate, t.Beta1, t.Beta2, t.Eps, t.WeightDecay);
         long n = features.shape[0];
         // Every rank takes as many steps as the rank with the most features (each step all-reduces gradients): a rank
         // with fewer (a shard that lost images) goes round its own features again, as a padded sampler would.

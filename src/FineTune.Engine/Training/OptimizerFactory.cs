@@ -28,7 +28,8 @@ public static class OptimizerFactory
                 [new Adam.ParamGroup(backbone, lr, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, false, false),
                  new Adam.ParamGroup(head, headLr, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, false, false)],
                 lr, t.Beta1, t.Beta2, t.Eps, t.WeightDecay),
-            _ => optim.AdamW(
+            // AdamW (every shipped config) keeps the numbers it hands libtorch alive: Optimizers/AdamW.cs says why.
+            _ => new Optimizers.AdamW(
                 [new AdamW.ParamGroup(backbone, lr, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, false, false),
                  new AdamW.ParamGroup(head, headLr, t.Beta1, t.Beta2, t.Eps, t.WeightDecay, false, false)],
                 lr, t.Beta1, t.Beta2, t.Eps, t.WeightDecay),

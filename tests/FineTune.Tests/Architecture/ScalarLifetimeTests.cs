@@ -16,6 +16,7 @@ public sealed class ScalarLifetimeTests
     static readonly string[] PerLayerCode =
     [
         "Models", "Kernels/ConvRoutes.cs", "Evaluation/EvalPass.cs", "Evaluation/GradCam.cs", "Distributed/SyncBatchNorm.cs",
+        "Training/Optimizers",
     ];
 
     // .add( / .add_( with one argument (no top-level comma; one level of parentheses inside). TorchSharp's sub takes no alpha.

@@ -8,7 +8,7 @@ namespace FineTune.Tests.Training;
 public class OptimizerAndScheduleTests
 {
     [Theory]
-    [InlineData(OptimizerKind.Sgd, typeof(SGD)), InlineData(OptimizerKind.Adam, typeof(Adam)), InlineData(OptimizerKind.AdamW, typeof(AdamW))]
+    [InlineData(OptimizerKind.Sgd, typeof(SGD)), InlineData(OptimizerKind.Adam, typeof(Adam)), InlineData(OptimizerKind.AdamW, typeof(FineTune.Training.Optimizers.AdamW))]
     public void The_classifier_learns_at_base_lr_times_the_multiplier(OptimizerKind kind, Type type)
     {
         using var model = Tiny.Model();
