@@ -112,7 +112,7 @@ public class ConfigLoaderTests
     [InlineData("data:\n  batch_size: 0\n", "bad.yaml:2: data.batch_size must be at least 1; got 0")]
     [InlineData("model:\n  backbone: resnet19\n", "bad.yaml:2: model.backbone must be one of resnet18, resnet34, resnet50, resnet101, resnet152; got 'resnet19'")]
     [InlineData("model:\n  pretrained: maybe\n", "bad.yaml:2: model.pretrained must be true or false; got 'maybe'")]
-    [InlineData("training:\n  scheduler: linear\n", "bad.yaml:2: training.scheduler must be one of step, cosine, reduce_lr_on_plateau, none; got 'linear'")]
+    [InlineData("training:\n  scheduler: linear\n", "bad.yaml:2: training.scheduler must be one of step, cosine, cosine_per_step, reduce_lr_on_plateau, none; got 'linear'")]
     [InlineData("training:\n  factor: 1\n", "bad.yaml:2: training.factor must be in (0, 1)")]
     [InlineData("data:\n  augmentation:\n    flip: true\n", "bad.yaml:3: data.augmentation.flip is not a known key")]
     [InlineData("training: [1, 2]\n", "bad.yaml:1: training must be a mapping")]
