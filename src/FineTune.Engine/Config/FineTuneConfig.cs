@@ -133,6 +133,8 @@ public sealed record TrainingConfig
     public bool LinearProbeValidate { get; init; } = true;
     /// <summary>Whether the linear probe is scored on validation: as asked, and always in a probe-only run, whose probe is the result.</summary>
     public bool ScoresLinearProbe => LinearProbeValidate || NumEpochs == 0;
+    /// <summary>A probe-only run fits its probe a second time, on the training and validation features together, and keeps that fit.</summary>
+    public bool LinearProbeRefitWithVal { get; init; }
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
     /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>

@@ -27,14 +27,18 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     /// What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them. The
     /// validation figures are NaN when the probe was not scored on validation (<see cref="RunOn"/>).
     /// </summary>
-    public sealed record Outcome(int Images, int Epochs, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, TimeSpan FeatureTime, TimeSpan FitTime)
+    /// <param name="RefitImages">How many training + validation images the kept head was fitted on again
+    /// (training.linear_probe_refit_with_val); 0 when it was not: the kept head is the one scored.</param>
+    public sealed record Outcome(int Images, int Epochs, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, TimeSpan FeatureTime, TimeSpan FitTime,
+        int RefitImages = 0)
     {
         public override string ToString()
         {
             var val = double.IsNaN(ValAccuracy) ? "val not measured (epoch 1 validates)" : string.Create(CultureInfo.InvariantCulture, $"val {ValAccuracy * 100:0.00}%");
+            var refit = RefitImages == 0 ? "" : $" Then fitted again on the {RefitImages} training + validation images, and that fit is kept: the val figure is the first fit's, on images it had not seen; only test measures the kept head.";
             return string.Create(CultureInfo.InvariantCulture,
                 $"Linear probe: {Epochs} epochs on the frozen backbone's features of {Images} training images: train {TrainAccuracy * 100:0.00}%, {val} " +
-                $"(features {ProgressReporter.Clock(FeatureTime)}, fit {ProgressReporter.Clock(FitTime)}).");
+                $"(features {ProgressReporter.Clock(FeatureTime)}, fit {ProgressReporter.Clock(FitTime)}).{refit}");
         }
     }
 
@@ -69,7 +73,17 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         Fit(trainFeatures, trainLabels, seed);
         var (trainLoss, trainAccuracy) = Score(trainFeatures, trainLabels);
         var (valLoss, valAccuracy) = valSet is null ? (double.NaN, double.NaN) : Score(valSet.Features, valSet.Labels);
-        return new Outcome((int)Sum([trainFeatures.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed);
+        int refitImages = 0;
+        if (t.LinearProbeRefitWithVal && valSet is not null)
+        {
+            // The validation images were held out for the score above; the head kept learns from them too. Same settings
+            // and seed, from zero again, so the only difference from the scored fit is the data.
+            using var features = cat([trainFeatures, valSet.Features], 0);
+            using var labels = cat([trainLabels, valSet.Labels], 0);
+            Fit(features, labels, seed);
+            refitImages = (int)Sum([features.shape[0]])[0];
+        }
+        return new Outcome((int)Sum([trainFeatures.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed, refitImages);
     }
 
     /// <summary>One split's pooled features and labels, freed together (the trainer's pass from the cache makes them too).</summary>
