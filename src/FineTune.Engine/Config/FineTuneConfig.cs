@@ -133,6 +133,10 @@ public sealed record TrainingConfig
     public bool LinearProbeValidate { get; init; } = true;
     /// <summary>Whether the linear probe is scored on validation: as asked, and always in a probe-only run, whose probe is the result.</summary>
     public bool ScoresLinearProbe => LinearProbeValidate || NumEpochs == 0;
+    /// <summary>With data.augmentation.eval_flip, the probe's features are mirror-averaged too; false: each image once (half the probe's passes).</summary>
+    public bool LinearProbeFlip { get; init; } = true;
+    /// <summary>The probe's feature passes mirror-average (<see cref="LinearProbeFlip"/> and eval_flip both on).</summary>
+    public bool ProbeMirrored(DataConfig data) => LinearProbeFlip && data.Augmentation.EvalFlip;
     /// <summary>A probe-only run fits its probe a second time, on the training and validation features together, and keeps that fit.</summary>
     public bool LinearProbeRefitWithVal { get; init; }
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>

@@ -18,7 +18,7 @@ public sealed partial class Trainer
     /// </summary>
     LinearProbe.Outcome? RunLinearProbe(EventWriter? events)
     {
-        var linearProbe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, config.Data.Augmentation.EvalFlip);
+        var linearProbe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data));
         var source = _t.LinearProbeFromCache ? data.Train : data.TrainUnaugmented ?? data.Train;
         // training.linear_probe_validate: false saves a pass over the validation images when epoch 1 will validate anyway.
         var val = _t.ScoresLinearProbe ? data.Val : null;

@@ -212,4 +212,15 @@ public sealed class RunPlannerTests
         Assert.Equal((0, true, true, 320), (config.Training.NumEpochs, config.Training.ScoresLinearProbe, config.Data.Augmentation.EvalFlip, config.Data.EvalImageSize));
         Assert.False(AutoRecipe.Apply(folder, RunPlanner.Plan(Request(13)), classes: 5).Data.Augmentation.EvalFlip);
     }
+
+    [Fact]
+    public void A_probe_only_plan_refits_its_probe_with_the_validation_images_and_a_plan_with_epochs_does_not()
+    {
+        // The refit reuses the validation features the probe-only run computes for its score: nothing more to budget.
+        var folder = AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto");
+        var probeOnly = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10)), classes: 5);
+        Assert.Equal((0, true), (probeOnly.Training.NumEpochs, probeOnly.Training.LinearProbeRefitWithVal));
+        var withEpochs = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10, epochs: 1)), classes: 5);
+        Assert.Equal((1, false), (withEpochs.Training.NumEpochs, withEpochs.Training.LinearProbeRefitWithVal));
+    }
 }

@@ -1,6 +1,7 @@
 using FineTune.Data;
 using FineTune.Evaluation;
 using FineTune.Training;
+using FineTune.Weights;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -58,5 +59,34 @@ public class ProbeRefitTests
         Assert.Equal(0, Tiny.MaxDifference(refitted, reference));
         // ... and not the held-out fit's head: the refit changed something.
         Assert.True(Tiny.MaxDifference(refitted, plain) > 1e-4, $"refitted head equals the held-out fit's ({Tiny.MaxDifference(refitted, plain)})");
+    }
+
+    /// <summary>training.linear_probe_flip: false keeps mirror images out of the probe's features while eval_flip stays on for the rest.</summary>
+    [Fact]
+    public void Linear_probe_flip_false_fits_the_probe_on_each_image_once_while_eval_flip_is_on()
+    {
+        set_num_threads(1);
+        FineTune.Config.FineTuneConfig Config(bool probeFlip)
+        {
+            var c = Tiny.Config(Tiny.TempFolder(), epochs: 0, t => t with { LinearProbeEpochs = 8, LinearProbeLr = 1e-2, LinearProbeFlip = probeFlip });
+            return c with { Data = c.Data with { Augmentation = c.Data.Augmentation with { EvalFlip = true } } };
+        }
+        FineTune.Models.ResNet Trained(FineTune.Config.FineTuneConfig config)
+        {
+            var model = Tiny.Model();
+            using var data = Tiny.Data(config);
+            var result = new Trainer(config, new ModelToTrain(model, Preprocessing.ImageNet), data, RunContext.Silent()).Run();
+            Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+            return model;
+        }
+        var once = Config(probeFlip: false);
+        using var plain = Trained(once);
+        using var mirrored = Trained(Config(probeFlip: true));
+
+        using var reference = Tiny.Model();
+        using (var data = Tiny.Data(once))
+            new LinearProbe(reference, once.Training, ProgressReporter.Silent(), flipAverage: false).Run(data.TrainUnaugmented ?? data.Train, data.Val, once.Data.Seed);
+        Assert.Equal(0, Tiny.MaxDifference(plain, reference));
+        Assert.True(Tiny.MaxDifference(plain, mirrored) > 1e-5, "the probe fitted on mirror-averaged features came out the same");
     }
 }
