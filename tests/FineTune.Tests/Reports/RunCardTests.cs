@@ -41,8 +41,8 @@ public class RunCardTests
         Assert.Contains("cache_activations: true, linear_probe_from_cache: true", recipe); // where the probe's features came from
         Assert.DoesNotContain("grad_clip", recipe); // left at its default
         Assert.DoesNotContain("linear_probe_refit_with_val", recipe);
-        var refitted = config with { Training = config.Training with { NumEpochs = 0, LinearProbeRefitWithVal = true } };
-        Assert.Contains("linear_probe_refit_with_val: true", // the kept head learned from the validation images too
+        var refitted = config with { Training = config.Training with { NumEpochs = 0, LinearProbeRefitWithVal = true, LinearProbeFlip = false } };
+        Assert.Contains("linear_probe_flip: false, linear_probe_refit_with_val: true", // the kept head learned from the validation images too
             RunRecipe.Of(new CheckpointInfo { Optimizer = "AdamW", ConfigYaml = ConfigPrinter.ToYaml(refitted) }));
 
         Assert.Equal("optimizer SGD; the rest of the recipe is not recorded: the checkpoint holds no config",
