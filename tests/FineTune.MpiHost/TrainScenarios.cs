@@ -80,8 +80,21 @@ static class TrainScenarios
             var (r, world) = Where();
             return Synthetic(config, preprocessing, r, world);
         }, kernels);
-        Console.WriteLine($"rank {rank} plan: {used?.Summary()}");
+        WholeLine($"rank {rank} plan: {used?.Summary()}");
         return code;
+    }
+
+    /// <summary>
+    /// One line to stdout in a single write. Console.Out writes a long line in 256-byte pieces, and with both ranks
+    /// printing at the same moment mpirun relayed one rank's line into the middle of the other's (CI saw "...fp32rank 0
+    /// plan: ..."), so the test found one plan line instead of two. A pipe write under 4 KiB is not split.
+    /// </summary>
+    static void WholeLine(string line)
+    {
+        Console.Out.Flush();
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+        stdout.Flush();
     }
 
     /// <summary>`finetune train` (the config's own data) on a CPU with the faults of <paramref name="fault"/> ("" for none), in its model and its kernel check's probes.</summary>
