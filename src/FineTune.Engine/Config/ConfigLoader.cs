@@ -92,8 +92,12 @@ public static class ConfigLoader
                     throw s.ErrorAtKey("linear_probe_from_cache", "needs cache_activations: true (the probe's features come from the pass that fills the cache). Set cache_activations: true, or linear_probe_from_cache: false.");
                 if (t.LinearProbeFromCache && t.LinearProbeEpochs == 0)
                     throw s.ErrorAtKey("linear_probe_from_cache", "is true but linear_probe_epochs is 0: there is no probe to feed. Set linear_probe_epochs (30 in configs/resnet18_fast_cpu.yaml), or remove linear_probe_from_cache.");
-                if (t.LinearProbeRefitWithVal && t.NumEpochs > 0)
-                    throw s.ErrorAtKey("linear_probe_refit_with_val", $"needs num_epochs: 0 (it is {t.NumEpochs}): epochs after a probe refitted on the validation images would validate on images the head has seen. Set num_epochs: 0 for a probe-only run, or remove linear_probe_refit_with_val.");
+                if (t.LinearProbeRefitWithVal && t.NumEpochs > 0 && !t.RefitHead)
+                    throw s.ErrorAtKey("linear_probe_refit_with_val", $"needs num_epochs: 0 (it is {t.NumEpochs}) or refit_head: true: epochs after a probe refitted on the validation images would validate on images the head has seen. Set num_epochs: 0 for a probe-only run, refit_head: true to refit the head that ends the run, or remove linear_probe_refit_with_val.");
+                if (t.RefitHead && t.NumEpochs == 0)
+                    throw s.ErrorAtKey("refit_head", "needs num_epochs 1 or more: it fits the head again after the last epoch, and a probe-only run's probe is already fitted on features at the evaluation size. Remove refit_head, or set num_epochs.");
+                if (t.RefitHead && t.LinearProbeEpochs == 0)
+                    throw s.ErrorAtKey("refit_head", "fits the head with the linear probe's settings, but linear_probe_epochs is 0. Set linear_probe_epochs (30 in configs/resnet18_fast_cpu.yaml), or remove refit_head.");
                 if (t.LinearProbeRefitWithVal && t.LinearProbeEpochs == 0)
                     throw s.ErrorAtKey("linear_probe_refit_with_val", "is true but linear_probe_epochs is 0: there is no probe to refit. Set linear_probe_epochs (30 in configs/resnet18_probe_cpu.yaml), or remove linear_probe_refit_with_val.");
                 if (t.NumEpochs == 0 && t.LinearProbeEpochs == 0)

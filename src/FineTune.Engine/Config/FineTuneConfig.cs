@@ -137,8 +137,13 @@ public sealed record TrainingConfig
     public bool LinearProbeFlip { get; init; } = true;
     /// <summary>The probe's feature passes mirror-average (<see cref="LinearProbeFlip"/> and eval_flip both on).</summary>
     public bool ProbeMirrored(DataConfig data) => LinearProbeFlip && data.Augmentation.EvalFlip;
-    /// <summary>A probe-only run fits its probe a second time, on the training and validation features together, and keeps that fit.</summary>
+    /// <summary>
+    /// The probe that ends the run (a probe-only run's, or <see cref="RefitHead"/>'s) is fitted a second time, on the training and
+    /// validation features together, and that fit is kept.
+    /// </summary>
     public bool LinearProbeRefitWithVal { get; init; }
+    /// <summary>After the last epoch the head is fitted again from zero, as the probe fits it, on the fine-tuned backbone's features at the evaluation size.</summary>
+    public bool RefitHead { get; init; }
     /// <summary>Channels-last (NHWC) input batches: the convolutions keep that layout, faster on CPUs.</summary>
     public bool ChannelsLast { get; init; }
     /// <summary>fp32, bf16 autocast, or auto (bf16 where the CPU runs it fast, see Models/Precision.cs).</summary>

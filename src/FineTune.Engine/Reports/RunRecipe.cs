@@ -26,7 +26,7 @@ public static class RunRecipe
     static readonly string[] Always = ["optimizer", "base_lr", "fc_lr_multiplier", "weight_decay", "scheduler", "num_epochs", "linear_probe_epochs", "freeze_stages"];
 
     /// <summary>Training keys stated only when they differ from the default (most runs leave them off).</summary>
-    static readonly string[] WhenSet = ["warmup_epochs", "freeze_backbone_epochs", "freeze_batchnorm", "cache_activations", "linear_probe_from_cache", "linear_probe_flip", "linear_probe_refit_with_val", "label_smoothing", "grad_clip"];
+    static readonly string[] WhenSet = ["warmup_epochs", "freeze_backbone_epochs", "freeze_batchnorm", "cache_activations", "linear_probe_from_cache", "linear_probe_flip", "linear_probe_refit_with_val", "refit_head", "label_smoothing", "grad_clip"];
 
     /// <summary>The settings that make one recipe differ from another, as `key: value` from <see cref="ConfigKeys"/>; the image sizes resolved.</summary>
     static string Describe(FineTuneConfig config, CheckpointInfo info)

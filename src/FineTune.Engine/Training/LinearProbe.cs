@@ -23,6 +23,12 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
 {
     readonly Device _device = device ?? CPU;
 
+    /// <summary>What the log calls this fit: "Linear probe" before the epochs, "Head refit" after them (training.refit_head).</summary>
+    public string Label { get; init; } = "Linear probe";
+
+    /// <summary>Fit again on the training + validation features and keep that fit (training.linear_probe_refit_with_val).</summary>
+    public bool RefitWithVal { get; init; } = t.LinearProbeRefitWithVal;
+
     /// <summary>
     /// What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them. The
     /// validation figures are NaN when the probe was not scored on validation (<see cref="RunOn"/>).
@@ -30,14 +36,14 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     /// <param name="RefitImages">How many training + validation images the kept head was fitted on again
     /// (training.linear_probe_refit_with_val); 0 when it was not: the kept head is the one scored.</param>
     public sealed record Outcome(int Images, int Epochs, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy, TimeSpan FeatureTime, TimeSpan FitTime,
-        int RefitImages = 0)
+        int RefitImages = 0, string Label = "Linear probe")
     {
         public override string ToString()
         {
             var val = double.IsNaN(ValAccuracy) ? "val not measured (epoch 1 validates)" : string.Create(CultureInfo.InvariantCulture, $"val {ValAccuracy * 100:0.00}%");
             var refit = RefitImages == 0 ? "" : $" Then fitted again on the {RefitImages} training + validation images, and that fit is kept: the val figure is the first fit's, on images it had not seen; only test measures the kept head.";
             return string.Create(CultureInfo.InvariantCulture,
-                $"Linear probe: {Epochs} epochs on the frozen backbone's features of {Images} training images: train {TrainAccuracy * 100:0.00}%, {val} " +
+                $"{Label}: {Epochs} epochs on the frozen backbone's features of {Images} training images: train {TrainAccuracy * 100:0.00}%, {val} " +
                 $"(features {ProgressReporter.Clock(FeatureTime)}, fit {ProgressReporter.Clock(FitTime)}).{refit}");
         }
     }
@@ -47,13 +53,18 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     /// real dataset) leave off at the next batch once <paramref name="stop"/> is cancelled, and after each pass
     /// <paramref name="stopAgreed"/> (every rank calls it at the same point) says whether any rank was stopped.
     /// </summary>
-    public Outcome? Run(IBatchSource train, IBatchSource? val, int seed, CancellationToken stop = default, Func<bool>? stopAgreed = null)
+    /// <param name="valFeatures">
+    /// <paramref name="val"/>'s features when already computed by the same model (the trainer's last validation pass keeps
+    /// them for training.refit_head); null: computed here.
+    /// </param>
+    public Outcome? Run(IBatchSource train, IBatchSource? val, int seed, CancellationToken stop = default, Func<bool>? stopAgreed = null,
+        FeatureSet? valFeatures = null)
     {
         bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();
-        using var trainSet = Extract(train, "Linear probe: features (train)", stop);
+        using var trainSet = Extract(train, $"{Label}: features (train)", stop);
         if (Stopped()) return null;
-        return RunOn(trainSet.Features, trainSet.Labels, val, seed, clock.Elapsed, stop, stopAgreed);
+        return RunOn(trainSet.Features, trainSet.Labels, val, seed, clock.Elapsed, stop, stopAgreed, valFeatures);
     }
 
     /// <summary>
@@ -62,11 +73,14 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     /// scored on <paramref name="val"/>'s features, or not scored when <paramref name="val"/> is null (the epochs that
     /// follow validate). <paramref name="featureTime"/> is what the training features took, for the report.
     /// </summary>
-    public Outcome? RunOn(Tensor trainFeatures, Tensor trainLabels, IBatchSource? val, int seed, TimeSpan featureTime, CancellationToken stop = default, Func<bool>? stopAgreed = null)
+    public Outcome? RunOn(Tensor trainFeatures, Tensor trainLabels, IBatchSource? val, int seed, TimeSpan featureTime, CancellationToken stop = default, Func<bool>? stopAgreed = null,
+        FeatureSet? valFeatures = null)
     {
         bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();
-        using var valSet = val is null ? null : Extract(val, "Linear probe: features (val)  ", stop);
+        // Features handed in stay their owner's to free.
+        using var extracted = val is null || valFeatures is not null ? null : Extract(val, $"{Label}: features (val)  ", stop);
+        var valSet = valFeatures ?? extracted;
         if (Stopped()) return null;
         featureTime += clock.Elapsed;
         clock.Restart();
@@ -74,7 +88,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var (trainLoss, trainAccuracy) = Score(trainFeatures, trainLabels);
         var (valLoss, valAccuracy) = valSet is null ? (double.NaN, double.NaN) : Score(valSet.Features, valSet.Labels);
         int refitImages = 0;
-        if (t.LinearProbeRefitWithVal && valSet is not null)
+        if (RefitWithVal && valSet is not null)
         {
             // The validation images were held out for the score above; the head kept learns from them too. Same settings
             // and seed, from zero again, so the only difference from the scored fit is the data.
@@ -83,11 +97,11 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
             Fit(features, labels, seed);
             refitImages = (int)Sum([features.shape[0]])[0];
         }
-        return new Outcome((int)Sum([trainFeatures.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed, refitImages);
+        return new Outcome((int)Sum([trainFeatures.shape[0]])[0], t.LinearProbeEpochs, trainLoss, trainAccuracy, valLoss, valAccuracy, featureTime, clock.Elapsed, refitImages, Label);
     }
 
     /// <summary>One split's pooled features and labels, freed together (the trainer's pass from the cache makes them too).</summary>
-    internal sealed record FeatureSet(Tensor Features, Tensor Labels) : IDisposable
+    public sealed record FeatureSet(Tensor Features, Tensor Labels) : IDisposable
     {
         public void Dispose() { Features.Dispose(); Labels.Dispose(); }
     }

@@ -18,7 +18,12 @@ public sealed partial class Trainer
     /// </summary>
     LinearProbe.Outcome? RunLinearProbe(EventWriter? events)
     {
-        var linearProbe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data));
+        // With epochs after it, the probe must not learn from the validation images they validate on: only the fit that
+        // ends the run refits with them (a probe-only run's, or RefitHead's).
+        var linearProbe = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data))
+        {
+            RefitWithVal = _t.LinearProbeRefitWithVal && _t.NumEpochs == 0,
+        };
         var source = _t.LinearProbeFromCache ? data.Train : data.TrainUnaugmented ?? data.Train;
         // training.linear_probe_validate: false saves a pass over the validation images when epoch 1 will validate anyway.
         var val = _t.ScoresLinearProbe ? data.Val : null;
@@ -86,6 +91,42 @@ public sealed partial class Trainer
             foreach (var f in features) f.Dispose();
             foreach (var l in labels) l.Dispose();
         }
+    }
+
+    /// <summary>
+    /// training.refit_head, after the last epoch: the head fitted again from zero, as the probe fits it, on the fine-tuned
+    /// backbone's features of the unaugmented training images at the evaluation size, and scored on validation. The epochs
+    /// trained the head on augmented crops at data.image_size while evaluation sees whole photos at eval_image_size; a head
+    /// fitted on what evaluation sees removes that mismatch (FixRes, Touvron et al. 2019). The refitted model becomes
+    /// checkpoint_best when its (held-out) validation accuracy beats the best epoch's; with linear_probe_refit_with_val the
+    /// head kept is then the fit on training + validation features. The model in memory keeps the refitted head either way.
+    /// </summary>
+    void RefitHead(EventWriter? events, OptimizerHelper optimizer, LearningRateSchedule schedule)
+    {
+        int epoch = _state.EpochsDone;
+        double before = _state.BestValAccuracy;
+        var refit = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data)) { Label = "Head refit" };
+        var source = data.TrainUnaugmented ?? data.Train;
+        LinearProbe.Outcome? outcome;
+        using (var valFeatures = _valFeatures)
+        {
+            _valFeatures = null;
+            outcome = refit.Run(source, data.Val, config.Data.Seed, run.Stop, StopRequested, valFeatures);
+        }
+        if (outcome is null)
+        {
+            progress.Line($"Stopped by {_stopReason} during the head refit (training.refit_head); checkpoint_best is the best epoch's, as it was.");
+            return;
+        }
+        ReportUnreadable(source, replaced: true);
+        progress.Line(outcome.ToString());
+        events?.AddScalar("refit/val_accuracy", outcome.ValAccuracy, epoch);
+        bool improved = _state.Validated(epoch, outcome.ValAccuracy);
+        if (improved && IsMain) SaveBest(optimizer, schedule);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        progress.Line(improved
+            ? string.Create(inv, $"The refitted head scored {outcome.ValAccuracy * 100:0.00}% on validation against the best epoch's {before * 100:0.00}%: checkpoint_best is now epoch {epoch}'s backbone with the refitted head.")
+            : string.Create(inv, $"The refitted head scored {outcome.ValAccuracy * 100:0.00}% on validation, not above the best epoch's {before * 100:0.00}%: checkpoint_best stays as it was."));
     }
 
     /// <summary>

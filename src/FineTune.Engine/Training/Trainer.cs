@@ -43,6 +43,8 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
     TrainingState _state = new();
     /// <summary>training.cache_activations' rows for this run; null when it is off (or the data cannot list its batches ahead).</summary>
     ActivationCache? _activations;
+    /// <summary>The last epoch's validation features, kept for training.refit_head (see <see cref="Evaluate"/>); null otherwise.</summary>
+    LinearProbe.FeatureSet? _valFeatures;
     bool _imageCacheNoted;
     string? _bestPath, _lastPath;
     readonly MemoryTrace _memory = new();
@@ -81,6 +83,7 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
             else if (_t.NumEpochs == 0) KeepProbe(probe, optimizer, schedule);
         }
 
+        int epochsRun = 0;
         for (int epoch = _state.EpochsDone + 1; outcome == TrainingOutcome.Completed && epoch <= _t.NumEpochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
@@ -114,6 +117,7 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
             var rates = schedule.Rates(epoch, data.Train.BatchCount - 1);
             var record = new EpochRecord(epoch, train.Loss, train.Accuracy, valLoss, valAccuracy, rates, epochClock.Elapsed.TotalSeconds);
             _state.Completed(record);
+            epochsRun++;
             LogEpoch(events, record);
             progress.Line(Summary(record, improved));
 
@@ -139,6 +143,10 @@ public sealed partial class Trainer(FineTuneConfig config, ModelToTrain start, T
                 break;
             }
         }
+
+        // The head refit ends a run whose epochs ended as planned (or early by choice), not a stopped or diverged one.
+        if (_t.RefitHead && epochsRun > 0 && outcome is TrainingOutcome.Completed or TrainingOutcome.EarlyStopped)
+            RefitHead(events, optimizer, schedule);
 
         if (events is not null)
         {

@@ -126,6 +126,8 @@ public class ConfigLoaderTests
     [InlineData("training:\n  freeze_stages: 2\n  cache_activations: true\n  linear_probe_from_cache: true\n", "bad.yaml:4: training.linear_probe_from_cache is true but linear_probe_epochs is 0")]
     [InlineData("training:\n  num_epochs: 2\n  linear_probe_epochs: 30\n  linear_probe_refit_with_val: true\n", "bad.yaml:4: training.linear_probe_refit_with_val needs num_epochs: 0 (it is 2)")]
     [InlineData("training:\n  num_epochs: 0\n  linear_probe_refit_with_val: true\n", "bad.yaml:3: training.linear_probe_refit_with_val is true but linear_probe_epochs is 0")]
+    [InlineData("training:\n  num_epochs: 0\n  linear_probe_epochs: 30\n  refit_head: true\n", "bad.yaml:4: training.refit_head needs num_epochs 1 or more")]
+    [InlineData("training:\n  num_epochs: 2\n  refit_head: true\n", "bad.yaml:3: training.refit_head fits the head with the linear probe's settings, but linear_probe_epochs is 0")]
     [InlineData("data:\n  image_size_start: 160\ntraining:\n  freeze_stages: 2\n  cache_activations: true\n", "bad.yaml:5: training.cache_activations replays epoch 1's views at epoch 1's size")]
     [InlineData("data:\n  train_size: 0.6\n  val_size: 0.3\n  test_size: 0.3\n", "bad.yaml:2: data.train_size + val_size + test_size must sum to 1; got 1.2")]
     [InlineData("data:\n  batch_size: 8\n  train_size: 0.5\n  val_size: 0.2\n  test_size: 0.2\n", "bad.yaml:3: data.train_size + val_size + test_size must sum to 1; got 0.9")]
@@ -136,6 +138,15 @@ public class ConfigLoaderTests
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml, "bad.yaml"));
         Assert.Contains(expected, e.Message);
+    }
+
+    /// <summary>With refit_head, the refit on the validation images belongs to the head that ends the run, so epochs may come before it.</summary>
+    [Fact]
+    public void Refit_with_val_is_allowed_with_epochs_when_the_head_refit_ends_the_run()
+    {
+        var config = ConfigLoader.Parse("training:\n  num_epochs: 2\n  linear_probe_epochs: 30\n  refit_head: true\n  linear_probe_refit_with_val: true\n", "ok.yaml");
+        Assert.True(config.Training.RefitHead);
+        Assert.True(config.Training.LinearProbeRefitWithVal);
     }
 
     [Fact]
