@@ -22,12 +22,20 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     IEvalEngine? engine = null, bool flipAverage = false)
 {
     readonly Device _device = device ?? CPU;
+    readonly bool _flipAverage = flipAverage;
 
     /// <summary>What the log calls this fit: "Linear probe" before the epochs, "Head refit" after them (training.refit_head).</summary>
     public string Label { get; init; } = "Linear probe";
 
     /// <summary>Fit again on the training + validation features and keep that fit (training.linear_probe_refit_with_val).</summary>
     public bool RefitWithVal { get; init; } = t.LinearProbeRefitWithVal;
+
+    /// <summary>
+    /// Whether the validation features are mirror-averaged; as the training features unless set. The head refit sets it to
+    /// data.augmentation.eval_flip, so its score compares with the epochs' validation (and reuses the last one's features).
+    /// </summary>
+    public bool ValFlipAverage { get; init; } = flipAverage;
+
 
     /// <summary>
     /// What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them. The
@@ -62,7 +70,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     {
         bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();
-        using var trainSet = Extract(train, $"{Label}: features (train)", stop);
+        using var trainSet = Extract(train, $"{Label}: features (train)", _flipAverage, stop);
         if (Stopped()) return null;
         return RunOn(trainSet.Features, trainSet.Labels, val, seed, clock.Elapsed, stop, stopAgreed, valFeatures);
     }
@@ -79,7 +87,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         bool Stopped() => stopAgreed?.Invoke() ?? stop.IsCancellationRequested;
         var clock = Stopwatch.StartNew();
         // Features handed in stay their owner's to free.
-        using var extracted = val is null || valFeatures is not null ? null : Extract(val, $"{Label}: features (val)  ", stop);
+        using var extracted = val is null || valFeatures is not null ? null : Extract(val, $"{Label}: features (val)  ", ValFlipAverage, stop);
         var valSet = valFeatures ?? extracted;
         if (Stopped()) return null;
         featureTime += clock.Elapsed;
@@ -107,7 +115,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     }
 
     /// <summary>Pooled features of every batch by the evaluation loop (BatchNorm on its ImageNet statistics, no gradients).</summary>
-    FeatureSet Extract(IBatchSource source, string label, CancellationToken stop)
+    FeatureSet Extract(IBatchSource source, string label, bool mirrored, CancellationToken stop)
     {
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
@@ -115,7 +123,7 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
         var clock = Stopwatch.StartNew();
         long seen = 0;
         int b = 0;
-        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features) { Engine = engine, FlipAverage = flipAverage }.Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
+        new EvalPass(model, _device, t.ChannelsLast, EvalOutput.Features) { Engine = engine, FlipAverage = mirrored }.Run(Until(source.Epoch(1), stop), (batch, batchFeatures) =>
         {
             // Kept past the batch's scope: they are concatenated once all batches are through.
             features.Add(batchFeatures.MoveToOuterDisposeScope());

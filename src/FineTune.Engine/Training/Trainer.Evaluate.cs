@@ -16,14 +16,14 @@ public sealed partial class Trainer
     /// <remarks>
     /// The last planned epoch of a run with training.refit_head also keeps the validation images' pooled features in
     /// <see cref="_valFeatures"/> (logits = the head on them, the same function), so the refit scores on them without a
-    /// second pass over the images; only when the probe's features are made as validation's are (both mirrored or neither).
+    /// second pass over the images (it scores with validation's mirror setting, whatever its training features use).
     /// </remarks>
     (double Loss, double Accuracy) Evaluate(int epoch)
     {
         double lossSum = 0; long correct = 0, seen = 0;
         int b = 0;
         var clock = Stopwatch.StartNew();
-        bool keep = _t.RefitHead && epoch == _t.NumEpochs && _t.ProbeMirrored(config.Data) == config.Data.Augmentation.EvalFlip;
+        bool keep = _t.RefitHead && epoch == _t.NumEpochs;
         var kept = new List<Tensor>();
         var keptLabels = new List<Tensor>();
         progress.StartPhase(ProgressPhase.Validation, $"Epoch {epoch}/{_t.NumEpochs} val  ", data.Val.BatchCount);

@@ -105,7 +105,11 @@ public sealed partial class Trainer
     {
         int epoch = _state.EpochsDone;
         double before = _state.BestValAccuracy;
-        var refit = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data)) { Label = "Head refit" };
+        var refit = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data)) 
+        {
+            Label = "Head refit",
+            ValFlipAverage = config.Data.Augmentation.EvalFlip, // scored as the epochs were, so the two figures compare
+        };
         var source = data.TrainUnaugmented ?? data.Train;
         LinearProbe.Outcome? outcome;
         using (var valFeatures = _valFeatures)
