@@ -36,7 +36,6 @@ public sealed class LinearProbe(ResNet model, TrainingConfig t, ProgressReporter
     /// </summary>
     public bool ValFlipAverage { get; init; } = flipAverage;
 
-
     /// <summary>
     /// What the probe reached; the losses are plain cross-entropy (no label smoothing), as validation reports them. The
     /// validation figures are NaN when the probe was not scored on validation (<see cref="RunOn"/>).

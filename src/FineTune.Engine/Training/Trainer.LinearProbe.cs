@@ -105,7 +105,7 @@ public sealed partial class Trainer
     {
         int epoch = _state.EpochsDone;
         double before = _state.BestValAccuracy;
-        var refit = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data)) 
+        var refit = new LinearProbe(model, _t, progress, collective, _device, run.EvalEngine, _t.ProbeMirrored(config.Data))
         {
             Label = "Head refit",
             ValFlipAverage = config.Data.Augmentation.EvalFlip, // scored as the epochs were, so the two figures compare
