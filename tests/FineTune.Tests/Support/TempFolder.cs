@@ -34,13 +34,22 @@ static class TestRunFolder
         return root;
     });
 
-    /// <summary>A fresh folder named after <paramref name="tag"/>, removed with the run's root.</summary>
+    /// <summary>
+    /// A fresh folder named after <paramref name="tag"/>. Made by a test, it is removed when that test ends (see
+    /// <see cref="TestScope"/>): a whole run keeps a checkpoint or two per test and filled 21 GB of /tmp, enough to
+    /// run a CI host's disk out. Made while filling a cache (a Lazy, a static initializer) or outside any test, it
+    /// lives as long as the run's root.
+    /// </summary>
     public static string New(string tag = "t")
     {
         var dir = Path.Combine(Root.Value, $"{tag}-{Guid.NewGuid().ToString("N")[..12]}");
         Directory.CreateDirectory(dir);
+        TestScope.Claim(dir);
         return dir;
     }
+
+    /// <summary>Removes a folder whose test has ended; a file still open there is left for the run's end.</summary>
+    internal static void Remove(string folder) => TryDelete(folder);
 
     static void TryDelete(string folder)
     {
