@@ -5,18 +5,20 @@ namespace FineTune.Planning;
 /// <summary>
 /// A planned run and what each part of it should take: the linear probe's feature pass and the test at
 /// <see cref="EvalSize"/>, <see cref="Epochs"/> fine-tuning epochs at <see cref="TrainSize"/> (each with its validation),
-/// and the fixed part (kernel check, weights, report with Grad-CAM, ONNX export). <see cref="Gpu"/> plans the seed's full
-/// fine-tune instead, with no probe. A plan with no epochs is the probe alone. <see cref="Mirrored"/> has every evaluation
-/// (the probe's features, each epoch's validation, the test) see each photo with its mirror image (data.augmentation.eval_flip).
+/// the head's <see cref="Refit"/> after them (training.refit_head; zero when there is none), and the fixed part (kernel
+/// check, weights, report with Grad-CAM, ONNX export). <see cref="Gpu"/> plans the seed's full fine-tune instead, with no
+/// probe. A plan with no epochs is the probe alone. <see cref="Mirrored"/> has validation and the test see each photo
+/// with its mirror image (data.augmentation.eval_flip), and a probe-only run's features too.
 /// </summary>
 public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
-    TimeSpan Probe, TimeSpan Epoch, TimeSpan Test, TimeSpan Fixed, TimeSpan Spent, TimeSpan Budget, string Why, bool Mirrored = false)
+    TimeSpan Probe, TimeSpan Epoch, TimeSpan Test, TimeSpan Fixed, TimeSpan Spent, TimeSpan Budget, string Why, bool Mirrored = false,
+    TimeSpan Refit = default)
 {
     /// <summary>Everything the run should take, counted from its start.</summary>
-    public TimeSpan Total => Spent + Probe + Epoch * Epochs + Test + Fixed;
+    public TimeSpan Total => Spent + Probe + Epoch * Epochs + Refit + Test + Fixed;
 
-    /// <summary>The time left for what comes after training (test, report, export): <see cref="EpochDeadline"/> keeps it free.</summary>
-    public TimeSpan AfterTraining => Test + Fixed;
+    /// <summary>The time left for what comes after the epochs (the head's refit, test, report, export): <see cref="EpochDeadline"/> keeps it free.</summary>
+    public TimeSpan AfterTraining => Refit + Test + Fixed;
 
     /// <summary>
     /// How far past the budget the epoch deadline lets a run end: a planned epoch stopped for want of seconds leaves
@@ -37,7 +39,8 @@ public sealed record RunPlan(int EvalSize, int TrainSize, int Epochs, bool Gpu,
         var stages = Gpu
             ? $"{Epochs} epoch{S(Epochs)} of full fine-tuning at {TrainSize} px (~{Clock(Epoch)} each)"
             : Epochs == 0 ? $"linear probe alone on features at {EvalSize} px{mirrors} (~{Clock(Probe)})"
-            : $"linear probe on features at {EvalSize} px{mirrors} (~{Clock(Probe)}), then {Epochs} epoch{S(Epochs)} of layer3 + layer4 at {TrainSize} px (~{Clock(Epoch)} each{(Mirrored ? ", validating with mirror images" : "")})";
+            : $"linear probe on features at {EvalSize} px (~{Clock(Probe)}), then {Epochs} epoch{S(Epochs)} of layer3 + layer4 at {TrainSize} px (~{Clock(Epoch)}{(Epochs == 1 ? "" : " each")}{(Mirrored ? ", validating with mirror images" : "")})" +
+              (Refit > TimeSpan.Zero ? $", the head refitted on features at {EvalSize} px (~{Clock(Refit)})" : "");
         return $"Plan: {stages}, test at {EvalSize} px{mirrors} (~{Clock(Test)}), report and export (~{Clock(Fixed)}): ~{Clock(Total)} of the {Clock(Budget)} budget. {Why}";
     }
 

@@ -1,4 +1,6 @@
+using FineTune.Config;
 using FineTune.Planning;
+using FineTune.Tests.Config;
 using Xunit;
 
 namespace FineTune.Tests.Planning;
@@ -14,84 +16,76 @@ public sealed class RunPlannerTests
     static PlanRequest Request(double budgetMinutes, int medianShortSide = 300, double spentSeconds = 0, bool gpu = false, int? epochs = null, int? imageSize = null) =>
         new(4000, 2000, 2000, medianShortSide, Costs, TimeSpan.FromMinutes(budgetMinutes), TimeSpan.FromSeconds(spentSeconds), gpu, epochs, imageSize);
 
-    // The whole run at each size, worked out from the costs above (probe, epochs with validation, test, report and export):
+    // The whole run at each size, worked out from the costs above (probe, epoch with validation, the head's refit, test,
+    // report and export):
     //   320 px: forward 0.01*(320/224)^2 = 20.41 ms. A probe alone scores on validation: 6,000 images 122.45 s, test 2,000
     //   images 40.82 s, fixed 20 + 224*3*20.41 ms = 33.71 s: 196.98 s; with mirror images (probe and test twice) 360.24 s.
-    //   With epochs the probe skips validation (81.63 s) and each epoch at 288 px costs 4,000 * 30 ms * (288/224)^2
-    //   = 198.37 s + validation 40.82 s = 239.18 s: 2 epochs 634.53 s, 3 epochs 873.71 s.
-    //   With mirror images every evaluation runs twice: the probe 163.27 s, each epoch 198.37 + 81.63 = 280.00 s, the test
-    //   81.63 s: 2 epochs 838.61 s, 3 epochs 1118.61 s.
-    //   288 px: probe alone 163.35 s; 2 epochs (at 256 px) 509.88 s.   160 px: probe alone 64.24 s, 3 epochs 202.20 s.
+    //   With the epoch the probe skips validation and sees each photo once (81.63 s); the epoch at 288 px costs 4,000 *
+    //   30 ms * (288/224)^2 = 198.37 s + validation 40.82 s = 239.18 s; the refit's features of the training photos
+    //   81.63 s: 476.98 s. With mirror images validation and test run twice: the epoch 280.00 s, the test 81.63 s: 558.61 s.
+    //   160 px: the epoch and refit with mirror images 144.24 s.
     //   192 px: probe alone 83.71 s.   128 px: probe alone 48.32 s.   96 px: probe alone 35.93 s.
-    // Usable: 0.92 of the budget: 1 min 55.2 s, 1.5 min 82.8 s, 5 min 276 s, 10 min 552 s, 13 min 717.6 s, 16 min 883.2 s,
-    // 20 min 1104 s, 21 min 1159.2 s.
+    // Usable: 0.92 of the budget: 1 min 55.2 s, 1.5 min 82.8 s, 5 min 276 s, 8 min 441.6 s, 10 min 552 s, 11 min 607.2 s.
 
     [Fact]
-    public void Ten_minutes_buys_the_probe_alone_at_320_px_with_mirror_images_when_two_epochs_do_not_fit()
+    public void Eight_minutes_buys_the_probe_alone_at_320_px_with_mirror_images_when_the_epoch_and_refit_do_not_fit()
     {
-        var plan = RunPlanner.Plan(Request(10)); // 2 epochs need 634.53 s of 552; the mirrored probe 360.24 s fits
+        var plan = RunPlanner.Plan(Request(8)); // the epoch and refit need 476.98 s of 441.6; the mirrored probe 360.24 s fits
         Assert.Equal((320, 0, true), (plan.EvalSize, plan.Epochs, plan.Mirrored));
         Assert.Equal(244.90, plan.Probe.TotalSeconds, 2);
         Assert.Equal(81.63, plan.Test.TotalSeconds, 2);
+        Assert.Equal(TimeSpan.Zero, plan.Refit);
         Assert.Equal(360.24, plan.Total.TotalSeconds, 2);
-        Assert.Contains("No fine-tuning epochs: 2 at 288 px would not fit (~10m34s)", plan.Why);
+        Assert.Contains("No fine-tuning: an epoch at 288 px and the head's refit would not fit (~7m56s)", plan.Why);
     }
 
     [Fact]
-    public void Thirteen_minutes_buys_the_probe_at_320_px_and_two_epochs_at_288()
+    public void Eleven_minutes_buys_the_probe_one_epoch_at_288_the_heads_refit_at_320_and_mirror_images()
     {
-        var plan = RunPlanner.Plan(Request(13));
-        Assert.Equal((320, 288, 2, false), (plan.EvalSize, plan.TrainSize, plan.Epochs, plan.Mirrored));
+        var plan = RunPlanner.Plan(Request(11));
+        Assert.Equal((320, 288, 1, true), (plan.EvalSize, plan.TrainSize, plan.Epochs, plan.Mirrored));
         Assert.Equal(81.63, plan.Probe.TotalSeconds, 2);
-        Assert.Equal(239.18, plan.Epoch.TotalSeconds, 2);
-        Assert.Equal(634.53, plan.Total.TotalSeconds, 2);
-        Assert.True(plan.Total <= TimeSpan.FromMinutes(13) * RunPlanner.Margin);
+        Assert.Equal(280.00, plan.Epoch.TotalSeconds, 2);
+        Assert.Equal(81.63, plan.Refit.TotalSeconds, 2);
+        Assert.Equal(81.63, plan.Test.TotalSeconds, 2);
+        Assert.Equal(558.61, plan.Total.TotalSeconds, 2);
+        Assert.True(plan.Total <= TimeSpan.FromMinutes(11) * RunPlanner.Margin);
     }
 
     [Fact]
-    public void Fifteen_minutes_keeps_two_epochs_without_mirror_images_when_they_do_not_fit_with_them()
+    public void Ten_minutes_keeps_the_epoch_and_refit_without_mirror_images_when_they_do_not_fit_with_them()
     {
-        var plan = RunPlanner.Plan(Request(15)); // 828 s: 2 epochs with mirrors need 838.61 s, 3 without 873.71 s; 2 without 634.53 s
-        Assert.Equal((320, 2, false), (plan.EvalSize, plan.Epochs, plan.Mirrored));
-        Assert.Contains("No mirror images: with 2 epochs they would not fit (~13m58s)", plan.Why);
+        var plan = RunPlanner.Plan(Request(10)); // 552 s: with mirror images 558.61 s, without 476.98 s
+        Assert.Equal((320, 1, false), (plan.EvalSize, plan.Epochs, plan.Mirrored));
+        Assert.Equal(476.98, plan.Total.TotalSeconds, 2);
+        Assert.Contains("No mirror images: with 1 epoch they would not fit (~9m18s)", plan.Why);
     }
 
     [Fact]
-    public void A_larger_budget_evaluates_with_mirror_images_before_it_adds_a_third_epoch()
+    public void The_planned_recipe_is_the_fixres_config_and_a_larger_budget_buys_nothing_more()
     {
-        var two = RunPlanner.Plan(Request(20)); // 1104 s: 3 epochs with mirrors (1118.61 s) do not fit, 2 with them (838.61 s) do
-        Assert.Equal((320, 288, 2, true), (two.EvalSize, two.TrainSize, two.Epochs, two.Mirrored));
-        Assert.Equal(163.27, two.Probe.TotalSeconds, 2);
-        Assert.Equal(280.00, two.Epoch.TotalSeconds, 2);
-        Assert.Equal(81.63, two.Test.TotalSeconds, 2);
-        Assert.Equal(838.61, two.Total.TotalSeconds, 2);
-        Assert.Contains("3 epochs with them would not fit (~18m38s)", two.Why);
-        var three = RunPlanner.Plan(Request(21)); // 1159.2 s
-        Assert.Equal((3, true), (three.Epochs, three.Mirrored));
-        Assert.Equal(1118.61, three.Total.TotalSeconds, 2);
-        Assert.StartsWith("Plan: linear probe on features at 320 px with mirror images (~2m43s), then 3 epochs of layer3 + layer4 at 288 px (~", three.Summary());
-        Assert.Contains("each, validating with mirror images), test at 320 px with mirror images (~1m21s)", three.Summary());
-        var config = AutoRecipe.Apply(AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto"), three, classes: 5);
-        Assert.Equal((3, true, false), (config.Training.NumEpochs, config.Data.Augmentation.EvalFlip, config.Training.ScoresLinearProbe));
-    }
-
-    [Fact]
-    public void The_last_epoch_may_end_where_test_report_and_export_finish_within_five_percent_past_the_budget()
-    {
-        var plan = RunPlanner.Plan(Request(13)); // test 40.82 s, fixed 33.71 s: 74.53 s after training
-        var started = new DateTime(2026, 12, 5, 0, 0, 0, DateTimeKind.Utc);
-        // 13 min * 1.05 = 819 s, less 74.53 s: the last epoch may end 744.47 s after the start.
-        Assert.Equal(744.47, (plan.EpochDeadline(started) - started).TotalSeconds, 2);
-        Assert.True(plan.Total < plan.EpochDeadline(started) - started + plan.AfterTraining); // the plan itself leaves slack
-    }
-
-    [Fact]
-    public void A_larger_budget_adds_epochs_up_to_the_cap_and_never_plans_a_single_one()
-    {
-        Assert.Equal(RunPlanner.MaxCpuEpochs, RunPlanner.Plan(Request(60)).Epochs);
-        Assert.Equal(320, RunPlanner.Plan(Request(60)).EvalSize); // never above the fast recipe's measured best
+        var plan = RunPlanner.Plan(Request(60));
+        Assert.Equal((320, 288, 1, true), (plan.EvalSize, plan.TrainSize, plan.Epochs, plan.Mirrored)); // never above the measured best
+        Assert.Equal(558.61, plan.Total.TotalSeconds, 2);
         for (double minutes = 1; minutes <= 60; minutes += 0.25)
-            Assert.NotEqual(1, RunPlanner.Plan(Request(minutes)).Epochs); // one epoch measured below the probe alone
+            Assert.InRange(RunPlanner.Plan(Request(minutes)).Epochs, 0, RunPlanner.CpuEpochs);
+        Assert.StartsWith("Plan: linear probe on features at 320 px (~1m21s), then 1 epoch of layer3 + layer4 at 288 px (~4m", plan.Summary());
+        Assert.Contains(", validating with mirror images), the head refitted on features at 320 px (~1m21s), test at 320 px with mirror images (~1m21s)", plan.Summary());
+        // What was measured on Caltech-101 (configs/resnet18_fixres_cpu.yaml) is what a folder of photos trains with.
+        var fixres = ConfigLoader.Load(RepoFiles.Path("configs", "resnet18_fixres_cpu.yaml"));
+        var config = AutoRecipe.Apply(AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto"), plan, classes: 5);
+        Assert.Equal(fixres.Training, config.Training);
+        Assert.Equal((fixres.Data.ImageSize, fixres.Data.EvalImageSize, fixres.Data.Augmentation.EvalFlip), (config.Data.ImageSize, config.Data.EvalImageSize, config.Data.Augmentation.EvalFlip));
+    }
+
+    [Fact]
+    public void The_last_epoch_may_end_where_the_refit_test_report_and_export_finish_within_five_percent_past_the_budget()
+    {
+        var plan = RunPlanner.Plan(Request(11)); // refit 81.63 s, test 81.63 s, fixed 33.71 s: 196.98 s after the epoch
+        var started = new DateTime(2026, 12, 5, 0, 0, 0, DateTimeKind.Utc);
+        // 11 min * 1.05 = 693 s, less 196.98 s: the last epoch may end 496.02 s after the start.
+        Assert.Equal(496.02, (plan.EpochDeadline(started) - started).TotalSeconds, 2);
+        Assert.True(plan.Total < plan.EpochDeadline(started) - started + plan.AfterTraining); // the plan itself leaves slack
     }
 
     [Fact]
@@ -149,23 +143,26 @@ public sealed class RunPlannerTests
     public void Epochs_and_size_the_user_gives_are_kept_even_over_the_budget_and_the_plan_says_so()
     {
         var plan = RunPlanner.Plan(Request(5, epochs: 4, imageSize: 320));
-        Assert.Equal((320, 288, 4), (plan.EvalSize, plan.TrainSize, plan.Epochs));
+        Assert.Equal((320, 288, 4, false, 1194.53), (plan.EvalSize, plan.TrainSize, plan.Epochs, plan.Mirrored, Math.Round(plan.Total.TotalSeconds, 2))); // each epoch 239.18 s, then the refit
         Assert.Contains("Over the budget", plan.Why);
-        Assert.Equal((160, 3), (RunPlanner.Plan(Request(10, imageSize: 160)) is var p ? (p.EvalSize, p.Epochs) : default));
-        Assert.Equal((288, 2), (RunPlanner.Plan(Request(10, epochs: 2)) is var q ? (q.EvalSize, q.Epochs) : default)); // 320 px with 2 epochs needs 634.53 s
-        Assert.Equal((320, 1), (RunPlanner.Plan(Request(10, epochs: 1)) is var o ? (o.EvalSize, o.Epochs) : default)); // one epoch when asked: 395.35 s
+        Assert.Equal((160, 1, true), (RunPlanner.Plan(Request(10, imageSize: 160)) is var p ? (p.EvalSize, p.Epochs, p.Mirrored) : default)); // 144.24 s
+        // 2 epochs asked: 716.16 s at 320 px and 576.01 s at 288 px do not fit 552 s; 451.63 s at 256 px does.
+        Assert.Equal((256, 2), (RunPlanner.Plan(Request(10, epochs: 2)) is var q ? (q.EvalSize, q.Epochs) : default));
+        var two = AutoRecipe.Cpu(2); // more than one epoch take the fast recipe's rates, still with the refit
+        Assert.Equal((5e-5, SchedulerKind.Cosine, true), (two.BaseLr, two.Scheduler, two.RefitHead));
     }
 
     [Fact]
-    public void Time_spent_after_planning_takes_epochs_away_and_below_two_leaves_the_probe_alone()
+    public void Time_spent_after_planning_drops_the_mirror_images_then_the_epoch()
     {
-        var plan = RunPlanner.Plan(Request(13)); // 2 epochs
-        Assert.Equal(2, RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 5)).Epochs);
-        // 200 s spent: 717.6 - 200 - 156.16 = 361.44 s is one epoch, not two: the probe alone, now with validation, and mirrors (360.24 of 517.6 s).
-        var after = RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 200));
+        var plan = RunPlanner.Plan(Request(11)); // the epoch and refit with mirror images, 558.61 s of 607.2
+        Assert.Equal((1, true), RunPlanner.AfterSpending(plan, Request(11, spentSeconds: 5)) is var k ? (k.Epochs, k.Mirrored) : default);
+        Assert.Equal((1, false), RunPlanner.AfterSpending(plan, Request(11, spentSeconds: 50)) is var m ? (m.Epochs, m.Mirrored) : default); // 557.2 s left
+        // 200 s spent: 407.2 s left is not the epoch's 476.98 s: the probe alone, now with validation, and mirrors (360.24 s).
+        var after = RunPlanner.AfterSpending(plan, Request(11, spentSeconds: 200));
         Assert.Equal((320, 0, true), (after.EvalSize, after.Epochs, after.Mirrored));
         Assert.Equal(244.90, after.Probe.TotalSeconds, 2);
-        Assert.Equal((320, 0, false), (RunPlanner.AfterSpending(plan, Request(13, spentSeconds: 700)) is var a ? (a.EvalSize, a.Epochs, a.Mirrored) : default));
+        Assert.Equal((320, 0, false), (RunPlanner.AfterSpending(plan, Request(11, spentSeconds: 700)) is var a ? (a.EvalSize, a.Epochs, a.Mirrored) : default));
     }
 
     [Fact]
@@ -187,12 +184,12 @@ public sealed class RunPlannerTests
     [Fact]
     public void The_plan_line_says_what_each_part_takes_and_why()
     {
-        var line = RunPlanner.Plan(Request(13)).Summary();
-        Assert.StartsWith("Plan: linear probe on features at 320 px (~1m21s), then 2 epochs of layer3 + layer4 at 288 px (~3m59s each), test at 320 px (~41s)", line);
-        Assert.Contains("~10m34s of the 13m00s budget", line);
+        var line = RunPlanner.Plan(Request(10)).Summary();
+        Assert.StartsWith("Plan: linear probe on features at 320 px (~1m21s), then 1 epoch of layer3 + layer4 at 288 px (~3m59s), the head refitted on features at 320 px (~1m21s), test at 320 px (~41s)", line);
+        Assert.Contains("~7m56s of the 10m00s budget", line);
         Assert.Contains("Measured here at 224 px: 10.0 ms per image forward, 30.0 ms per training image, 0.0 ms decoding.", line);
-        var probe = RunPlanner.Plan(Request(10)).Summary();
-        Assert.StartsWith("Plan: linear probe alone on features at 320 px with mirror images (~4m04s), test at 320 px with mirror images (~1m21s), report and export (~34s): ~6m00s of the 10m00s budget.", probe);
+        var probe = RunPlanner.Plan(Request(8)).Summary();
+        Assert.StartsWith("Plan: linear probe alone on features at 320 px with mirror images (~4m04s), test at 320 px with mirror images (~1m21s), report and export (~34s): ~6m00s of the 8m00s budget.", probe);
     }
 
     [Fact]
@@ -201,26 +198,30 @@ public sealed class RunPlannerTests
         // The probe alone is the result of a probe-only run, so it is scored on validation: 6,000 images at 320 px, 122.45 s.
         Assert.Equal(122.45, RunPlanner.Plan(Request(5, epochs: 0)).Probe.TotalSeconds, 2);
         Assert.Equal(81.63, RunPlanner.Plan(Request(10, epochs: 1)).Probe.TotalSeconds, 2);
-        Assert.False(AutoRecipe.FastCpu(1).LinearProbeValidate); // what the plan assumed, so the run does what was budgeted
+        Assert.Equal((false, false), (AutoRecipe.Cpu(1).LinearProbeValidate, AutoRecipe.Cpu(1).LinearProbeFlip)); // what the plan assumed, so the run does what was budgeted
     }
 
     [Fact]
     public void The_recipe_of_a_mirrored_probe_plan_evaluates_with_mirror_images_and_trains_no_epochs()
     {
         var folder = AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto");
-        var config = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10)), classes: 5);
-        Assert.Equal((0, true, true, 320), (config.Training.NumEpochs, config.Training.ScoresLinearProbe, config.Data.Augmentation.EvalFlip, config.Data.EvalImageSize));
-        Assert.False(AutoRecipe.Apply(folder, RunPlanner.Plan(Request(13)), classes: 5).Data.Augmentation.EvalFlip);
+        var config = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(8)), classes: 5);
+        Assert.Equal((0, true, true, true, 320), (config.Training.NumEpochs, config.Training.ScoresLinearProbe, config.Data.Augmentation.EvalFlip, config.Training.ProbeMirrored(config.Data), config.Data.EvalImageSize));
+        Assert.False(AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10)), classes: 5).Data.Augmentation.EvalFlip);
     }
 
     [Fact]
-    public void A_probe_only_plan_refits_its_probe_with_the_validation_images_and_a_plan_with_epochs_does_not()
+    public void A_probe_only_plan_refits_its_probe_with_the_validation_images_and_a_plan_with_epochs_refits_the_head()
     {
-        // The refit reuses the validation features the probe-only run computes for its score: nothing more to budget.
+        // Either refit with the validation images reuses validation features the run computes anyway: nothing more to
+        // budget. The head's refit after the epochs computes the training photos' features once more: budgeted.
         var folder = AutoRecipe.ForFolder("photos", "x", "outputs", "resnet18", "auto");
-        var probeOnly = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10)), classes: 5);
-        Assert.Equal((0, true), (probeOnly.Training.NumEpochs, probeOnly.Training.LinearProbeRefitWithVal));
-        var withEpochs = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(10, epochs: 1)), classes: 5);
-        Assert.Equal((1, false), (withEpochs.Training.NumEpochs, withEpochs.Training.LinearProbeRefitWithVal));
+        var probeOnly = AutoRecipe.Apply(folder, RunPlanner.Plan(Request(8)), classes: 5);
+        Assert.Equal((0, true, false), (probeOnly.Training.NumEpochs, probeOnly.Training.LinearProbeRefitWithVal, probeOnly.Training.RefitHead));
+        var epochPlan = RunPlanner.Plan(Request(10, epochs: 1));
+        var withEpochs = AutoRecipe.Apply(folder, epochPlan, classes: 5);
+        Assert.Equal((1, true, true), (withEpochs.Training.NumEpochs, withEpochs.Training.LinearProbeRefitWithVal, withEpochs.Training.RefitHead));
+        Assert.Equal(81.63, epochPlan.Refit.TotalSeconds, 2);
+        Assert.Equal(withEpochs.Training, ConfigLoader.Parse(ConfigPrinter.ToYaml(withEpochs), "plan").Training); // the loader accepts it, as the written config is read back
     }
 }
